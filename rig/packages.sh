@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the rig needs, only those whose commands are missing.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+missing=()
+want() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
+want curl curl
+want ip iproute2
+want dockerd docker.io
+want docker-registry docker-registry
+want redis-server redis-server
+want docker-compose docker-compose
+want chromium chromium
+if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; else log "packages present"; fi

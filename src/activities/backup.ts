@@ -1,0 +1,131 @@
+// Backup: Tyk's guide says back up tyk.conf, pump.conf, apps, policies, middleware, certs and Redis first.
+// Files come out through the Docker archive API and are kept as the engine gave them (a tar each), so a
+// restore puts back the same bytes, owners and modes. A manifest records a sha256 of every file.
+import { mkdir, readFile, rename, writeFile, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { Redis } from 'ioredis';
+import type { BackupFile, BackupResult, InstancePlan } from '../shared/types';
+import { readArchive, sha256, tarFileHashes } from './archive';
+import { inspectContainer } from './docker-util';
+import { CONFIG_DIRS, confDir, confPath, readConf, redisTarget } from './tyk-config';
+
+export interface ManifestEntry extends BackupFile {
+  role: string;
+  /** sha256 of every regular file in the archive, by its name inside the archive. */
+  hashes: Record<string, string>;
+}
+
+export interface Manifest {
+  stack: string;
+  runId: string;
+  createdAt: string;
+  entries: ManifestEntry[];
+  redis: string;
+}
+
+export interface BackupInput {
+  stack: string;
+  runId: string;
+  backupDir: string;
+  instances: InstancePlan[];
+}
+
+const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+/, '');
+
+export async function backupStack(docker: Docker, input: BackupInput, heartbeat: () => void): Promise<BackupResult> {
+  const dir = join(input.backupDir, safe(input.stack), safe(input.runId));
+  const manifestPath = join(dir, 'manifest.json');
+  const existing = await readManifest(manifestPath).catch(() => undefined);
+  if (existing) return toResult(dir, manifestPath, existing); // a retry after the manifest was written
+
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  const entries: ManifestEntry[] = [];
+  let redis = 'no Redis configured';
+  for (const inst of input.instances) {
+    heartbeat();
+    const info = await inspectContainer(docker, inst.containerId);
+    if (!info) throw new Error(`container ${inst.container} disappeared before its backup`);
+    const cdir = join(dir, safe(inst.container));
+    await mkdir(cdir, { recursive: true, mode: 0o700 });
+    await writeSecret(join(cdir, 'inspect.json'), JSON.stringify(info, null, 2));
+    const conf = confPath(info, inst.role);
+    const paths = [conf, ...CONFIG_DIRS[inst.role].map((d) => `${confDir(conf)}/${d}`)];
+    for (const path of paths) {
+      const tar = await readArchive(docker, info.Id, path);
+      if (!tar) continue; // e.g. no certs/ folder: nothing to keep
+      const archive = join(cdir, `${safe(path)}.tar`);
+      await writeSecret(archive, tar);
+      const hashes = await tarFileHashes(tar);
+      entries.push({
+        container: inst.container,
+        role: inst.role,
+        path,
+        archive,
+        sha256: sha256(tar),
+        files: Object.keys(hashes).length,
+        hashes,
+      });
+    }
+    if (inst.role === 'gateway' && redis === 'no Redis configured') {
+      redis = await redisBgsave(await readConf(docker, info, 'gateway').then((c) => redisTarget(c, info.Config.Env ?? [], 'gateway')));
+    }
+  }
+  const manifest: Manifest = { stack: input.stack, runId: input.runId, createdAt: new Date().toISOString(), entries, redis };
+  // Written last and atomically: its presence means the backup is whole.
+  await writeSecret(`${manifestPath}.tmp`, JSON.stringify(manifest, null, 2));
+  await rename(`${manifestPath}.tmp`, manifestPath);
+  return toResult(dir, manifestPath, manifest);
+}
+
+function toResult(dir: string, manifest: string, m: Manifest): BackupResult {
+  // Only paths and hashes go back to the workflow: file contents hold secrets and must stay out of history.
+  const entries = m.entries.map(({ hashes: _hashes, role: _role, ...e }) => e);
+  return { dir, manifest, entries, redis: m.redis };
+}
+
+export async function readManifest(path: string): Promise<Manifest> {
+  return JSON.parse(await readFile(path, 'utf8')) as Manifest;
+}
+
+async function writeSecret(path: string, data: string | Buffer): Promise<void> {
+  await writeFile(path, data, { mode: 0o600 });
+  await chmod(path, 0o600);
+}
+
+/** BGSAVE on the gateway's Redis when the worker can reach it; the answer says what happened, never a password. */
+async function redisBgsave(target: ReturnType<typeof redisTarget>): Promise<string> {
+  if (!target) return 'no Redis configured';
+  const where = `${target.host}:${target.port}`;
+  const client = new Redis({
+    host: target.host,
+    port: target.port,
+    password: target.password,
+    db: target.db,
+    lazyConnect: true,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => undefined); // reported through the awaited calls below
+  try {
+    await client.connect();
+    await client.bgsave().catch((err: Error) => {
+      if (!/already in progress/i.test(err.message)) throw err;
+    });
+    for (let i = 0; i < 300; i++) {
+      const info = await client.info('persistence');
+      if (/rdb_bgsave_in_progress:0/.test(info)) {
+        const ok = /rdb_last_bgsave_status:ok/.test(info);
+        return ok ? `BGSAVE done on ${where}` : `BGSAVE on ${where} failed; see the Redis log`;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return `BGSAVE started on ${where} but not finished after 30 s`;
+  } catch (err) {
+    return `Redis at ${where} not backed up: ${(err as Error).message.split('\n')[0]}`;
+  } finally {
+    client.disconnect();
+  }
+}

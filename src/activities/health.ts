@@ -1,0 +1,113 @@
+// Is a recreated Tyk container healthy on the version we expect? (tyk-contract.md)
+// Gateway: running, /hello status "pass" with details.redis present and "pass" (past the warm-up window, when
+// details is empty), /hello version = target, the start-up log line shows the target, /ready on versions with it.
+// Pump: running and not restarting, /health ok, its log shows the target version.
+import { ApplicationFailure } from '@temporalio/common';
+import type Docker from 'dockerode';
+import { ErrorType } from '../shared/errors';
+import type { InstancePlan } from '../shared/types';
+import { gatewayHasReady, normaliseVersion, sameVersion } from '../shared/version';
+import { containerLogs, inspectContainer } from './docker-util';
+import { describeHello, getHello, getPumpHealth, getReady } from './tyk-http';
+import { versionInLog } from './versions-from-logs';
+
+export interface HealthInput {
+  instance: InstancePlan;
+  version: string;
+  timeoutMs: number;
+  /** Poll interval; readiness is seen within this many ms. */
+  intervalMs?: number;
+}
+
+export interface HealthResult {
+  /** ms from the start of the check until the container was seen healthy. */
+  healthyAfterMs: number;
+  seen: string;
+}
+
+interface Observation {
+  healthy: boolean;
+  /** Definitely wrong, waiting will not help (exited, wrong version). */
+  fatal: boolean;
+  seen: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function checkHealth(
+  docker: Docker,
+  input: HealthInput,
+  redact: (s: string) => string,
+  heartbeat: () => void,
+  signal?: AbortSignal,
+): Promise<HealthResult> {
+  const start = Date.now();
+  const interval = input.intervalMs ?? 100;
+  let last: Observation = { healthy: false, fatal: false, seen: 'not checked yet' };
+  let wrongTwice = 0;
+  while (Date.now() - start < input.timeoutMs) {
+    if (signal?.aborted) throw new Error('health check cancelled');
+    heartbeat();
+    last = input.instance.role === 'gateway' ? await observeGateway(docker, input) : await observePump(docker, input);
+    if (last.healthy) return { healthyAfterMs: Date.now() - start, seen: last.seen };
+    // A wrong version is only believed when seen twice, so a half-started process cannot fail the check.
+    wrongTwice = last.fatal ? wrongTwice + 1 : 0;
+    if (wrongTwice >= 2) break;
+    await sleep(interval);
+  }
+  const logs = await containerLogs(docker, input.instance.container, 12).catch(() => '');
+  throw ApplicationFailure.create({
+    type: ErrorType.HealthCheckFailed,
+    nonRetryable: true,
+    message: redact(
+      `${input.instance.container} is not healthy on ${normaliseVersion(input.version)} ` +
+        `after ${((Date.now() - start) / 1000).toFixed(1)} s: ${last.seen}` +
+        (logs.trim() ? `; last log lines: ${logs.trim().split('\n').slice(-5).join(' | ')}` : ''),
+    ),
+  });
+}
+
+async function containerState(docker: Docker, name: string): Promise<Observation | undefined> {
+  const info = await inspectContainer(docker, name);
+  if (!info) return { healthy: false, fatal: true, seen: 'container is gone' };
+  if (info.State.Restarting) return { healthy: false, fatal: true, seen: `container is restarting (exit code ${info.State.ExitCode})` };
+  if (!info.State.Running) return { healthy: false, fatal: true, seen: `container exited with code ${info.State.ExitCode}` };
+  return undefined;
+}
+
+async function observeGateway(docker: Docker, input: HealthInput): Promise<Observation> {
+  const { instance } = input;
+  const down = await containerState(docker, instance.container);
+  if (down) return down;
+  const hello = await getHello(instance.url, instance.helloPath, 1000);
+  const seen = `/hello: ${describeHello(hello)}`;
+  const body = hello.body;
+  if (!body) return { healthy: false, fatal: false, seen };
+  if (body.version && !sameVersion(body.version, input.version)) {
+    return { healthy: false, fatal: true, seen: `${seen} (expected version ${normaliseVersion(input.version)})` };
+  }
+  if (body.status !== 'pass' || body.details?.redis?.status !== 'pass') return { healthy: false, fatal: false, seen };
+  if (gatewayHasReady(input.version)) {
+    const ready = await getReady(instance.url, 1000);
+    if (!ready.ok) return { healthy: false, fatal: false, seen: `${seen}; /ready: ${ready.error ?? `HTTP ${ready.code}`}` };
+  }
+  // The log is Tyk's own word on the version; when log_level hides it, /hello is enough.
+  const logVersion = versionInLog('gateway', await containerLogs(docker, instance.container, 300));
+  if (logVersion && !sameVersion(logVersion, input.version)) {
+    return { healthy: false, fatal: true, seen: `${seen}; log says Tyk API Gateway ${logVersion}` };
+  }
+  return { healthy: true, fatal: false, seen: `${seen}${logVersion ? `; log says ${logVersion}` : ''}` };
+}
+
+async function observePump(docker: Docker, input: HealthInput): Promise<Observation> {
+  const { instance } = input;
+  const down = await containerState(docker, instance.container);
+  if (down) return down;
+  const health = await getPumpHealth(instance.url, 1000);
+  const seen = `/health: ${health.ok ? health.body?.status : (health.error ?? `HTTP ${health.code}`)}`;
+  if (!health.ok || health.body?.status !== 'ok') return { healthy: false, fatal: false, seen };
+  const logVersion = versionInLog('pump', await containerLogs(docker, instance.container, 300));
+  if (!logVersion) return { healthy: false, fatal: false, seen: `${seen}; no "## Tyk Pump" line in the log yet` };
+  if (!sameVersion(logVersion, input.version)) return { healthy: false, fatal: true, seen: `${seen}; log says Tyk Pump ${logVersion}` };
+  return { healthy: true, fatal: false, seen: `${seen}; log says ${logVersion}` };
+}

@@ -1,0 +1,99 @@
+// The activities, built by a factory so the worker and the tests hand in real dependencies.
+import { Context } from '@temporalio/activity';
+import type Docker from 'dockerode';
+import type { InstancePlan, UpgradeInput } from '../shared/types';
+import { backupStack, type BackupInput } from './backup';
+import { inspectContainer } from './docker-util';
+import { checkHealth, type HealthInput } from './health';
+import { pullImage, type PullProgress } from './images';
+import { preflightStack } from './preflight';
+import { recreateContainer, type Checkpoint, type RecreateInput } from './recreate';
+import { retireOldContainer, type RetireInput } from './retire';
+import { rollbackContainer, type RollbackInput } from './rollback';
+import { readConf, redactor, secretValues } from './tyk-config';
+import { verifyStack } from './verify';
+
+export interface ActivityDeps {
+  docker: Docker;
+  /** Called at named points inside the activities; tests use it to crash a worker at an exact point. */
+  checkpoint?: Checkpoint;
+}
+
+/** Heartbeats while a long step runs, so a dead worker is noticed by its heartbeat timeout. */
+async function heartbeating<T>(fn: () => Promise<T>, details?: () => unknown): Promise<T> {
+  const ctx = Context.current();
+  const beat = () => ctx.heartbeat(details?.());
+  beat();
+  const timer = setInterval(beat, 2000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const { docker } = deps;
+  const checkpoint: Checkpoint = deps.checkpoint ?? (() => undefined);
+
+  /** A redactor for everything said about a container: the secrets of its config and environment. */
+  async function redactFor(p: InstancePlan): Promise<(s: string) => string> {
+    const info = (await inspectContainer(docker, p.container)) ?? (await inspectContainer(docker, p.containerId));
+    if (!info) return (s) => s;
+    const conf = await readConf(docker, info, p.role).catch(() => undefined);
+    return redactor(secretValues(conf, info.Config.Env ?? []));
+  }
+
+  return {
+    async preflight(input: UpgradeInput) {
+      return heartbeating(() => preflightStack(docker, input));
+    },
+
+    async backupStack(input: BackupInput) {
+      return heartbeating(() => backupStack(docker, input, () => Context.current().heartbeat()));
+    },
+
+    async pullImages(input: { images: string[] }): Promise<{ summary: string }> {
+      const ctx = Context.current();
+      let progress: PullProgress | undefined;
+      const done: string[] = [];
+      await heartbeating(
+        async () => {
+          for (const image of input.images) {
+            await pullImage(docker, image, (p) => (progress = p), ctx.cancellationSignal);
+            done.push(image);
+            await checkpoint('pull:pulled');
+          }
+        },
+        () => ({ done, progress }),
+      );
+      return { summary: `pulled ${done.join(', ')}` };
+    },
+
+    async recreateContainer(input: RecreateInput) {
+      return heartbeating(() => recreateContainer(docker, input, checkpoint));
+    },
+
+    async checkHealth(input: HealthInput) {
+      const redact = await redactFor(input.instance);
+      const ctx = Context.current();
+      await checkpoint('health:start');
+      return checkHealth(docker, input, redact, () => ctx.heartbeat(), ctx.cancellationSignal);
+    },
+
+    async rollbackContainer(input: RollbackInput) {
+      const redact = await redactFor(input.instance);
+      return heartbeating(() => rollbackContainer(docker, input, redact, () => Context.current().heartbeat()));
+    },
+
+    async retireOldContainer(input: RetireInput) {
+      return retireOldContainer(docker, input);
+    },
+
+    async verifyStack(input: { instances: InstancePlan[] }) {
+      return verifyStack(docker, input);
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,136 @@
+// Preflight: before anything changes, prove the plan can be carried out.
+import { ApplicationFailure } from '@temporalio/common';
+import type Docker from 'dockerode';
+import type { ContainerInspectInfo } from 'dockerode';
+import { ErrorType } from '../shared/errors';
+import { failedContainerName, newContainerName, oldContainerName } from '../shared/names';
+import type { InstancePlan, PreflightResult, Role, UpgradeInput } from '../shared/types';
+import { compareVersions, normaliseVersion, parseVersion, splitImage, tagForVersion } from '../shared/version';
+import { readArchive } from './archive';
+import { containerLogs, inspectContainer } from './docker-util';
+import { imageAvailable } from './images';
+import { findGoPlugins, pluginBuildName } from './go-plugins';
+import { confDir, confPath } from './tyk-config';
+import { describeHello, getHello, getPumpHealth } from './tyk-http';
+import { versionInLog } from './versions-from-logs';
+
+function fail(type: string, message: string): never {
+  throw ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+async function runningContainer(docker: Docker, name: string, role: Role): Promise<ContainerInspectInfo> {
+  const info = await inspectContainer(docker, name);
+  if (!info) fail(ErrorType.ContainerNotFound, `${role} container "${name}" not found on the Docker engine; check the name with \`docker ps -a\``);
+  if (!info.State.Running || info.State.Restarting) {
+    fail(ErrorType.ContainerNotFound, `${role} container "${name}" is ${info.State.Status}, not running; start it first so its current version can be read`);
+  }
+  for (const leftover of [oldContainerName(name), newContainerName(name), failedContainerName(name)]) {
+    if (await inspectContainer(docker, leftover)) {
+      fail(
+        ErrorType.LeftoverContainer,
+        `container "${leftover}" is left from an earlier upgrade of "${name}" that did not finish; inspect it and remove it (\`docker rm ${leftover}\`) before upgrading again`,
+      );
+    }
+  }
+  return info;
+}
+
+function checkDirection(container: string, from: string, to: string, allowDowngrade: boolean): void {
+  const a = parseVersion(from);
+  const b = parseVersion(to);
+  if (!a || !b) return;
+  const cmp = compareVersions(b, a);
+  if (cmp === 0) fail(ErrorType.AlreadyAtTarget, `"${container}" already runs ${normaliseVersion(from)}, the target version; nothing to upgrade`);
+  if (cmp < 0 && !allowDowngrade) {
+    fail(
+      ErrorType.DowngradeRefused,
+      `"${container}" runs ${normaliseVersion(from)}, newer than the target ${normaliseVersion(to)}; a downgrade must be asked for (allowDowngrade: true in the plan, or --allow-downgrade)`,
+    );
+  }
+}
+
+export async function preflightStack(docker: Docker, input: UpgradeInput): Promise<PreflightResult> {
+  const instances: InstancePlan[] = [];
+  const warnings: string[] = [];
+
+  for (const gw of input.gateways) {
+    const info = await runningContainer(docker, gw.container, 'gateway');
+    const hello = await getHello(gw.url, gw.helloPath);
+    if (!hello.body || hello.body.description !== 'Tyk GW' || !hello.body.version) {
+      fail(
+        ErrorType.NotTyk,
+        `"${gw.container}" does not answer like a Tyk gateway at ${gw.url}/${gw.helloPath} (${describeHello(hello)}); check the container and the url in the plan`,
+      );
+    }
+    const fromVersion = normaliseVersion(hello.body.version);
+    const { repository, tag } = splitImage(info.Config.Image);
+    if (parseVersion(tag) && normaliseVersion(tag) !== fromVersion) {
+      warnings.push(`${gw.container}: image tag ${tag} but /hello reports ${fromVersion}; /hello is believed`);
+    }
+    checkDirection(gw.container, fromVersion, input.gatewayVersion, input.allowDowngrade);
+    const toImage = `${input.gatewayRepository ?? repository}:${tagForVersion(input.gatewayVersion)}`;
+    await checkPlugins(docker, info, input.gatewayVersion);
+    instances.push({
+      role: 'gateway',
+      container: gw.container,
+      containerId: info.Id,
+      fromImage: info.Config.Image,
+      toImage,
+      fromVersion,
+      toVersion: normaliseVersion(input.gatewayVersion),
+      url: gw.url,
+      helloPath: gw.helloPath,
+    });
+  }
+
+  if (input.pump) {
+    const info = await runningContainer(docker, input.pump.container, 'pump');
+    const health = await getPumpHealth(input.pump.healthUrl);
+    if (!health.ok || health.body?.status !== 'ok') {
+      fail(ErrorType.NotTyk, `pump "${input.pump.container}" does not answer like Tyk Pump at ${input.pump.healthUrl} (${health.error ?? `HTTP ${health.code}`}); check the container and healthUrl in the plan`);
+    }
+    const { repository, tag } = splitImage(info.Config.Image);
+    const fromLog = versionInLog('pump', await containerLogs(docker, info.Id, 500));
+    const fromVersion = normaliseVersion(fromLog ?? tag);
+    if (!parseVersion(fromVersion)) fail(ErrorType.NotTyk, `cannot tell which version pump "${input.pump.container}" runs: no "## Tyk Pump" line in its log and image tag "${tag}"`);
+    if (!input.pumpVersion) fail(ErrorType.InvalidPlan, 'the plan names a pump but no pump target version');
+    checkDirection(input.pump.container, fromVersion, input.pumpVersion, input.allowDowngrade);
+    instances.push({
+      role: 'pump',
+      container: input.pump.container,
+      containerId: info.Id,
+      fromImage: info.Config.Image,
+      toImage: `${input.pumpRepository ?? repository}:${tagForVersion(input.pumpVersion)}`,
+      fromVersion,
+      toVersion: normaliseVersion(input.pumpVersion),
+      url: input.pump.healthUrl,
+      helloPath: '',
+    });
+  }
+
+  const images = [...new Set(instances.map((i) => i.toImage))];
+  for (const image of images) {
+    const why = await imageAvailable(docker, image);
+    if (why) fail(ErrorType.ImageNotFound, `target image ${image} is not available: ${why}`);
+  }
+  return { instances, images, warnings };
+}
+
+/** API definitions that load Go plugins need a build named for the target version beside the old one. */
+async function checkPlugins(docker: Docker, info: ContainerInspectInfo, target: string): Promise<void> {
+  const appsPath = `${confDir(confPath(info, 'gateway'))}/apps`;
+  const apps = await readArchive(docker, info.Id, appsPath);
+  if (!apps) return;
+  const arch = (await docker.info()).Architecture === 'aarch64' ? 'arm64' : 'amd64';
+  const missing: string[] = [];
+  for (const plugin of await findGoPlugins(apps)) {
+    const wanted = pluginBuildName(plugin.path, target, arch, info.Config.WorkingDir);
+    if (!(await readArchive(docker, info.Id, wanted))) missing.push(`API "${plugin.api}" needs ${wanted}`);
+  }
+  if (missing.length) {
+    fail(
+      ErrorType.PluginBuildMissing,
+      `Go plugins have no build for ${tagForVersion(target)} (build them with tykio/tyk-plugin-compiler:${tagForVersion(target)} and put them beside the old ones): ${missing.join('; ')}`,
+    );
+  }
+}

@@ -1,0 +1,16 @@
+// Failure types that no retry can fix. Activities throw ApplicationFailure with these types; the workflow's
+// retry policies list them as non-retryable so a bad plan fails at once with its message.
+export const ErrorType = {
+  ContainerNotFound: 'ContainerNotFound',
+  NotTyk: 'NotTyk',
+  ImageNotFound: 'ImageNotFound',
+  InvalidPlan: 'InvalidPlan',
+  DowngradeRefused: 'DowngradeRefused',
+  AlreadyAtTarget: 'AlreadyAtTarget',
+  PluginBuildMissing: 'PluginBuildMissing',
+  LeftoverContainer: 'LeftoverContainer',
+  HealthCheckFailed: 'HealthCheckFailed',
+  BackupMismatch: 'BackupMismatch',
+} as const;
+export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
+export const NON_RETRYABLE: string[] = Object.values(ErrorType);

@@ -1,0 +1,38 @@
+// The Markdown the Web UI shows as the workflow's current details. Pure.
+import { workflowIdFor } from '../shared/names';
+import type { UpgradeStatus } from '../shared/types';
+
+const MARK: Record<string, string> = {
+  pending: '·',
+  running: '▶',
+  done: '✔',
+  failed: '✖',
+  skipped: '–',
+};
+
+export function renderDetails(s: UpgradeStatus): string {
+  const lines = [`**Tyk upgrade of \`${s.stack}\`** — ${s.outcome === 'running' ? `stage **${s.stage}**` : `**${s.outcome}**`}`, ''];
+  lines.push('| stage | state | started | ended |', '|---|---|---|---|');
+  for (const st of s.stages) {
+    lines.push(`| ${st.name} | ${MARK[st.state]} ${st.state} | ${st.startedAt ?? ''} | ${st.endedAt ?? ''} |`);
+  }
+  if (s.instances.length) {
+    lines.push('', '| container | role | from | to | state |', '|---|---|---|---|---|');
+    for (const i of s.instances) {
+      lines.push(`| ${i.container} | ${i.role} | ${i.fromVersion ?? ''} | ${i.toVersion} | ${i.state}${i.detail ? `: ${escape(i.detail)}` : ''} |`);
+    }
+  }
+  const waiting = s.gates.find((g) => g.state === 'waiting');
+  if (waiting) lines.push('', `⏸ **Waiting for approval at \`${waiting.gate}\`** since ${waiting.waitingSince}: \`tyk-upgrade approve ${workflowIdFor(s.stack)} --gate ${waiting.gate}\``);
+  const decided = s.gates.filter((g) => g.by);
+  if (decided.length) {
+    lines.push('', '| gate | decision | by | at | comment |', '|---|---|---|---|---|');
+    for (const g of decided) lines.push(`| ${g.gate} | ${g.state} | ${g.by} | ${g.at} | ${escape(g.comment ?? '')} |`);
+  }
+  if (s.reason) lines.push('', `**Reason:** ${escape(s.reason)}`);
+  return lines.join('\n');
+}
+
+function escape(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}

@@ -1,0 +1,105 @@
+// Real services for tests: the Temporal dev server started by run-tests, the Docker engine, Redis processes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import Docker from 'dockerode';
+
+export const REGISTRY = process.env.REGISTRY_ADDR ?? '127.0.0.1:5000';
+export const GATEWAY_REPO = `${REGISTRY}/tyk-gateway/tyk-gateway`;
+export const PUMP_REPO = `${REGISTRY}/tyk-pump/tyk-pump`;
+export const FAULTY_REPO = (fault: 'hello-fail' | 'exit-at-start' | 'wrong-version') => `${REGISTRY}/tyk-gateway-faulty/${fault}`;
+
+export function temporalAddress(): string {
+  const a = process.env.TEMPORAL_ADDRESS;
+  if (!a) throw new Error('TEMPORAL_ADDRESS is not set: run the tests with `npm test`, which starts the dev server');
+  return a;
+}
+
+export function connectTestEnv(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createFromExistingServer({ address: temporalAddress(), namespace: 'default' });
+}
+
+export const docker = new Docker();
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(process.env.TYK_UPGRADE_TEST_DIR ?? tmpdir(), `${prefix}-`));
+}
+
+/** A free TCP port on 127.0.0.1 (and the next `count - 1` are free too). */
+export async function freePort(count = 1): Promise<number> {
+  for (;;) {
+    const base = await new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const port = (s.address() as { port: number }).port;
+        s.close(() => resolve(port));
+      });
+    });
+    if (base + count > 65000) continue;
+    let ok = true;
+    for (let p = base + 1; p < base + count && ok; p++) ok = await portFree(p);
+    if (ok) return base;
+  }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+export interface RedisServer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** A real redis-server on a free port, for one test. */
+export async function startRedis(password?: string): Promise<RedisServer> {
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tempDir('redis')];
+  if (password) args.push('--requirepass', password);
+  const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
+  const deadline = Date.now() + 10_000;
+  while (await portFree(port)) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error('redis-server did not listen within 10 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll until fn returns a value that is not undefined, or fail with what it last saw. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+}
+
+// Workers' INFO lines drown the test report; warnings and errors still show.
+Runtime.install({ logger: new DefaultLogger('WARN') });
