@@ -1,0 +1,147 @@
+// The upgrade pipeline end to end: real dev server, real engine, stand-in images pulled from the local registry.
+import assert from 'node:assert/strict';
+import { readFileSync, statSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { WorkflowFailedError } from '@temporalio/client';
+import { decide, getStatus, startUpgrade } from '../src/client-lib/upgrades';
+import { getHello } from '../src/activities/tyk-http';
+import type { GateName, UpgradeStatus } from '../src/shared/types';
+import { connectTestEnv, docker, waitFor } from './support/services';
+import { containerNames, testStack, type TestStack } from './support/stack';
+import { startWorker, type RunningWorker } from './support/worker';
+
+let env: TestWorkflowEnvironment;
+let worker: RunningWorker;
+before(async () => {
+  env = await connectTestEnv();
+  worker = await startWorker(env);
+});
+after(async () => {
+  await worker.stop();
+  await env.teardown();
+});
+
+async function waitForGate(workflowId: string, gate: GateName): Promise<UpgradeStatus> {
+  return waitFor(`gate ${gate}`, async () => {
+    const s = await getStatus(env.client, workflowId);
+    if (s.outcome !== 'running') throw new Error(`workflow ended ${s.outcome}: ${s.reason}`);
+    return s.gates.find((g) => g.gate === gate)?.state === 'waiting' ? s : undefined;
+  }, 60_000, 200);
+}
+
+function hostFiles(stack: TestStack): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[p] = readFileSync(p);
+    }
+  };
+  walk(stack.dir);
+  return out;
+}
+
+describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates approved', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await testStack({
+      prefix: 'happy',
+      extra: {
+        Env: ['APP_MODE=production', 'TYK_GW_LOGLEVEL=info'],
+        Labels: { 'com.docker.compose.project': 'tyk', 'com.docker.compose.service': 'tyk-gateway', team: 'platform' },
+        Volumes: { '/opt/tyk-gateway/data': {} },
+        HostConfig: {
+          Memory: 256 * 1024 * 1024,
+          LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '2' } },
+          ExtraHosts: ['tyk-redis:127.0.0.1'],
+          RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 },
+        },
+      },
+    });
+  });
+  after(() => stack.remove());
+
+  it('upgrades, keeps config and settings, records approvals', async () => {
+    const gw = stack.gateways[0].container;
+    const before = await docker.getContainer(gw).inspect();
+    const anonVolume = before.Mounts.find((m) => m.Destination === '/opt/tyk-gateway/data')?.Name;
+    assert.ok(anonVolume, 'the gateway has an anonymous volume');
+    const filesBefore = hostFiles(stack);
+
+    const input = stack.input();
+    const handle = await startUpgrade(env.client, input, { taskQueue: worker.taskQueue });
+    const atGate = await waitForGate(handle.workflowId, 'before-gateways');
+    // Nothing touched before the gate: gateway still on the old image, and the target images are pulled.
+    assert.equal((await docker.getContainer(gw).inspect()).Config.Image, before.Config.Image);
+    assert.ok(await docker.getImage(`127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0`).inspect());
+    assert.equal(atGate.stages.find((s) => s.name === 'pull')?.state, 'done');
+    assert.ok(atGate.backup && atGate.backup.files >= 3, 'backup holds tyk.conf, the API definition, policies');
+
+    await decide(env.client, handle.workflowId, 'approve', { by: 'alice', comment: 'change CHG-1' });
+    await waitForGate(handle.workflowId, 'before-pump');
+    await decide(env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'bob' });
+    const result = await handle.result();
+
+    assert.equal(result.outcome, 'succeeded');
+    const hello = await getHello(stack.gateways[0].url, 'hello');
+    assert.equal(hello.body?.version, '5.3.0');
+    assert.equal(hello.body?.details?.redis?.status, 'pass');
+
+    const after = await docker.getContainer(gw).inspect();
+    assert.equal(after.Config.Image, '127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0');
+    assert.equal(after.State.Running, true);
+    const pump = await docker.getContainer(stack.pump!.container).inspect();
+    assert.equal(pump.Config.Image, '127.0.0.1:5000/tyk-pump/tyk-pump:v1.10.0');
+
+    // Everything but the image and what the image supplies is the same.
+    const imageEnv = (e: string) => e.startsWith('TYK_GW_STANDIN_IMAGE=');
+    assert.deepEqual(after.Config.Env.filter((e) => !imageEnv(e)).sort(), before.Config.Env.filter((e) => !imageEnv(e)).sort());
+    assert.ok(after.Config.Env.includes('TYK_GW_STANDIN_IMAGE=v5.3.0'), 'env defaults come from the new image');
+    const ownLabels = (l: Record<string, string>) => Object.fromEntries(Object.entries(l).filter(([k]) => !k.startsWith('org.opencontainers') && k !== 'tyk-upgrade.standin-hash'));
+    assert.deepEqual(ownLabels(after.Config.Labels), ownLabels(before.Config.Labels));
+    assert.equal(after.Config.Labels['org.opencontainers.image.version'], '5.3.0', 'image labels come from the new image');
+    // The anonymous volume is now bound by its name (so its data carried over); all else is the same.
+    const anonBind = `${anonVolume}:/opt/tyk-gateway/data`;
+    assert.deepEqual({ ...after.HostConfig, Binds: after.HostConfig.Binds?.filter((b) => b !== anonBind) }, before.HostConfig);
+    assert.ok(after.HostConfig.Binds?.includes(anonBind));
+    for (const key of ['Cmd', 'Entrypoint', 'WorkingDir', 'User', 'Volumes', 'Tty', 'OpenStdin', 'StopSignal'] as const) {
+      assert.deepEqual(after.Config[key as keyof typeof after.Config], before.Config[key as keyof typeof before.Config], key);
+    }
+    assert.equal(after.Mounts.find((m) => m.Destination === '/opt/tyk-gateway/data')?.Name, anonVolume, 'anonymous volume carried over');
+    assert.deepEqual(
+      after.Mounts.map((m) => `${m.Source}:${m.Destination}`).sort(),
+      before.Mounts.map((m) => `${m.Source}:${m.Destination}`).sort(),
+    );
+
+    // Config byte-identical; old containers removed; one container per name.
+    assert.deepEqual(hostFiles(stack), filesBefore);
+    assert.deepEqual(await containerNames(stack.name), [gw, stack.pump!.container].sort());
+
+    // Backup on disk: 0700 folders, 0600 files, and the manifest's tyk.conf hash matches the file.
+    const manifest = JSON.parse(readFileSync(result.backup!.manifest, 'utf8'));
+    assert.equal(statSync(result.backup!.dir).mode & 0o777, 0o700);
+    const conf = manifest.entries.find((e: { path: string }) => e.path === '/opt/tyk-gateway/tyk.conf');
+    assert.equal(statSync(conf.archive).mode & 0o777, 0o600);
+    const { createHash } = await import('node:crypto');
+    assert.equal(conf.hashes['tyk.conf'], createHash('sha256').update(filesBefore[join(stack.gateways[0].confDir, 'tyk.conf')]).digest('hex'));
+    assert.match(result.backup!.redis, /BGSAVE done/);
+
+    // Who approved, when, and why.
+    const g1 = result.gates.find((g) => g.gate === 'before-gateways')!;
+    assert.equal(g1.state, 'approved');
+    assert.equal(g1.by, 'alice');
+    assert.equal(g1.comment, 'change CHG-1');
+    assert.ok(g1.at);
+    assert.equal(result.gates.find((g) => g.gate === 'before-pump')!.by, 'bob');
+
+    // No secret in the workflow history.
+    const history = JSON.stringify(await handle.fetchHistory());
+    assert.ok(!history.includes(stack.secret), 'tyk.conf secret not in history');
+    assert.ok(!history.includes(stack.redisPassword), 'storage.password not in history');
+  });
+});
+
+export { WorkflowFailedError };

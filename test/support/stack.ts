@@ -1,0 +1,70 @@
+// A Tyk stack for one test: its own Redis process, gateways and pump on free ports, removed afterwards.
+import { randomBytes } from 'node:crypto';
+import { createStack, removeStack, type StackInfo, type StackSpec } from '../../src/sandbox/stack';
+import type { UpgradeInput } from '../../src/shared/types';
+import { docker, freePort, GATEWAY_REPO, PUMP_REPO, startRedis, tempDir, type RedisServer } from './services';
+
+export interface TestStack extends StackInfo {
+  redis: RedisServer;
+  redisPassword: string;
+  input(overrides?: Partial<UpgradeInput>): UpgradeInput;
+  remove(): Promise<void>;
+}
+
+export async function testStack(opts: {
+  prefix: string;
+  gateways?: number;
+  pump?: boolean;
+  gatewayTag?: string;
+  pumpTag?: string;
+  extra?: StackSpec['gatewayExtra'];
+}): Promise<TestStack> {
+  const redisPassword = `redis-${randomBytes(6).toString('hex')}`;
+  const redis = await startRedis(redisPassword);
+  const gatewayPort = await freePort(opts.gateways ?? 1);
+  const pumpHealthPort = await freePort();
+  const name = `${opts.prefix}-${randomBytes(3).toString('hex')}`;
+  const info = await createStack(docker, {
+    name,
+    dir: tempDir(name),
+    gatewayImage: `${GATEWAY_REPO}:${opts.gatewayTag ?? 'v5.2.0'}`,
+    pumpImage: opts.pump === false ? undefined : `${PUMP_REPO}:${opts.pumpTag ?? 'v1.9.0'}`,
+    gateways: opts.gateways ?? 1,
+    gatewayPort,
+    pumpHealthPort,
+    redisPort: redis.port,
+    redisPassword,
+    checkDurationMs: 500,
+    gatewayExtra: opts.extra,
+  });
+  return {
+    ...info,
+    redis,
+    redisPassword,
+    input: (overrides = {}) => ({
+      stack: name,
+      gateways: info.gateways.map((g) => ({ container: g.container, url: g.url, helloPath: 'hello' })),
+      pump: info.pump ? { container: info.pump.container, healthUrl: info.pump.healthUrl } : undefined,
+      gatewayVersion: 'v5.3.0',
+      pumpVersion: info.pump ? 'v1.10.0' : undefined,
+      allowDowngrade: false,
+      gates: ['before-gateways', 'before-pump'],
+      drainTimeoutSec: 40,
+      healthTimeoutMs: 20_000,
+      batchSize: 1,
+      backupDir: tempDir(`${name}-backups`),
+      keepOldContainers: false,
+      ...overrides,
+    }),
+    remove: async () => {
+      await removeStack(docker, name);
+      await redis.stop();
+    },
+  };
+}
+
+/** Names of every container on the engine whose name starts with the stack's. */
+export async function containerNames(stack: string): Promise<string[]> {
+  const all = await docker.listContainers({ all: true });
+  return all.flatMap((c) => c.Names.map((n) => n.replace(/^\//, ''))).filter((n) => n.startsWith(stack)).sort();
+}
