@@ -45,15 +45,19 @@ export function crashAt(point: string | undefined): ActivityDeps['checkpoint'] {
   };
 }
 
-export async function runWorker(overrides: { address?: string; namespace?: string; profile?: string } = {}): Promise<void> {
+export async function runWorker(
+  overrides: { address?: string; namespace?: string; profile?: string; taskQueue?: string } = {},
+): Promise<void> {
   const target = temporalTarget(overrides);
+  const taskQueue = overrides.taskQueue ?? process.env.TYK_UPGRADE_TASK_QUEUE ?? TASK_QUEUE;
   const connection = await NativeConnection.connect(target.connectionOptions);
   const worker = await createUpgradeWorker({
     connection,
     namespace: target.namespace,
+    taskQueue,
     checkpoint: crashAt(process.env.TYK_UPGRADE_CRASH_AT),
   });
-  process.stderr.write(`worker: polling task queue "${TASK_QUEUE}" on ${target.connectionOptions.address} (namespace ${target.namespace})\n`);
+  process.stderr.write(`worker: polling task queue "${taskQueue}" on ${target.connectionOptions.address} (namespace ${target.namespace})\n`);
   await worker.run();
   await connection.close();
 }

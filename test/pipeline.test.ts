@@ -4,11 +4,11 @@ import { readFileSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { WorkflowFailedError } from '@temporalio/client';
-import { decide, getStatus, startUpgrade } from '../src/client-lib/upgrades';
+import { decide, startUpgrade } from '../src/client-lib/upgrades';
 import { getHello } from '../src/activities/tyk-http';
-import type { GateName, UpgradeStatus } from '../src/shared/types';
-import { connectTestEnv, docker, waitFor } from './support/services';
+import type { GateName } from '../src/shared/types';
+import { connectTestEnv, docker } from './support/services';
+import { waitForGate as waitForGateOf } from './support/upgrade';
 import { containerNames, testStack, type TestStack } from './support/stack';
 import { startWorker, type RunningWorker } from './support/worker';
 
@@ -23,13 +23,7 @@ after(async () => {
   await env.teardown();
 });
 
-async function waitForGate(workflowId: string, gate: GateName): Promise<UpgradeStatus> {
-  return waitFor(`gate ${gate}`, async () => {
-    const s = await getStatus(env.client, workflowId);
-    if (s.outcome !== 'running') throw new Error(`workflow ended ${s.outcome}: ${s.reason}`);
-    return s.gates.find((g) => g.gate === gate)?.state === 'waiting' ? s : undefined;
-  }, 60_000, 200);
-}
+const waitForGate = (workflowId: string, gate: GateName) => waitForGateOf(env.client, workflowId, gate);
 
 function hostFiles(stack: TestStack): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
@@ -144,4 +138,3 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
   });
 });
 
-export { WorkflowFailedError };

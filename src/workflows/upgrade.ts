@@ -44,9 +44,9 @@ const retry = (maximumAttempts: number): RetryPolicy => ({
 });
 
 // Heartbeats let a dead worker be noticed in seconds rather than at the start-to-close timeout.
-const SHORT: ActivityOptions = { startToCloseTimeout: '2m', heartbeatTimeout: '15s', retry: retry(5) };
-const PULL: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '30s', retry: retry(4) };
-const DOCKER_CHANGE: ActivityOptions = { startToCloseTimeout: '10m', heartbeatTimeout: '15s', retry: retry(10) };
+const SHORT: ActivityOptions = { startToCloseTimeout: '2m', heartbeatTimeout: '10s', retry: retry(5) };
+const PULL: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '10s', retry: retry(4) };
+const DOCKER_CHANGE: ActivityOptions = { startToCloseTimeout: '10m', heartbeatTimeout: '10s', retry: retry(10) };
 
 function acts(options: ActivityOptions, summary?: string): Activities {
   return proxyActivities<Activities>(summary ? { ...options, summary } : options);

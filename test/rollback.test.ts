@@ -1,0 +1,74 @@
+// Automatic rollback: each faulty gateway build is caught by the health check and the old one comes back.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startUpgrade } from '../src/client-lib/upgrades';
+import { getHello } from '../src/activities/tyk-http';
+import { connectTestEnv, docker, FAULTY_REPO } from './support/services';
+import { containerNames, testStack } from './support/stack';
+import { failureOf } from './support/upgrade';
+import { startWorker, type RunningWorker } from './support/worker';
+
+let env: TestWorkflowEnvironment;
+let worker: RunningWorker;
+before(async () => {
+  env = await connectTestEnv();
+  worker = await startWorker(env);
+});
+after(async () => {
+  await worker.stop();
+  await env.teardown();
+});
+
+const filesOf = (dir: string): Record<string, string> =>
+  Object.fromEntries(
+    readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => [join(e.parentPath, e.name), readFileSync(join(e.parentPath, e.name), 'base64')]),
+  );
+
+const cases = [
+  { fault: 'hello-fail', saw: /status fail, version 5\.3\.0, redis fail \(storage: Redis is either down or was not configured\)/ },
+  { fault: 'exit-at-start', saw: /container (exited with code 1|is restarting)/ },
+  { fault: 'wrong-version', saw: /version 5\.1\.0.*expected version 5\.3\.0/ },
+] as const;
+
+for (const { fault, saw } of cases) {
+  describe(`faulty target: ${fault}`, () => {
+    it('rolls back: the old container serves 5.2.0 again, config identical, failure names the container and what was seen', async () => {
+      const stack = await testStack({ prefix: `rb-${fault}`, pump: false });
+      try {
+        const gw = stack.gateways[0].container;
+        const original = await docker.getContainer(gw).inspect();
+        const files = filesOf(stack.dir);
+        const handle = await startUpgrade(
+          env.client,
+          stack.input({ gatewayRepository: FAULTY_REPO(fault), gates: [], healthTimeoutMs: 8_000 }),
+          { taskQueue: worker.taskQueue },
+        );
+        const failure = await failureOf(handle.result());
+        assert.equal(failure.type, 'UpgradeRolledBack');
+        assert.match(failure.message, new RegExp(`${gw} is not healthy on 5\\.3\\.0`));
+        assert.match(failure.message, saw);
+        assert.equal(failure.status.outcome, 'rolled-back');
+        assert.equal(failure.status.instances[0].state, 'rolled-back');
+
+        const now = await docker.getContainer(gw).inspect();
+        assert.equal(now.Id, original.Id, 'the very same old container is back');
+        assert.equal(now.Config.Image, original.Config.Image);
+        assert.equal(now.State.Running, true);
+        const hello = await getHello(stack.gateways[0].url, 'hello');
+        assert.equal(hello.body?.version, '5.2.0');
+        assert.equal(hello.body?.status, 'pass');
+        assert.deepEqual(filesOf(stack.dir), files, 'config files byte-identical');
+        assert.deepEqual(await containerNames(stack.name), [gw], 'no leftover -old/-new/-failed containers');
+        const log = readdirSync(failure.status.backup!.dir).find((f) => f.endsWith('.failed.log'));
+        assert.ok(log, 'the failed container log is kept beside the backup');
+      } finally {
+        await stack.remove();
+      }
+    });
+  });
+}
