@@ -2,6 +2,7 @@
 // Deterministic workflow code: no Node modules, no I/O; every side effect is an activity.
 import {
   ApplicationFailure,
+  CancelledFailure,
   CancellationScope,
   condition,
   isCancellation,
@@ -228,6 +229,11 @@ export async function upgradeStack(input: UpgradeInput): Promise<UpgradeStatus> 
     }
   }
 
+  /** Between containers is where a cancel may stop the run: never while one is half replaced. */
+  function safePoint(): void {
+    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled by request');
+  }
+
   upsertSearchAttributes([{ key: SA_STAGE, value: 'preflight' }]);
   try {
     enterStage('preflight');
@@ -266,6 +272,7 @@ export async function upgradeStack(input: UpgradeInput): Promise<UpgradeStatus> 
     enterStage('gateways');
     const gateways = plan.instances.filter((p) => p.role === 'gateway');
     for (let i = 0; i < gateways.length; i += input.batchSize) {
+      safePoint();
       const batch = gateways.slice(i, i + input.batchSize);
       // Once a container is being replaced, finish it (healthy or rolled back) even if cancelled.
       await CancellationScope.nonCancellable(() => Promise.all(batch.map(upgradeInstance)));
@@ -275,6 +282,7 @@ export async function upgradeStack(input: UpgradeInput): Promise<UpgradeStatus> 
     const pump = plan.instances.find((p) => p.role === 'pump');
     if (pump) {
       await gate('before-pump');
+      safePoint();
       enterStage('pump');
       await CancellationScope.nonCancellable(() => upgradeInstance(pump));
       endStage('pump');
@@ -283,6 +291,7 @@ export async function upgradeStack(input: UpgradeInput): Promise<UpgradeStatus> 
       endStage('pump', 'skipped');
     }
 
+    safePoint();
     enterStage('verify');
     await acts(SHORT, `Verify ${input.stack}`).verifyStack({ instances: plan.instances });
     await retireOld(input.keepOldContainers);

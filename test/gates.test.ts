@@ -1,0 +1,139 @@
+// Approval gates: reject at each gate, an approval timeout that aborts, approving a gate that is not waiting,
+// the Signal path, and cancel at a safe point.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { WorkflowUpdateFailedError, WorkflowFailedError } from '@temporalio/client';
+import { decide, getStatus, startUpgrade } from '../src/client-lib/upgrades';
+import { approveSignal } from '../src/workflows/messages';
+import { getHello } from '../src/activities/tyk-http';
+import { retiredContainerName } from '../src/shared/names';
+import { connectTestEnv, docker } from './support/services';
+import { containerNames, testStack, type TestStack } from './support/stack';
+import { failureOf, waitForGate, waitUntil } from './support/upgrade';
+import { startWorker, type RunningWorker } from './support/worker';
+
+let env: TestWorkflowEnvironment;
+let worker: RunningWorker;
+before(async () => {
+  env = await connectTestEnv();
+  worker = await startWorker(env);
+});
+after(async () => {
+  await worker.stop();
+  await env.teardown();
+});
+
+async function withStack(prefix: string, fn: (s: TestStack) => Promise<void>): Promise<void> {
+  const stack = await testStack({ prefix });
+  try {
+    await fn(stack);
+  } finally {
+    await stack.remove();
+  }
+}
+
+async function untouched(stack: TestStack, ids: string[]): Promise<void> {
+  for (const [i, name] of [stack.gateways[0].container, stack.pump!.container].entries()) {
+    const c = await docker.getContainer(name).inspect();
+    assert.equal(c.Id, ids[i], `${name} is the same container`);
+    assert.equal(c.State.Running, true);
+  }
+  assert.equal((await getHello(stack.gateways[0].url, 'hello')).body?.version, '5.2.0');
+}
+
+const idsOf = async (stack: TestStack) => [
+  (await docker.getContainer(stack.gateways[0].container).inspect()).Id,
+  (await docker.getContainer(stack.pump!.container).inspect()).Id,
+];
+
+describe('gates', () => {
+  it('reject at before-gateways: nothing is touched, the reason and who rejected are recorded', () =>
+    withStack('rej1', async (stack) => {
+      const ids = await idsOf(stack);
+      const handle = await startUpgrade(env.client, stack.input(), { taskQueue: worker.taskQueue });
+      await waitForGate(env.client, handle.workflowId, 'before-gateways');
+      await decide(env.client, handle.workflowId, 'reject', { by: 'carol', comment: 'freeze window' });
+      const f = await failureOf(handle.result());
+      assert.equal(f.type, 'UpgradeRejected');
+      assert.match(f.message, /gate "before-gateways" rejected by carol: freeze window/);
+      assert.equal(f.status.outcome, 'rejected');
+      const g = f.status.gates.find((x) => x.gate === 'before-gateways')!;
+      assert.deepEqual([g.state, g.by, g.comment], ['rejected', 'carol', 'freeze window']);
+      await untouched(stack, ids);
+      assert.deepEqual(await containerNames(stack.name), [stack.gateways[0].container, stack.pump!.container].sort());
+    }));
+
+  it('reject at before-pump: gateways stay upgraded and healthy, the pump is untouched, old gateway kept', () =>
+    withStack('rej2', async (stack) => {
+      const [, pumpId] = await idsOf(stack);
+      const handle = await startUpgrade(env.client, stack.input(), { taskQueue: worker.taskQueue });
+      await waitForGate(env.client, handle.workflowId, 'before-gateways');
+      await decide(env.client, handle.workflowId, 'approve', { by: 'alice' });
+      await waitForGate(env.client, handle.workflowId, 'before-pump');
+      await decide(env.client, handle.workflowId, 'reject', { by: 'bob', comment: 'pump later' });
+      const f = await failureOf(handle.result());
+      assert.equal(f.status.outcome, 'rejected');
+      assert.equal((await getHello(stack.gateways[0].url, 'hello')).body?.version, '5.3.0');
+      const pump = await docker.getContainer(stack.pump!.container).inspect();
+      assert.equal(pump.Id, pumpId);
+      assert.equal(pump.Config.Image, '127.0.0.1:5000/tyk-pump/tyk-pump:v1.9.0');
+      const kept = retiredContainerName(stack.gateways[0].container, 'v5.2.0');
+      assert.deepEqual(await containerNames(stack.name), [stack.gateways[0].container, kept, stack.pump!.container].sort());
+    }));
+
+  it('an approval timeout aborts cleanly and never proceeds', () =>
+    withStack('timeout', async (stack) => {
+      const ids = await idsOf(stack);
+      const handle = await startUpgrade(env.client, stack.input({ approvalTimeoutMs: 1500 }), { taskQueue: worker.taskQueue });
+      const f = await failureOf(handle.result());
+      assert.equal(f.type, 'UpgradeApprovalTimedOut');
+      assert.match(f.message, /approval gate "before-gateways" timed out after 1500 ms; upgrade aborted/);
+      assert.equal(f.status.gates.find((g) => g.gate === 'before-gateways')!.state, 'timed-out');
+      await untouched(stack, ids);
+    }));
+
+  it('approving a gate that is not waiting is rejected by the validator and leaves history unchanged', () =>
+    withStack('validator', async (stack) => {
+      const handle = await startUpgrade(env.client, stack.input(), { taskQueue: worker.taskQueue });
+      await waitForGate(env.client, handle.workflowId, 'before-gateways');
+      const events = async () => (await handle.fetchHistory()).events?.length;
+      const before = await events();
+      await assert.rejects(
+        decide(env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'mallory' }),
+        (err: unknown) => err instanceof WorkflowUpdateFailedError && /gate "before-pump" is not-reached; the waiting gate is "before-gateways"/.test(String((err.cause as Error)?.message)),
+      );
+      assert.equal(await events(), before, 'a rejected update writes no history');
+      // The Signal path means the same: approve the waiting gate, then the pump gate; the upgrade completes.
+      await handle.signal(approveSignal, { by: 'sig-user', comment: 'via temporal workflow signal' });
+      await waitForGate(env.client, handle.workflowId, 'before-pump');
+      await decide(env.client, handle.workflowId, 'approve', { by: 'alice' });
+      // Approving the same gate again (same update id) is deduplicated, not a second decision.
+      const again = await decide(env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'alice' });
+      assert.equal(again.by, 'alice');
+      const result = await handle.result();
+      assert.equal(result.outcome, 'succeeded');
+      assert.equal(result.gates[0].by, 'sig-user');
+      await assert.rejects(
+        decide(env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'late' }).then(() => decide(env.client, handle.workflowId, 'reject', { gate: 'before-pump', by: 'late' })),
+      );
+    }));
+});
+
+describe('cancel', () => {
+  it('cancel during the gateway health check finishes that gateway, then stops with the stack healthy', () =>
+    withStack('cancel', async (stack) => {
+      const [, pumpId] = await idsOf(stack);
+      const handle = await startUpgrade(env.client, stack.input({ gates: [] }), { taskQueue: worker.taskQueue });
+      await waitUntil(env.client, handle.workflowId, 'gateway health check', (s) => s.instances[0]?.state === 'health-check');
+      await handle.cancel();
+      await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && /cancel/i.test(String(err.cause?.name ?? err.cause?.message)));
+      const status = await getStatus(env.client, handle.workflowId);
+      assert.equal(status.outcome, 'cancelled');
+      assert.equal(status.instances[0].state, 'upgraded', 'the gateway being replaced was finished, not abandoned');
+      const hello = await getHello(stack.gateways[0].url, 'hello');
+      assert.equal(hello.body?.status, 'pass');
+      assert.equal(hello.body?.version, '5.3.0');
+      assert.equal((await docker.getContainer(stack.pump!.container).inspect()).Id, pumpId, 'pump untouched');
+    }));
+});
