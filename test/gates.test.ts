@@ -10,7 +10,7 @@ import { getHello } from '../src/activities/tyk-http';
 import { retiredContainerName } from '../src/shared/names';
 import { connectTestEnv, docker } from './support/services';
 import { containerNames, testStack, type TestStack } from './support/stack';
-import { failureOf, waitForGate, waitUntil } from './support/upgrade';
+import { failureOf, keepHistory, waitForGate, waitUntil } from './support/upgrade';
 import { startWorker, type RunningWorker } from './support/worker';
 
 let env: TestWorkflowEnvironment;
@@ -55,6 +55,7 @@ describe('gates', () => {
       await waitForGate(env.client, handle.workflowId, 'before-gateways');
       await decide(env.client, handle.workflowId, 'reject', { by: 'carol', comment: 'freeze window' });
       const f = await failureOf(handle.result());
+      await keepHistory(handle, 'reject-before-gateways');
       assert.equal(f.type, 'UpgradeRejected');
       assert.match(f.message, /gate "before-gateways" rejected by carol: freeze window/);
       assert.equal(f.status.outcome, 'rejected');
@@ -73,6 +74,7 @@ describe('gates', () => {
       await waitForGate(env.client, handle.workflowId, 'before-pump');
       await decide(env.client, handle.workflowId, 'reject', { by: 'bob', comment: 'pump later' });
       const f = await failureOf(handle.result());
+      await keepHistory(handle, 'reject-before-pump');
       assert.equal(f.status.outcome, 'rejected');
       assert.equal((await getHello(stack.gateways[0].url, 'hello')).body?.version, '5.3.0');
       const pump = await docker.getContainer(stack.pump!.container).inspect();
@@ -87,6 +89,7 @@ describe('gates', () => {
       const ids = await idsOf(stack);
       const handle = await startUpgrade(env.client, stack.input({ approvalTimeoutMs: 1500 }), { taskQueue: worker.taskQueue });
       const f = await failureOf(handle.result());
+      await keepHistory(handle, 'approval-timeout');
       assert.equal(f.type, 'UpgradeApprovalTimedOut');
       assert.match(f.message, /approval gate "before-gateways" timed out after 1500 ms; upgrade aborted/);
       assert.equal(f.status.gates.find((g) => g.gate === 'before-gateways')!.state, 'timed-out');
@@ -112,6 +115,7 @@ describe('gates', () => {
       const again = await decide(env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'alice' });
       assert.equal(again.by, 'alice');
       const result = await handle.result();
+      await keepHistory(handle, 'validator-and-signal');
       assert.equal(result.outcome, 'succeeded');
       assert.equal(result.gates[0].by, 'sig-user');
       await assert.rejects(
@@ -129,6 +133,7 @@ describe('cancel', () => {
       await handle.cancel();
       await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && /cancel/i.test(String(err.cause?.name ?? err.cause?.message)));
       const status = await getStatus(env.client, handle.workflowId);
+      await keepHistory(handle, 'cancel-during-health-check');
       assert.equal(status.outcome, 'cancelled');
       assert.equal(status.instances[0].state, 'upgraded', 'the gateway being replaced was finished, not abandoned');
       const hello = await getHello(stack.gateways[0].url, 'hello');

@@ -8,7 +8,7 @@ import { decide, startUpgrade } from '../src/client-lib/upgrades';
 import { getHello } from '../src/activities/tyk-http';
 import type { GateName } from '../src/shared/types';
 import { connectTestEnv, docker } from './support/services';
-import { waitForGate as waitForGateOf } from './support/upgrade';
+import { keepHistory, waitForGate as waitForGateOf } from './support/upgrade';
 import { containerNames, testStack, type TestStack } from './support/stack';
 import { startWorker, type RunningWorker } from './support/worker';
 
@@ -78,6 +78,7 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     await waitForGate(handle.workflowId, 'before-pump');
     await decide(env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'bob' });
     const result = await handle.result();
+    await keepHistory(handle, 'happy-path');
 
     assert.equal(result.outcome, 'succeeded');
     const hello = await getHello(stack.gateways[0].url, 'hello');

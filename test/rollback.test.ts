@@ -8,7 +8,7 @@ import { startUpgrade } from '../src/client-lib/upgrades';
 import { getHello } from '../src/activities/tyk-http';
 import { connectTestEnv, docker, FAULTY_REPO } from './support/services';
 import { containerNames, testStack } from './support/stack';
-import { failureOf } from './support/upgrade';
+import { failureOf, keepHistory } from './support/upgrade';
 import { startWorker, type RunningWorker } from './support/worker';
 
 let env: TestWorkflowEnvironment;
@@ -49,6 +49,7 @@ for (const { fault, saw } of cases) {
           { taskQueue: worker.taskQueue },
         );
         const failure = await failureOf(handle.result());
+        await keepHistory(handle, `rollback-${fault}`);
         assert.equal(failure.type, 'UpgradeRolledBack');
         assert.match(failure.message, new RegExp(`${gw} is not healthy on 5\\.3\\.0`));
         assert.match(failure.message, saw);

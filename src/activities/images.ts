@@ -37,15 +37,17 @@ export async function pullImage(
   onProgress: (p: PullProgress) => void,
   signal: AbortSignal,
 ): Promise<void> {
-  const stream = (await docker.pull(image, { abortSignal: signal })) as NodeJS.ReadableStream;
+  const stream = (await docker.pull(image, { abortSignal: signal }).catch((err: Error) => {
+    throw new Error(`pull of ${image} failed: ${err.message.trim()}`);
+  })) as NodeJS.ReadableStream;
   const layers = new Map<string, boolean>();
   await new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(
       stream,
       (err: Error | null, output: Array<{ error?: string }>) => {
         const failed = output?.find((o) => o.error);
-        if (err) reject(err);
-        else if (failed) reject(new Error(failed.error));
+        if (err) reject(new Error(`pull of ${image} failed: ${err.message.trim()}`));
+        else if (failed) reject(new Error(`pull of ${image} failed: ${failed.error}`));
         else resolve();
       },
       (event: { id?: string; status?: string }) => {

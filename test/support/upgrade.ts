@@ -1,5 +1,8 @@
 // Helpers for driving an upgrade workflow in tests.
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { ApplicationFailure } from '@temporalio/common';
 import { getStatus } from '../../src/client-lib/upgrades';
 import type { GateName, UpgradeStatus } from '../../src/shared/types';
@@ -29,4 +32,14 @@ export async function failureOf(result: Promise<unknown>): Promise<{ type?: stri
     throw err;
   }
   throw new Error('the workflow succeeded, a failure was expected');
+}
+
+/** Where recorded histories live in the source tree; replay.test replays every one of them. */
+export const HISTORY_DIR = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'histories');
+
+/** With RECORD_HISTORIES=1, keep this run's history as a replay fixture (commit it). */
+export async function keepHistory(handle: WorkflowHandle, name: string): Promise<void> {
+  if (!process.env.RECORD_HISTORIES) return;
+  mkdirSync(HISTORY_DIR, { recursive: true });
+  writeFileSync(join(HISTORY_DIR, `${name}.json`), historyToJSON(await handle.fetchHistory()));
 }

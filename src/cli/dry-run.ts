@@ -1,0 +1,177 @@
+// `tyk-upgrade plan`: what an upgrade would do, found by looking only. Per container the current and target
+// version and image, the images to pull and whether they can be had, what will be backed up; and every reason
+// the upgrade would stop at preflight, all at once. `start` runs the same checks before it starts a workflow.
+import { ApplicationFailure } from '@temporalio/common';
+import type Docker from 'dockerode';
+import type { ContainerInspectInfo } from 'dockerode';
+import { readArchive } from '../activities/archive';
+import { inspectContainer, isNotFound } from '../activities/docker-util';
+import { imageAvailable } from '../activities/images';
+import { preflightStack } from '../activities/preflight';
+import { CONFIG_DIRS, confDir, confPath, readConf, redisTarget } from '../activities/tyk-config';
+import { describeHello, getHello, getPumpHealth } from '../activities/tyk-http';
+import { failedContainerName, newContainerName, oldContainerName } from '../shared/names';
+import type { Role, UpgradeInput } from '../shared/types';
+import { compareVersions, normaliseVersion, parseVersion, splitImage, tagForVersion } from '../shared/version';
+import { describePump } from './discover';
+
+export interface InstanceReport {
+  role: Role;
+  container: string;
+  /** running, exited, ... or "missing". */
+  state: string;
+  image?: string;
+  current?: string;
+  /** Where the current version was read: /hello, the log, the image tag. */
+  currentFrom?: string;
+  target: string;
+  targetImage?: string;
+  /** Paths inside the container that the backup will copy. */
+  backup: string[];
+  problems: string[];
+}
+
+export interface ImageReport {
+  image: string;
+  /** "on the engine" or "in the registry"; undefined when it cannot be had. */
+  where?: string;
+  problem?: string;
+}
+
+export interface DryRunReport {
+  input: UpgradeInput;
+  instances: InstanceReport[];
+  images: ImageReport[];
+  redis?: string;
+  problems: string[];
+}
+
+export async function dryRun(docker: Docker, input: UpgradeInput): Promise<DryRunReport> {
+  const instances: InstanceReport[] = [];
+  let redis: string | undefined;
+  for (const gw of input.gateways) {
+    const { report, info } = await baseReport(docker, 'gateway', gw.container, input.gatewayVersion);
+    instances.push(report);
+    if (!info) continue;
+    const hello = await getHello(gw.url, gw.helloPath);
+    if (hello.body?.description !== 'Tyk GW' || !hello.body.version) {
+      report.problems.push(`"${gw.container}" does not answer like a Tyk gateway at ${gw.url}/${gw.helloPath} (${describeHello(hello)}); is it a Tyk gateway, and is its url in the plan right?`);
+    } else {
+      report.current = normaliseVersion(hello.body.version);
+      report.currentFrom = '/hello';
+    }
+    report.targetImage = `${input.gatewayRepository ?? splitImage(info.Config.Image).repository}:${tagForVersion(input.gatewayVersion)}`;
+    report.backup = await backupPaths(docker, info, 'gateway');
+    redis ??= await redisToSave(docker, info);
+  }
+  if (input.pump) {
+    const target = input.pumpVersion ?? '';
+    const { report, info } = await baseReport(docker, 'pump', input.pump.container, target);
+    instances.push(report);
+    if (info) {
+      const health = await getPumpHealth(input.pump.healthUrl);
+      if (!health.ok || health.body?.status !== 'ok') {
+        report.problems.push(`"${input.pump.container}" does not answer like Tyk Pump at ${input.pump.healthUrl} (${health.error ?? `HTTP ${health.code}`}); is it Tyk Pump, and is healthUrl in the plan right?`);
+      }
+      const found = await describePump(docker, info);
+      report.current = found.version;
+      report.currentFrom = found.versionFrom;
+      if (!found.version) report.problems.push(`cannot tell which version "${input.pump.container}" runs: no "## Tyk Pump" line in its log and no version in its image tag`);
+      report.targetImage = `${input.pumpRepository ?? splitImage(info.Config.Image).repository}:${tagForVersion(target)}`;
+      report.backup = await backupPaths(docker, info, 'pump');
+    }
+  }
+  for (const r of instances) if (r.current) checkDirection(r, input.allowDowngrade);
+
+  const images = await imageReports(docker, instances);
+  const problems = [
+    ...instances.flatMap((r) => r.problems),
+    ...images.filter((i) => i.problem).map((i) => i.problem as string),
+  ];
+  // The workflow's own preflight has the last word (e.g. Go plugin builds); only worth asking when all else is fine.
+  if (!problems.length) {
+    try {
+      await preflightStack(docker, input);
+    } catch (err) {
+      if (!(err instanceof ApplicationFailure)) throw err;
+      problems.push(err.message);
+    }
+  }
+  return { input, instances, images, redis, problems };
+}
+
+async function baseReport(
+  docker: Docker,
+  role: Role,
+  container: string,
+  target: string,
+): Promise<{ report: InstanceReport; info?: ContainerInspectInfo }> {
+  const report: InstanceReport = { role, container, state: 'missing', target: normaliseVersion(target), backup: [], problems: [] };
+  const info = await inspectContainer(docker, container);
+  if (!info) {
+    report.problems.push(`${role} container "${container}" does not exist on the Docker engine; check the name with \`docker ps -a\` (or write the plan with \`tyk-upgrade init\`)`);
+    return { report };
+  }
+  report.state = info.State.Restarting ? 'restarting' : info.State.Status;
+  report.image = info.Config.Image;
+  if (!info.State.Running || info.State.Restarting) {
+    report.problems.push(`${role} container "${container}" is ${report.state}, not running; start it so its version can be read`);
+    return { report };
+  }
+  for (const leftover of [oldContainerName(container), newContainerName(container), failedContainerName(container)]) {
+    if (await inspectContainer(docker, leftover)) {
+      report.problems.push(`container "${leftover}" is left from an earlier upgrade of "${container}" that did not finish; inspect it and remove it (\`docker rm ${leftover}\`) first`);
+    }
+  }
+  return { report, info };
+}
+
+function checkDirection(r: InstanceReport, allowDowngrade: boolean): void {
+  const from = parseVersion(r.current ?? '');
+  const to = parseVersion(r.target);
+  if (!from || !to) return;
+  const cmp = compareVersions(to, from);
+  if (cmp === 0) r.problems.push(`"${r.container}" already runs ${r.current}, the target version; nothing to upgrade (choose another target)`);
+  if (cmp < 0 && !allowDowngrade) {
+    r.problems.push(`"${r.container}" runs ${r.current}, newer than the target ${r.target}; a downgrade must be asked for (allowDowngrade: true in the plan, or --allow-downgrade)`);
+  }
+}
+
+async function imageReports(docker: Docker, instances: InstanceReport[]): Promise<ImageReport[]> {
+  const images = [...new Set(instances.map((r) => r.targetImage).filter((i): i is string => !!i))];
+  const out: ImageReport[] = [];
+  for (const image of images) {
+    if (await onEngine(docker, image)) {
+      out.push({ image, where: 'on the engine' });
+      continue;
+    }
+    const why = await imageAvailable(docker, image);
+    out.push(why ? { image, problem: `target image ${image} cannot be pulled: ${why}` } : { image, where: 'in the registry' });
+  }
+  return out;
+}
+
+async function onEngine(docker: Docker, image: string): Promise<boolean> {
+  try {
+    await docker.getImage(image).inspect();
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/** The config file and those of Tyk's folders that exist in the container, as the backup will copy them. */
+async function backupPaths(docker: Docker, info: ContainerInspectInfo, role: Role): Promise<string[]> {
+  const conf = confPath(info, role);
+  const paths = [conf, ...CONFIG_DIRS[role].map((d) => `${confDir(conf)}/${d}`)];
+  const present: string[] = [];
+  for (const p of paths) if (await readArchive(docker, info.Id, p)) present.push(p);
+  return present;
+}
+
+/** Where the backup will BGSAVE: host and port only; the password stays in tyk.conf. */
+async function redisToSave(docker: Docker, info: ContainerInspectInfo): Promise<string | undefined> {
+  const target = redisTarget(await readConf(docker, info, 'gateway').catch(() => undefined), info.Config.Env ?? [], 'gateway');
+  return target && `BGSAVE on Redis at ${target.host}:${target.port} (db ${target.db})`;
+}

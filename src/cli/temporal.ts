@@ -1,0 +1,113 @@
+// How the CLI reaches Temporal: Temporal's environment configuration (src/temporal-config.ts) plus --address /
+// --namespace / --profile, a short connect timeout so an unreachable server fails in seconds, and the Web UI
+// address for links to workflows.
+import { Socket } from 'node:net';
+import { Client, Connection, isGrpcDeadlineError, isGrpcServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { temporalTarget } from '../temporal-config';
+import { CliError, Exit } from './exit-codes';
+
+export const CONNECT_TIMEOUT_MS = 5000;
+
+export interface TemporalOptions {
+  address?: string;
+  namespace?: string;
+  profile?: string;
+  uiUrl?: string;
+}
+
+export interface TemporalSession {
+  client: Client;
+  address: string;
+  namespace: string;
+  close(): Promise<void>;
+  /** Link to a workflow in the Web UI. */
+  link(workflowId: string, runId: string): string;
+}
+
+export async function connectTemporal(o: TemporalOptions): Promise<TemporalSession> {
+  let target: ReturnType<typeof temporalTarget>;
+  try {
+    target = temporalTarget(o);
+  } catch (err) {
+    throw new CliError(`cannot load the Temporal client configuration: ${(err as Error).message}`, Exit.Usage);
+  }
+  const { address, tls, apiKey, metadata } = target.connectionOptions;
+  const namespace = target.namespace;
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address, tls: tls ?? undefined, apiKey, metadata, connectTimeout: CONNECT_TIMEOUT_MS });
+  } catch (err) {
+    throw unreachable(address, namespace, await whyUnreachable(address, err as Error));
+  }
+  try {
+    await connection.withDeadline(Date.now() + CONNECT_TIMEOUT_MS, () => connection.workflowService.describeNamespace({ namespace }));
+  } catch (err) {
+    await connection.close();
+    if (isGrpcServiceError(err) && err.code === 5) {
+      throw new CliError(`namespace "${namespace}" does not exist on the Temporal server at ${address}; set TEMPORAL_NAMESPACE or --namespace`, Exit.TemporalUnreachable);
+    }
+    throw unreachable(address, namespace, (err as Error).message);
+  }
+  const ui = uiBase(address, o.uiUrl);
+  return {
+    client: new Client({ connection, namespace }),
+    address,
+    namespace,
+    close: () => connection.close(),
+    link: (workflowId, runId) => `${ui}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`,
+  };
+}
+
+function unreachable(address: string, namespace: string, why: string): CliError {
+  return new CliError(
+    `cannot reach Temporal at ${address} (namespace ${namespace}): ${why}. Start the embedded server with \`tyk-upgrade dev\`, ` +
+      'or point TEMPORAL_ADDRESS or --address (and TEMPORAL_PROFILE for TLS or an API key) at your server',
+    Exit.TemporalUnreachable,
+  );
+}
+
+/** A plainer reason than "Failed to connect before the deadline": what a TCP connect to the address sees. */
+async function whyUnreachable(address: string, err: Error): Promise<string> {
+  const m = /^(.*):(\d+)$/.exec(address);
+  if (!m) return err.message;
+  const seen = await new Promise<string>((resolve) => {
+    const s = new Socket();
+    s.setTimeout(2000, () => (s.destroy(), resolve(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)));
+    s.once('error', (e: NodeJS.ErrnoException) =>
+      resolve(e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' ? `host "${m[1]}" not found` : e.message),
+    );
+    s.connect(Number(m[2]), m[1].replace(/^\[|\]$/g, ''), () => (s.destroy(), resolve('')));
+  });
+  return seen || `the port is open but no Temporal frontend answered within ${CONNECT_TIMEOUT_MS / 1000} s (does it need TLS or an API key?)`;
+}
+
+/** TEMPORAL_UI_URL or --ui-url; Temporal Cloud's UI; else the dev server's convention (UI port = port + 1000). */
+export function uiBase(address: string, override?: string): string {
+  const explicit = override ?? process.env.TEMPORAL_UI_URL;
+  if (explicit) return explicit.replace(/\/+$/, '');
+  if (/\.tmprl\.cloud:\d+$/.test(address) || /\.api\.temporal\.io:\d+$/.test(address)) return 'https://cloud.temporal.io';
+  const m = /^(.*):(\d+)$/.exec(address);
+  return m ? `http://${m[1]}:${Number(m[2]) + 1000}` : `http://${address}`;
+}
+
+/** Turns what Temporal says into a message and an exit code; anything else is passed on. */
+export function explainTemporalError(err: unknown, what: string): unknown {
+  if (err instanceof CliError) return err;
+  if (err instanceof WorkflowNotFoundError) {
+    return new CliError(`${what}: there is no such upgrade workflow; list them with \`tyk-upgrade list\``, Exit.WorkflowState);
+  }
+  if (err instanceof WorkflowUpdateFailedError) {
+    return new CliError(`${what}: ${err.cause?.message ?? err.message}`, Exit.WorkflowState);
+  }
+  if (isGrpcDeadlineError(err)) {
+    return new CliError(
+      `${what}: no worker answered in time; is \`tyk-upgrade worker\` running against this server and task queue?`,
+      Exit.TemporalUnreachable,
+    );
+  }
+  if (isGrpcServiceError(err) && err.code === 14) {
+    return new CliError(`${what}: lost the connection to Temporal (${err.details})`, Exit.TemporalUnreachable);
+  }
+  return err;
+}

@@ -1,0 +1,83 @@
+// A plan file on disk → the workflow's UpgradeInput: read, parse, check, apply defaults and command-line overrides.
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { GATES, type UpgradeInput } from '../shared/types';
+import { parsePlanText } from './parse';
+import { PlanError } from './problems';
+import type { PlanFile } from './schema';
+
+export const DEFAULTS = {
+  gates: [...GATES],
+  drainTimeoutMs: 40_000,
+  healthTimeoutMs: 120_000,
+  batchSize: 1,
+  backupDir: '.tyk-upgrade/backups',
+  helloPath: 'hello',
+};
+
+const MAX_PLAN_BYTES = 1024 * 1024;
+
+/** What the command line may change in a plan; versions arrive already checked and as tags. */
+export interface PlanOverrides {
+  gatewayVersion?: string;
+  pumpVersion?: string;
+  allowDowngrade?: boolean;
+}
+
+export interface LoadedPlan {
+  file: string;
+  plan: PlanFile;
+  input: UpgradeInput;
+}
+
+export async function loadPlan(file: string, overrides: PlanOverrides = {}): Promise<LoadedPlan> {
+  const plan = parsePlanText(await readPlanFile(file), file);
+  return { file, plan, input: toUpgradeInput(plan, file, overrides) };
+}
+
+export async function readPlanFile(file: string): Promise<string> {
+  const problem = (why: string) => new PlanError(file, [{ message: `cannot read the plan file: ${why}` }]);
+  try {
+    const s = await stat(file);
+    if (s.isDirectory()) throw problem('it is a folder; give the path of the plan file inside it');
+    if (s.size > MAX_PLAN_BYTES) throw problem(`it is larger than ${MAX_PLAN_BYTES / 1024} KiB, which no plan is; is it the right file?`);
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if (err instanceof PlanError) throw err;
+    throw problem(readProblem(err as NodeJS.ErrnoException));
+  }
+}
+
+function readProblem(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ENOENT') return 'it does not exist (write one with `tyk-upgrade init`, or check the path given to -f)';
+  if (err.code === 'EACCES' || err.code === 'EPERM') return 'permission denied; make it readable for this user';
+  return err.message;
+}
+
+/** Relative backup folders are resolved against the plan file's folder, so a plan means the same from any cwd. */
+export function toUpgradeInput(plan: PlanFile, file: string, o: PlanOverrides): UpgradeInput {
+  const input: UpgradeInput = {
+    stack: plan.stack,
+    gateways: plan.gateway.instances.map((g) => ({
+      container: g.container.replace(/^\//, ''),
+      url: g.url.replace(/\/+$/, ''),
+      helloPath: (g.helloPath ?? DEFAULTS.helloPath).replace(/^\//, ''),
+    })),
+    gatewayVersion: o.gatewayVersion ?? plan.gateway.version,
+    allowDowngrade: o.allowDowngrade ?? plan.allowDowngrade ?? false,
+    gates: plan.gates ?? DEFAULTS.gates,
+    drainTimeoutSec: Math.ceil((plan.drainTimeout ?? DEFAULTS.drainTimeoutMs) / 1000),
+    healthTimeoutMs: plan.healthTimeout ?? DEFAULTS.healthTimeoutMs,
+    batchSize: plan.batchSize ?? DEFAULTS.batchSize,
+    backupDir: resolve(dirname(resolve(file)), plan.backupDir ?? DEFAULTS.backupDir),
+    keepOldContainers: plan.keepOldContainers ?? false,
+  };
+  if (plan.gateway.repository) input.gatewayRepository = plan.gateway.repository;
+  if (plan.pump) {
+    input.pump = { container: plan.pump.container.replace(/^\//, ''), healthUrl: plan.pump.healthUrl };
+    input.pumpVersion = o.pumpVersion ?? plan.pump.version;
+    if (plan.pump.repository) input.pumpRepository = plan.pump.repository;
+  }
+  if (plan.approvalTimeout !== undefined) input.approvalTimeoutMs = plan.approvalTimeout;
+  return input;
+}

@@ -1,0 +1,63 @@
+// Writes a plan file for people to read and edit: every setting present, each with a comment saying what it does.
+import { stringify } from 'yaml';
+import { GATES } from '../shared/types';
+import { DEFAULTS } from './load';
+
+export interface PlanDraft {
+  stack: string;
+  gatewayVersion: string;
+  gateways: { container: string; url: string; helloPath: string; current?: string }[];
+  pump?: { container: string; healthUrl: string; version: string; current?: string };
+  /** Shown as a comment at the top: where the containers were found. */
+  source: string;
+}
+
+/** A YAML scalar, quoted only when YAML needs it. */
+const v = (value: string | number | boolean) => stringify(value).trim();
+const seconds = (ms: number) => `${ms / 1000}s`;
+
+/** A line with its comment lined up in one column. */
+const c = (content: string, comment?: string) => (comment ? `${content.padEnd(38)} # ${comment}` : content);
+
+export function renderPlan(d: PlanDraft): string {
+  const out = [
+    `# Tyk upgrade plan, written by \`tyk-upgrade init\` (${d.source}).`,
+    '# Check it with `tyk-upgrade plan -f <this file>`; reference: docs/cli.md.',
+    c(`stack: ${v(d.stack)}`, `names the workflow: tyk-upgrade-${d.stack}`),
+    'gateway:',
+    c(`  version: ${v(d.gatewayVersion)}`, 'target: an exact release (v5.3.0 or 5.3.0)'),
+    c('  # repository: docker.tyk.io/tyk-gateway/tyk-gateway', 'default: the repository each container runs now'),
+    '  instances:',
+  ];
+  for (const g of d.gateways) {
+    out.push(
+      c(`    - container: ${v(g.container)}`, g.current && `runs ${g.current} now`),
+      c(`      url: ${v(g.url)}`, `where /${g.helloPath} answers (listen_port, or control_api_port)`),
+      c(`      helloPath: ${v(g.helloPath)}`, 'health_check_endpoint_name'),
+    );
+  }
+  if (d.pump) {
+    out.push(
+      'pump:',
+      c(`  version: ${v(d.pump.version)}`, 'target: an exact release'),
+      c('  # repository: tykio/tyk-pump-docker-pub', 'default: the repository the container runs now'),
+      c(`  container: ${v(d.pump.container)}`, d.pump.current && `runs ${d.pump.current} now`),
+      c(`  healthUrl: ${v(d.pump.healthUrl)}`, 'health_check_endpoint_port and _name'),
+    );
+  } else {
+    out.push('# pump:                                # no Tyk Pump container was found');
+  }
+  out.push(
+    c(`gates: [${GATES.join(', ')}]`, 'approval gates; [] for none'),
+    c('# approvalTimeout: 24h', 'an undecided gate aborts after this (default: wait)'),
+    c(`drainTimeout: ${seconds(DEFAULTS.drainTimeoutMs)}`, 'stop timeout for an old gateway (Tyk drains up to 30s)'),
+    c(`healthTimeout: ${seconds(DEFAULTS.healthTimeoutMs)}`, 'how long a new container may take to become healthy'),
+    c(`batchSize: ${DEFAULTS.batchSize}`, 'gateways recreated at once; the others keep serving'),
+    c(`backupDir: ${v(DEFAULTS.backupDir)}`, "on the worker's machine; relative to this file"),
+    c('keepOldContainers: false', 'true: keep old containers, stopped, as <name>-pre-<tag>'),
+    c('allowDowngrade: false', 'true: allow a target older than what runs'),
+    c('allowPrerelease: false', 'true: allow targets such as v5.3.0-rc1'),
+    '',
+  );
+  return out.join('\n');
+}

@@ -1,0 +1,24 @@
+// Determinism: every recorded history (test/fixtures/histories, made with RECORD_HISTORIES=1 npm test) must
+// replay against today's workflow code. A change that breaks one needs patched() or a new workflow type.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { bundleWorkflows } from '../src/worker';
+import { HISTORY_DIR } from './support/upgrade';
+
+describe('replay of recorded histories', () => {
+  it('replays every fixture without a nondeterminism error', async () => {
+    const files = readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.json'));
+    assert.ok(files.length >= 10, `expected the recorded fixtures in ${HISTORY_DIR}, found ${files.length}`);
+    const bundle = await bundleWorkflows();
+    const histories = files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(join(HISTORY_DIR, f), 'utf8'))) }));
+    const failures: string[] = [];
+    for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
+      if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
+    }
+    assert.deepEqual(failures, []);
+  });
+});
