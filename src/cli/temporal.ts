@@ -59,7 +59,7 @@ export async function connectTemporal(o: TemporalOptions): Promise<TemporalSessi
   };
 }
 
-function unreachable(address: string, namespace: string, why: string): CliError {
+export function unreachable(address: string, namespace: string, why: string): CliError {
   return new CliError(
     `cannot reach Temporal at ${address} (namespace ${namespace}): ${why}. Start the embedded server with \`tyk-upgrade dev\`, ` +
       'or point TEMPORAL_ADDRESS or --address (and TEMPORAL_PROFILE for TLS or an API key) at your server',
@@ -68,7 +68,7 @@ function unreachable(address: string, namespace: string, why: string): CliError 
 }
 
 /** A plainer reason than "Failed to connect before the deadline": what a TCP connect to the address sees. */
-async function whyUnreachable(address: string, err: Error): Promise<string> {
+export async function whyUnreachable(address: string, err: Error): Promise<string> {
   const m = /^(.*):(\d+)$/.exec(address);
   if (!m) return err.message;
   const seen = await new Promise<string>((resolve) => {
@@ -110,4 +110,24 @@ export function explainTemporalError(err: unknown, what: string): unknown {
     return new CliError(`${what}: lost the connection to Temporal (${err.details})`, Exit.TemporalUnreachable);
   }
   return err;
+}
+
+/** Runs `fn` with a connected session and always closes it. */
+export async function withTemporal<T>(o: TemporalOptions, fn: (s: TemporalSession) => Promise<T>): Promise<T> {
+  const session = await connectTemporal(o);
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
+  }
+}
+
+/** Whether any worker polled the task queue lately; a started upgrade waits for one. */
+export async function workerPolling(s: TemporalSession, taskQueue: string): Promise<boolean> {
+  const res = await s.client.workflowService.describeTaskQueue({
+    namespace: s.namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+  });
+  return (res.pollers ?? []).length > 0;
 }

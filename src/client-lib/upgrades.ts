@@ -1,5 +1,5 @@
 // Client-side operations on upgrades, shared by the CLI and the tests.
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { SA_STACK, SA_STAGE, SA_TARGET_VERSION, TASK_QUEUE, WORKFLOW_TYPE, workflowIdFor } from '../shared/names';
 import type { Decision, GateName, GateStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
@@ -18,7 +18,7 @@ export async function startUpgrade(
   client: Client,
   input: UpgradeInput,
   opts: { taskQueue?: string } = {},
-): Promise<WorkflowHandle<typeof upgradeStack>> {
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof upgradeStack>> {
   const target = `gateway ${normaliseVersion(input.gatewayVersion)}${input.pump && input.pumpVersion ? `, pump ${normaliseVersion(input.pumpVersion)}` : ''}`;
   try {
     return await client.workflow.start<typeof upgradeStack>(WORKFLOW_TYPE, {

@@ -23,7 +23,17 @@ export function renderDetails(s: UpgradeStatus): string {
     }
   }
   const waiting = s.gates.find((g) => g.state === 'waiting');
-  if (waiting) lines.push('', `⏸ **Waiting for approval at \`${waiting.gate}\`** since ${waiting.waitingSince}: \`tyk-upgrade approve ${workflowIdFor(s.stack)} --gate ${waiting.gate}\``);
+  if (waiting) {
+    const id = workflowIdFor(s.stack);
+    lines.push(
+      '',
+      `**Waiting for approval at \`${waiting.gate}\`** since ${waiting.waitingSince}.`,
+      '',
+      `Approve: \`tyk-upgrade approve ${id} --gate ${waiting.gate}\``,
+      '',
+      `Reject: \`tyk-upgrade reject ${id} --gate ${waiting.gate} --reason "..."\``,
+    );
+  }
   const decided = s.gates.filter((g) => g.by);
   if (decided.length) {
     lines.push('', '| gate | decision | by | at | comment |', '|---|---|---|---|---|');

@@ -1,0 +1,35 @@
+// `tyk-upgrade plan -f plan.yaml`: the dry run. Reads the plan and the engine, changes nothing.
+import { loadPlan, type LoadedPlan } from '../../plan/load';
+import { connectDocker } from '../docker';
+import { dryRun } from '../dry-run';
+import { CliError, Exit } from '../exit-codes';
+import { versionOption } from '../options';
+import { print } from '../output';
+import { renderDryRun } from '../render';
+
+export interface PlanFlags {
+  file: string;
+  gatewayVersion?: string;
+  pumpVersion?: string;
+  allowDowngrade?: boolean;
+  allowPrerelease?: boolean;
+}
+
+/** The plan with the command line's overrides; flags are checked first (exit 2), then the file (exit 3). */
+export async function loadPlanWithFlags(f: PlanFlags): Promise<LoadedPlan> {
+  const gatewayVersion = versionOption('--gateway-version', f.gatewayVersion, !!f.allowPrerelease, 'v5.3.0');
+  const pumpVersion = versionOption('--pump-version', f.pumpVersion, !!f.allowPrerelease, 'v1.10.0');
+  const loaded = await loadPlan(f.file, { gatewayVersion, pumpVersion, allowDowngrade: f.allowDowngrade || undefined });
+  if (pumpVersion && !loaded.input.pump) throw new CliError(`--pump-version: ${f.file} names no pump to upgrade`, Exit.Usage);
+  return loaded;
+}
+
+export async function planCommand(f: PlanFlags): Promise<void> {
+  const { input, file } = await loadPlanWithFlags(f);
+  const docker = await connectDocker();
+  const report = await dryRun(docker, input);
+  print(renderDryRun(report, file));
+  if (report.problems.length) {
+    throw new CliError(`the stack is not ready for this plan (${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}, listed above)`, Exit.StackNotReady);
+  }
+}

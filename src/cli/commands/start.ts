@@ -1,0 +1,74 @@
+// `tyk-upgrade start -f plan.yaml`: checks the plan against the engine (as `plan` does), then starts the
+// workflow and prints its id and Web UI link; with --watch (or --auto-approve) it follows it to the end.
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { findUpgrade, startUpgrade, UpgradeAlreadyRunning } from '../../client-lib/upgrades';
+import { TASK_QUEUE, workflowIdFor } from '../../shared/names';
+import { connectDocker } from '../docker';
+import { dryRun } from '../dry-run';
+import { CliError, Exit } from '../exit-codes';
+import { defaultActor, interactive, note, print } from '../output';
+import { dateTime } from '../table';
+import { explainTemporalError, withTemporal, workerPolling, type TemporalOptions } from '../temporal';
+import { watchUpgrade } from '../watch';
+import { loadPlanWithFlags, type PlanFlags } from './plan';
+
+export interface StartFlags extends PlanFlags {
+  taskQueue?: string;
+  watch?: boolean;
+  autoApprove?: boolean;
+  by?: string;
+  skipChecks?: boolean;
+}
+
+export async function startCommand(f: StartFlags, g: TemporalOptions): Promise<void> {
+  const { input, file } = await loadPlanWithFlags(f);
+  const taskQueue = f.taskQueue ?? TASK_QUEUE;
+  await withTemporal(g, async (session) => {
+    const id = workflowIdFor(input.stack);
+    // Checked before the containers: mid-upgrade they carry temporary names that would only confuse.
+    const current = await findUpgrade(session.client, id).catch((err) => {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw explainTemporalError(err, `cannot look up ${id}`);
+    });
+    if (current?.temporalStatus === 'RUNNING') {
+      throw new CliError(
+        `an upgrade of stack "${input.stack}" is already running (workflow ${id}, started ${dateTime(current.startTime)}); ` +
+          `follow it with \`tyk-upgrade watch ${id}\` or stop it with \`tyk-upgrade cancel ${id}\``,
+        Exit.WorkflowState,
+      );
+    }
+    if (!f.skipChecks) {
+      const report = await dryRun(await connectDocker(), input);
+      if (report.problems.length) {
+        throw new CliError(
+          [`the stack is not ready for this plan; nothing was started:`, ...report.problems.map((p) => `  - ${p}`), `(full dry run: tyk-upgrade plan -f ${file})`].join('\n'),
+          Exit.StackNotReady,
+        );
+      }
+    }
+    const handle = await startUpgrade(session.client, input, { taskQueue }).catch((err) => {
+      if (err instanceof UpgradeAlreadyRunning) throw new CliError(err.message, Exit.WorkflowState);
+      throw explainTemporalError(err, `cannot start ${id}`);
+    });
+    print(`Started upgrade ${handle.workflowId} (run ${handle.firstExecutionRunId}) on task queue ${taskQueue}`);
+    print(`Web UI: ${session.link(handle.workflowId, handle.firstExecutionRunId)}`);
+    if (!(await workerPolling(session, taskQueue).catch(() => true))) {
+      note(`note: no worker polls task queue "${taskQueue}" yet; the upgrade waits until one does: tyk-upgrade worker --task-queue ${taskQueue}`);
+    }
+    if (!f.watch && !f.autoApprove) {
+      print(`Follow it: tyk-upgrade watch ${handle.workflowId}`);
+      return;
+    }
+    const result = await watchUpgrade({
+      session,
+      workflowId: handle.workflowId,
+      autoApprove: !!f.autoApprove,
+      ask: interactive(),
+      by: f.by ?? defaultActor(),
+      out: print,
+    });
+    if (result.exitCode !== Exit.Ok) {
+      throw new CliError(`upgrade ${result.status?.outcome ?? result.execution.temporalStatus.toLowerCase()}${result.status?.reason ? `: ${result.status.reason}` : ''}`, result.exitCode);
+    }
+  });
+}

@@ -1,0 +1,142 @@
+// `tyk-upgrade watch`: follows an upgrade as it runs by polling its status query and printing what changed.
+// At a waiting gate it asks on a terminal, approves when told to (--auto-approve), or prints the exact commands.
+import { createInterface } from 'node:readline/promises';
+import { isGrpcDeadlineError } from '@temporalio/client';
+import { decide, finalStatus, findUpgrade, getStatus, type UpgradeExecution } from '../client-lib/upgrades';
+import type { GateName, UpgradeStatus } from '../shared/types';
+import { Exit, type ExitCode } from './exit-codes';
+import { approveCommand, rejectCommand } from './render';
+import { statusEvents } from './status-events';
+import { clock } from './table';
+import type { TemporalSession } from './temporal';
+
+/** Short, so a dead worker is reported quickly; watching goes on regardless. */
+const QUERY_DEADLINE_MS = 5000;
+
+export interface WatchOptions {
+  session: TemporalSession;
+  workflowId: string;
+  /** Approve every gate as it is reached, with a note saying so. */
+  autoApprove: boolean;
+  /** Ask at each gate (a person is at the terminal). */
+  ask: boolean;
+  by: string;
+  out: (line: string) => void;
+  pollMs?: number;
+}
+
+export interface WatchResult {
+  exitCode: ExitCode;
+  execution: UpgradeExecution;
+  status?: UpgradeStatus;
+}
+
+export async function watchUpgrade(o: WatchOptions): Promise<WatchResult> {
+  const { client } = o.session;
+  const emit = (line: string) => o.out(`${clock(new Date())}  ${line}`);
+  let prev: UpgradeStatus | undefined;
+  const handled = new Set<GateName>();
+  let silentWorker = false;
+  for (;;) {
+    const exec = await findUpgrade(client, o.workflowId);
+    if (exec.temporalStatus !== 'RUNNING') {
+      const last = (await finalStatus(client, exec.workflowId, exec.runId)) ?? prev;
+      if (last) statusEvents(prev, last).forEach(emit);
+      if (!last || last.outcome === 'running') emit(`upgrade ${exec.temporalStatus.toLowerCase()}`);
+      return { exitCode: exitCodeFor(exec.temporalStatus, last), execution: exec, status: last };
+    }
+    let status: UpgradeStatus;
+    try {
+      status = await getStatus(client, exec.workflowId, QUERY_DEADLINE_MS);
+      silentWorker = false;
+    } catch (err) {
+      if (!isGrpcDeadlineError(err)) throw err;
+      if (!silentWorker) emit(`no worker answered for ${QUERY_DEADLINE_MS / 1000} s; still watching (is \`tyk-upgrade worker --task-queue ${exec.taskQueue}\` running?)`);
+      silentWorker = true;
+      continue;
+    }
+    statusEvents(prev, status).forEach(emit);
+    prev = status;
+    const waiting = status.gates.find((g) => g.state === 'waiting');
+    if (waiting && !handled.has(waiting.gate)) {
+      handled.add(waiting.gate);
+      await atGate(o, exec.workflowId, waiting.gate, emit);
+    }
+    await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+  }
+}
+
+async function atGate(o: WatchOptions, workflowId: string, gate: GateName, emit: (line: string) => void): Promise<void> {
+  if (o.autoApprove) {
+    emit(`approving gate ${gate} automatically (--auto-approve, as ${o.by})`);
+    await decideQuietly(o, workflowId, 'approve', gate, 'approved automatically by tyk-upgrade --auto-approve', emit);
+  } else if (o.ask) {
+    await askAtGate(o, workflowId, gate, emit);
+  } else {
+    emit(`  to approve: ${approveCommand(workflowId, gate)}`);
+    emit(`  to reject:  ${rejectCommand(workflowId, gate)}`);
+  }
+}
+
+/** A decision that lost a race (someone else decided first) is news, not an error. */
+async function decideQuietly(
+  o: WatchOptions,
+  workflowId: string,
+  decision: 'approve' | 'reject',
+  gate: GateName,
+  comment: string | undefined,
+  emit: (line: string) => void,
+): Promise<void> {
+  try {
+    await decide(o.session.client, workflowId, decision, { gate, by: o.by, comment });
+  } catch (err) {
+    emit(`could not ${decision} gate ${gate}: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`);
+  }
+}
+
+async function askAtGate(o: WatchOptions, workflowId: string, gate: GateName, emit: (line: string) => void): Promise<void> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const stop = new AbortController();
+  // Stop asking when the gate is decided elsewhere (another terminal, the Web UI's signal).
+  const poll = setInterval(() => {
+    getStatus(o.session.client, workflowId, QUERY_DEADLINE_MS)
+      .then((s) => s.gates.find((g) => g.gate === gate)?.state !== 'waiting' && stop.abort())
+      .catch(() => undefined);
+  }, 2000);
+  const ask = async (q: string) => (await rl.question(q, { signal: stop.signal })).trim();
+  try {
+    for (;;) {
+      const answer = (await ask(`Approve gate ${gate} of ${workflowId}? [y]es, [n]o (reject), [l]ater: `)).toLowerCase();
+      if (answer === 'y' || answer === 'yes') {
+        const comment = await ask('Comment (optional): ');
+        await decideQuietly(o, workflowId, 'approve', gate, comment || undefined, emit);
+        return;
+      }
+      if (answer === 'n' || answer === 'no') {
+        let reason = '';
+        while (!reason) reason = await ask('Reason for rejecting (required): ');
+        await decideQuietly(o, workflowId, 'reject', gate, reason, emit);
+        return;
+      }
+      if (answer === 'l' || answer === 'later') {
+        emit(`  to approve later: ${approveCommand(workflowId, gate)}`);
+        return;
+      }
+    }
+  } catch (err) {
+    if (!stop.signal.aborted) throw err;
+    o.out('');
+    emit(`gate ${gate} was decided elsewhere`);
+  } finally {
+    clearInterval(poll);
+    rl.close();
+  }
+}
+
+export function exitCodeFor(temporalStatus: string, s: UpgradeStatus | undefined): ExitCode {
+  if (temporalStatus === 'COMPLETED' && s?.outcome === 'succeeded') return Exit.Ok;
+  if (s?.outcome === 'rolled-back') return Exit.UpgradeRolledBack;
+  if (s?.outcome === 'rejected' || s?.outcome === 'timed-out' || s?.outcome === 'cancelled') return Exit.UpgradeStopped;
+  if (temporalStatus === 'CANCELLED' || temporalStatus === 'TERMINATED') return Exit.UpgradeStopped;
+  return Exit.UpgradeFailed;
+}
