@@ -73,3 +73,34 @@ for (const { fault, saw } of cases) {
     });
   });
 }
+
+describe('a pump that fails after the gateways were upgraded', () => {
+  it('rolls back everything the run changed, newest first: pump and gateways are back on their old versions', async () => {
+    const stack = await testStack({ prefix: 'rb-pump', gateways: 2 });
+    try {
+      const before = await Promise.all([...stack.gateways.map((g) => g.container), stack.pump!.container].map((n) => docker.getContainer(n).inspect()));
+      const files = filesOf(stack.dir);
+      // A pump "image" that exits at start: the faulty gateway build stands in for a broken pump release.
+      const handle = await startUpgrade(
+        env.client,
+        stack.input({ gates: [], pumpRepository: FAULTY_REPO('exit-at-start'), pumpVersion: 'v5.3.0', batchSize: 2, healthTimeoutMs: 8_000 }),
+        { taskQueue: worker.taskQueue },
+      );
+      const failure = await failureOf(handle.result());
+      await keepHistory(handle, 'rollback-pump-and-gateways');
+      assert.equal(failure.status.outcome, 'rolled-back');
+      assert.deepEqual(failure.status.instances.map((i) => i.state), ['rolled-back', 'rolled-back', 'rolled-back']);
+      assert.match(failure.message, new RegExp(`${stack.pump!.container} is not healthy on 5\\.3\\.0`));
+      for (const [i, name] of [...stack.gateways.map((g) => g.container), stack.pump!.container].entries()) {
+        const now = await docker.getContainer(name).inspect();
+        assert.equal(now.Id, before[i].Id, `${name} is the original container`);
+        assert.equal(now.State.Running, true);
+      }
+      for (const g of stack.gateways) assert.equal((await getHello(g.url, 'hello')).body?.version, '5.2.0');
+      assert.deepEqual(filesOf(stack.dir), files);
+      assert.deepEqual(await containerNames(stack.name), [...stack.gateways.map((g) => g.container), stack.pump!.container].sort());
+    } finally {
+      await stack.remove();
+    }
+  });
+});
