@@ -13,4 +13,5 @@ want docker-registry docker-registry
 want redis-server redis-server
 want docker-compose docker-compose
 want chromium chromium
+want nginx nginx
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; else log "packages present"; fi

@@ -6,9 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startUpgrade } from '../src/client-lib/upgrades';
 import { getHello } from '../src/activities/tyk-http';
-import { connectTestEnv, docker, FAULTY_REPO } from './support/services';
+import { connectTestEnv, docker, FAULTY_REPO, sleep } from './support/services';
 import { containerNames, testStack } from './support/stack';
-import { failureOf, keepHistory } from './support/upgrade';
+import { failureOf, keepHistory, waitUntil } from './support/upgrade';
 import { startWorker, type RunningWorker } from './support/worker';
 
 let env: TestWorkflowEnvironment;
@@ -99,6 +99,30 @@ describe('a pump that fails after the gateways were upgraded', () => {
       for (const g of stack.gateways) assert.equal((await getHello(g.url, 'hello')).body?.version, '5.2.0');
       assert.deepEqual(filesOf(stack.dir), files);
       assert.deepEqual(await containerNames(stack.name), [...stack.gateways.map((g) => g.container), stack.pump!.container].sort());
+    } finally {
+      await stack.remove();
+    }
+  });
+});
+
+describe('a gateway that dies after passing its health check', () => {
+  it('is caught by the soak and rolled back', async () => {
+    const stack = await testStack({ prefix: 'rb-soak', pump: false });
+    try {
+      const gw = stack.gateways[0].container;
+      const original = await docker.getContainer(gw).inspect();
+      const handle = await startUpgrade(env.client, stack.input({ gates: [], soakMs: 20_000 }), { taskQueue: worker.taskQueue });
+      await waitUntil(env.client, handle.workflowId, 'the gateway soaking', (s) => s.instances[0]?.state === 'upgraded');
+      await sleep(500);
+      await docker.getContainer(gw).kill(); // restart policy brings it back: the soak must notice anyway
+      const failure = await failureOf(handle.result());
+      await keepHistory(handle, 'rollback-during-soak');
+      assert.equal(failure.status.outcome, 'rolled-back');
+      assert.match(failure.message, new RegExp(`${gw} became unhealthy during the 20 s soak on 5\\.3\\.0: container (restarted|exited|is restarting)`));
+      const now = await docker.getContainer(gw).inspect();
+      assert.equal(now.Id, original.Id);
+      assert.equal((await getHello(stack.gateways[0].url, 'hello')).body?.version, '5.2.0');
+      assert.deepEqual(await containerNames(stack.name), [gw]);
     } finally {
       await stack.remove();
     }

@@ -67,6 +67,53 @@ export async function checkHealth(
   });
 }
 
+export interface SoakInput {
+  instances: InstancePlan[];
+  durationMs: number;
+  intervalMs?: number;
+}
+
+/**
+ * After a batch passes its health check, keep watching it before the next batch goes (Swarm's update-monitor,
+ * Argo's pause): a build that dies after a few seconds is caught here, and a load balancer's own health checks
+ * get time to take the batch back before another one leaves.
+ */
+export async function soakHealth(
+  docker: Docker,
+  input: SoakInput,
+  redact: (s: string) => string,
+  heartbeat: () => void,
+  signal?: AbortSignal,
+): Promise<{ checks: number }> {
+  const end = Date.now() + input.durationMs;
+  // A restart between two probes would be invisible to /hello: compare the start time too.
+  const startedAt = new Map<string, string | undefined>();
+  for (const i of input.instances) startedAt.set(i.container, (await inspectContainer(docker, i.container))?.State.StartedAt);
+  let checks = 0;
+  while (Date.now() < end) {
+    if (signal?.aborted) throw new Error('soak cancelled');
+    heartbeat();
+    for (const instance of input.instances) {
+      const probe = { instance, version: instance.toVersion, timeoutMs: 0 };
+      let o = instance.role === 'gateway' ? await observeGateway(docker, probe) : await observePump(docker, probe);
+      const info = await inspectContainer(docker, instance.container);
+      if (info && info.State.StartedAt !== startedAt.get(instance.container)) {
+        o = { healthy: false, fatal: true, seen: `container restarted (restart count ${info.RestartCount}, last exit code ${info.State.ExitCode})` };
+      }
+      if (!o.healthy) {
+        throw ApplicationFailure.create({
+          type: ErrorType.HealthCheckFailed,
+          nonRetryable: true,
+          message: redact(`${instance.container} became unhealthy during the ${input.durationMs / 1000} s soak on ${instance.toVersion}: ${o.seen}`),
+        });
+      }
+    }
+    checks++;
+    await sleep(input.intervalMs ?? 250);
+  }
+  return { checks };
+}
+
 async function containerState(docker: Docker, name: string): Promise<Observation | undefined> {
   const info = await inspectContainer(docker, name);
   if (!info) return { healthy: false, fatal: true, seen: 'container is gone' };

@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import type { InstancePlan, UpgradeInput } from '../shared/types';
 import { backupStack, type BackupInput } from './backup';
 import { inspectContainer } from './docker-util';
-import { checkHealth, type HealthInput } from './health';
+import { checkHealth, soakHealth, type HealthInput, type SoakInput } from './health';
 import { pullImage, type PullProgress } from './images';
 import { preflightStack } from './preflight';
 import { recreateContainer, type Checkpoint, type RecreateInput } from './recreate';
@@ -36,13 +36,14 @@ export function createActivities(deps: ActivityDeps) {
   const { docker } = deps;
   const checkpoint: Checkpoint = deps.checkpoint ?? (() => undefined);
 
-  /** A redactor for everything said about a container: the secrets of its config and environment. */
-  async function redactFor(p: InstancePlan): Promise<(s: string) => string> {
+  /** The secrets of a container's config and environment, for redacting everything said about it. */
+  async function secretsOf(p: InstancePlan): Promise<string[]> {
     const info = (await inspectContainer(docker, p.container)) ?? (await inspectContainer(docker, p.containerId));
-    if (!info) return (s) => s;
+    if (!info) return [];
     const conf = await readConf(docker, info, p.role).catch(() => undefined);
-    return redactor(secretValues(conf, info.Config.Env ?? []));
+    return secretValues(conf, info.Config.Env ?? []);
   }
+  const redactFor = async (p: InstancePlan) => redactor(await secretsOf(p));
 
   return {
     async preflight(input: UpgradeInput) {
@@ -79,6 +80,12 @@ export function createActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       await checkpoint('health:start');
       return checkHealth(docker, input, redact, () => ctx.heartbeat(), ctx.cancellationSignal);
+    },
+
+    async soakHealth(input: SoakInput) {
+      const redact = redactor((await Promise.all(input.instances.map(secretsOf))).flat());
+      const ctx = Context.current();
+      return soakHealth(docker, input, redact, () => ctx.heartbeat(), ctx.cancellationSignal);
     },
 
     async rollbackContainer(input: RollbackInput) {

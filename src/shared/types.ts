@@ -39,6 +39,8 @@ export interface UpgradeInput {
   healthTimeoutMs: number;
   /** How many gateways are recreated at once; the rest keep serving. */
   batchSize: number;
+  /** After each batch (and the pump) is healthy, keep watching it this long before moving on; 0 or absent: none. */
+  soakMs?: number;
   /** Where backups go on the worker's machine. */
   backupDir: string;
   keepOldContainers: boolean;

@@ -193,6 +193,27 @@ export async function upgradeStack(input: UpgradeInput): Promise<UpgradeStatus> 
     publish();
   }
 
+  /** Watch a healthy batch for soakMs before the next one goes; a failure here rolls back like any other. */
+  async function soak(batch: InstancePlan[]): Promise<void> {
+    if (!input.soakMs) return;
+    const names = batch.map((p) => p.container).join(', ');
+    try {
+      await acts({ ...SHORT, startToCloseTimeout: input.soakMs + 120_000 }, `Soak ${names} for ${input.soakMs / 1000} s`).soakHealth({
+        instances: batch,
+        durationMs: input.soakMs,
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      for (const p of batch) {
+        const st = statusOf(p);
+        st.state = 'failed';
+        st.detail = failureMessage(err);
+      }
+      publish();
+      throw err;
+    }
+  }
+
   /** Undo everything this run changed, newest first, and say what came back. */
   async function rollbackAll(): Promise<void> {
     for (const p of [...changed].reverse()) {
@@ -276,6 +297,7 @@ export async function upgradeStack(input: UpgradeInput): Promise<UpgradeStatus> 
       const batch = gateways.slice(i, i + input.batchSize);
       // Once a container is being replaced, finish it (healthy or rolled back) even if cancelled.
       await CancellationScope.nonCancellable(() => Promise.all(batch.map(upgradeInstance)));
+      await soak(batch);
     }
     endStage('gateways');
 
@@ -285,6 +307,7 @@ export async function upgradeStack(input: UpgradeInput): Promise<UpgradeStatus> 
       safePoint();
       enterStage('pump');
       await CancellationScope.nonCancellable(() => upgradeInstance(pump));
+      await soak([pump]);
       endStage('pump');
     } else {
       endStage('before-pump', 'skipped');
