@@ -1,6 +1,6 @@
 // Automatic rollback: each faulty gateway build is caught by the health check and the old one comes back.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -123,6 +123,34 @@ describe('a gateway that dies after passing its health check', () => {
       assert.equal(now.Id, original.Id);
       assert.equal((await getHello(stack.gateways[0].url, 'hello')).body?.version, '5.2.0');
       assert.deepEqual(await containerNames(stack.name), [gw]);
+    } finally {
+      await stack.remove();
+    }
+  });
+});
+
+describe('restore from the backup', () => {
+  it('puts back config the new version changed, byte for byte, checked by sha256', async () => {
+    const stack = await testStack({ prefix: 'rb-restore', pump: false });
+    try {
+      const conf = join(stack.gateways[0].confDir, 'tyk.conf');
+      const api = join(stack.gateways[0].confDir, 'apps', 'httpbin.json');
+      const original = { conf: readFileSync(conf), api: readFileSync(api) };
+      const handle = await startUpgrade(
+        env.client,
+        stack.input({ gatewayRepository: FAULTY_REPO('hello-fail'), gates: [], healthTimeoutMs: 6_000 }),
+        { taskQueue: worker.taskQueue },
+      );
+      await waitUntil(env.client, handle.workflowId, 'the health check', (s) => s.instances[0]?.state === 'health-check');
+      // What a new release's migration might do to the mounted files.
+      writeFileSync(conf, JSON.stringify({ ...JSON.parse(original.conf.toString()), migrated_to: '5.3.0' }));
+      writeFileSync(api, '{"broken": true}\n');
+      const failure = await failureOf(handle.result());
+      await keepHistory(handle, 'rollback-restores-config');
+      assert.equal(failure.status.outcome, 'rolled-back', failure.status.errors.join('; '));
+      assert.deepEqual(readFileSync(conf), original.conf, 'tyk.conf restored byte for byte');
+      assert.deepEqual(readFileSync(api), original.api, 'apps/ restored byte for byte');
+      assert.equal((await getHello(stack.gateways[0].url, 'hello')).body?.version, '5.2.0');
     } finally {
       await stack.remove();
     }

@@ -2,7 +2,7 @@
 // which works on stopped containers and remote engines alike.
 import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
-import { extract } from 'tar-stream';
+import { extract, pack } from 'tar-stream';
 import { isNotFound } from './docker-util';
 
 /** The tar of a path inside a container; undefined when the path does not exist there. */
@@ -43,6 +43,30 @@ export async function tarEntries(tar: Buffer): Promise<Map<string, Buffer>> {
   ex.end(tar);
   await done;
   return files;
+}
+
+/** The same tar with its single top-level file renamed (a bind-mounted file may have another name on the host). */
+export async function renameTarFile(tar: Buffer, name: string): Promise<Buffer> {
+  const out = pack();
+  const ex = extract();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: unknown) => chunks.push(c as Buffer));
+  const done = new Promise<void>((resolve, reject) => {
+    out.on('end', resolve);
+    out.on('error', reject);
+    ex.on('error', reject);
+  });
+  ex.on('entry', (header, stream, next) => {
+    const body: Buffer[] = [];
+    stream.on('data', (c: unknown) => body.push(c as Buffer));
+    stream.on('end', () => {
+      out.entry({ ...header, name: header.type === 'file' ? name : header.name }, Buffer.concat(body), next);
+    });
+  });
+  ex.on('finish', () => out.finalize());
+  ex.end(tar);
+  await done;
+  return Buffer.concat(chunks);
 }
 
 /** Every regular file in a tar with its content's sha256. */

@@ -3,12 +3,13 @@
 // Idempotent like recreate: it looks at what the engine has and carries on from there.
 import { ApplicationFailure } from '@temporalio/common';
 import { readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type Docker from 'dockerode';
+import type { ContainerInspectInfo } from 'dockerode';
 import { ErrorType } from '../shared/errors';
 import { failedContainerName, newContainerName, oldContainerName } from '../shared/names';
 import type { InstancePlan } from '../shared/types';
-import { readArchive, tarFileHashes, writeArchive } from './archive';
+import { readArchive, renameTarFile, tarFileHashes, writeArchive } from './archive';
 import { readManifest } from './backup';
 import { containerLogs, inspectContainer, renameContainer, startContainer, stopContainer } from './docker-util';
 import { checkHealth } from './health';
@@ -70,13 +71,19 @@ export async function rollbackContainer(
 /** Put back every backed-up file whose content differs, then check all of them against the manifest. */
 async function restoreConfig(docker: Docker, id: string, name: string, manifestPath: string): Promise<number> {
   const manifest = await readManifest(manifestPath);
+  const info = (await docker.getContainer(id).inspect()) as ContainerInspectInfo;
   let restored = 0;
   for (const entry of manifest.entries.filter((e) => e.container === name)) {
     const now = await readArchive(docker, id, entry.path);
     const hashes = now ? await tarFileHashes(now) : {};
     const differs = Object.entries(entry.hashes).filter(([file, sum]) => hashes[file] !== sum);
     if (differs.length === 0) continue;
-    await writeArchive(docker, id, entry.path, await readFile(entry.archive));
+    const tar = await readFile(entry.archive);
+    // An archive of a single file holds just its base name; a folder's holds "folder/…" entries.
+    const isFile = Object.keys(entry.hashes).join() === basename(entry.path);
+    const fileMount = isFile && info.Mounts.find((m) => m.Type === 'bind' && m.Destination === entry.path);
+    if (fileMount) await restoreMountedFile(docker, info, fileMount.Source, tar);
+    else await writeArchive(docker, id, entry.path, tar);
     restored += differs.length;
     const after = await tarFileHashes((await readArchive(docker, id, entry.path)) ?? Buffer.alloc(0));
     const still = Object.entries(entry.hashes).filter(([file, sum]) => after[file] !== sum);
@@ -89,6 +96,25 @@ async function restoreConfig(docker: Docker, id: string, name: string, manifestP
     }
   }
   return restored;
+}
+
+/**
+ * A file bind-mounted on its own (`tyk.conf:/opt/tyk-gateway/tyk.conf`) cannot be replaced through the
+ * container: the engine's untar unlinks it and gets EBUSY on the mount point. So write it through a helper
+ * container that mounts the host folder instead, created from the same image and never started. This keeps
+ * to the engine's API, so it works on a remote engine too. The old container sees the new file when it starts.
+ */
+async function restoreMountedFile(docker: Docker, info: ContainerInspectInfo, hostPath: string, tar: Buffer): Promise<void> {
+  const helper = await docker.createContainer({
+    Image: info.Image,
+    Labels: { 'io.tyk-upgrade.helper': 'restore' },
+    HostConfig: { Binds: [`${dirname(hostPath)}:/restore`], NetworkMode: 'none' },
+  });
+  try {
+    await helper.putArchive(await renameTarFile(tar, basename(hostPath)), { path: '/restore' });
+  } finally {
+    await helper.remove({ force: true });
+  }
 }
 
 async function saveFailedLog(
