@@ -1,28 +1,18 @@
 // Approval gates: reject at each gate, an approval timeout that aborts, approving a gate that is not waiting,
 // the Signal path, and cancel at a safe point.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { describe, it } from 'node:test';
 import { WorkflowUpdateFailedError, WorkflowFailedError } from '@temporalio/client';
 import { decide, getStatus, startUpgrade } from '../src/client-lib/upgrades';
 import { approveSignal } from '../src/workflows/messages';
 import { getHello } from '../src/activities/tyk-http';
 import { retiredContainerName } from '../src/shared/names';
-import { connectTestEnv, docker } from './support/services';
+import { docker } from './support/services';
 import { containerNames, testStack, type TestStack } from './support/stack';
 import { failureOf, keepHistory, waitForGate, waitUntil } from './support/upgrade';
-import { startWorker, type RunningWorker } from './support/worker';
+import { useUpgradeWorker } from './support/worker';
 
-let env: TestWorkflowEnvironment;
-let worker: RunningWorker;
-before(async () => {
-  env = await connectTestEnv();
-  worker = await startWorker(env);
-});
-after(async () => {
-  await worker.stop();
-  await env.teardown();
-});
+const t = useUpgradeWorker();
 
 async function withStack(prefix: string, fn: (s: TestStack) => Promise<void>): Promise<void> {
   const stack = await testStack({ prefix });
@@ -51,9 +41,9 @@ describe('gates', () => {
   it('reject at before-gateways: nothing is touched, the reason and who rejected are recorded', () =>
     withStack('rej1', async (stack) => {
       const ids = await idsOf(stack);
-      const handle = await startUpgrade(env.client, stack.input(), { taskQueue: worker.taskQueue });
-      await waitForGate(env.client, handle.workflowId, 'before-gateways');
-      await decide(env.client, handle.workflowId, 'reject', { by: 'carol', comment: 'freeze window' });
+      const handle = await startUpgrade(t.env.client, stack.input(), { taskQueue: t.worker.taskQueue });
+      await waitForGate(t.env.client, handle.workflowId, 'before-gateways');
+      await decide(t.env.client, handle.workflowId, 'reject', { by: 'carol', comment: 'freeze window' });
       const f = await failureOf(handle.result());
       await keepHistory(handle, 'reject-before-gateways');
       assert.equal(f.type, 'UpgradeRejected');
@@ -68,11 +58,11 @@ describe('gates', () => {
   it('reject at before-pump: gateways stay upgraded and healthy, the pump is untouched, old gateway kept', () =>
     withStack('rej2', async (stack) => {
       const [, pumpId] = await idsOf(stack);
-      const handle = await startUpgrade(env.client, stack.input(), { taskQueue: worker.taskQueue });
-      await waitForGate(env.client, handle.workflowId, 'before-gateways');
-      await decide(env.client, handle.workflowId, 'approve', { by: 'alice' });
-      await waitForGate(env.client, handle.workflowId, 'before-pump');
-      await decide(env.client, handle.workflowId, 'reject', { by: 'bob', comment: 'pump later' });
+      const handle = await startUpgrade(t.env.client, stack.input(), { taskQueue: t.worker.taskQueue });
+      await waitForGate(t.env.client, handle.workflowId, 'before-gateways');
+      await decide(t.env.client, handle.workflowId, 'approve', { by: 'alice' });
+      await waitForGate(t.env.client, handle.workflowId, 'before-pump');
+      await decide(t.env.client, handle.workflowId, 'reject', { by: 'bob', comment: 'pump later' });
       const f = await failureOf(handle.result());
       await keepHistory(handle, 'reject-before-pump');
       assert.equal(f.status.outcome, 'rejected');
@@ -87,7 +77,7 @@ describe('gates', () => {
   it('an approval timeout aborts cleanly and never proceeds', () =>
     withStack('timeout', async (stack) => {
       const ids = await idsOf(stack);
-      const handle = await startUpgrade(env.client, stack.input({ approvalTimeoutMs: 1500 }), { taskQueue: worker.taskQueue });
+      const handle = await startUpgrade(t.env.client, stack.input({ approvalTimeoutMs: 1500 }), { taskQueue: t.worker.taskQueue });
       const f = await failureOf(handle.result());
       await keepHistory(handle, 'approval-timeout');
       assert.equal(f.type, 'UpgradeApprovalTimedOut');
@@ -98,28 +88,28 @@ describe('gates', () => {
 
   it('approving a gate that is not waiting is rejected by the validator and leaves history unchanged', () =>
     withStack('validator', async (stack) => {
-      const handle = await startUpgrade(env.client, stack.input(), { taskQueue: worker.taskQueue });
-      await waitForGate(env.client, handle.workflowId, 'before-gateways');
+      const handle = await startUpgrade(t.env.client, stack.input(), { taskQueue: t.worker.taskQueue });
+      await waitForGate(t.env.client, handle.workflowId, 'before-gateways');
       const events = async () => (await handle.fetchHistory()).events?.length;
       const before = await events();
       await assert.rejects(
-        decide(env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'mallory' }),
+        decide(t.env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'mallory' }),
         (err: unknown) => err instanceof WorkflowUpdateFailedError && /gate "before-pump" is not-reached; the waiting gate is "before-gateways"/.test(String((err.cause as Error)?.message)),
       );
       assert.equal(await events(), before, 'a rejected update writes no history');
       // The Signal path means the same: approve the waiting gate, then the pump gate; the upgrade completes.
       await handle.signal(approveSignal, { by: 'sig-user', comment: 'via temporal workflow signal' });
-      await waitForGate(env.client, handle.workflowId, 'before-pump');
-      await decide(env.client, handle.workflowId, 'approve', { by: 'alice' });
+      await waitForGate(t.env.client, handle.workflowId, 'before-pump');
+      await decide(t.env.client, handle.workflowId, 'approve', { by: 'alice' });
       // Approving the same gate again (same update id) is deduplicated, not a second decision.
-      const again = await decide(env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'alice' });
+      const again = await decide(t.env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'alice' });
       assert.equal(again.by, 'alice');
       const result = await handle.result();
       await keepHistory(handle, 'validator-and-signal');
       assert.equal(result.outcome, 'succeeded');
       assert.equal(result.gates[0].by, 'sig-user');
       await assert.rejects(
-        decide(env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'late' }).then(() => decide(env.client, handle.workflowId, 'reject', { gate: 'before-pump', by: 'late' })),
+        decide(t.env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'late' }).then(() => decide(t.env.client, handle.workflowId, 'reject', { gate: 'before-pump', by: 'late' })),
       );
     }));
 });
@@ -128,11 +118,11 @@ describe('cancel', () => {
   it('cancel during the gateway health check finishes that gateway, then stops with the stack healthy', () =>
     withStack('cancel', async (stack) => {
       const [, pumpId] = await idsOf(stack);
-      const handle = await startUpgrade(env.client, stack.input({ gates: [] }), { taskQueue: worker.taskQueue });
-      await waitUntil(env.client, handle.workflowId, 'gateway health check', (s) => s.instances[0]?.state === 'health-check');
+      const handle = await startUpgrade(t.env.client, stack.input({ gates: [] }), { taskQueue: t.worker.taskQueue });
+      await waitUntil(t.env.client, handle.workflowId, 'gateway health check', (s) => s.instances[0]?.state === 'health-check');
       await handle.cancel();
       await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && /cancel/i.test(String(err.cause?.name ?? err.cause?.message)));
-      const status = await getStatus(env.client, handle.workflowId);
+      const status = await getStatus(t.env.client, handle.workflowId);
       await keepHistory(handle, 'cancel-during-health-check');
       assert.equal(status.outcome, 'cancelled');
       assert.equal(status.instances[0].state, 'upgraded', 'the gateway being replaced was finished, not abandoned');

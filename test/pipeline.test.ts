@@ -3,27 +3,17 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { decide, startUpgrade } from '../src/client-lib/upgrades';
 import { getHello } from '../src/activities/tyk-http';
 import type { GateName } from '../src/shared/types';
-import { connectTestEnv, docker } from './support/services';
+import { docker } from './support/services';
 import { keepHistory, waitForGate as waitForGateOf } from './support/upgrade';
 import { containerNames, testStack, type TestStack } from './support/stack';
-import { startWorker, type RunningWorker } from './support/worker';
+import { useUpgradeWorker } from './support/worker';
 
-let env: TestWorkflowEnvironment;
-let worker: RunningWorker;
-before(async () => {
-  env = await connectTestEnv();
-  worker = await startWorker(env);
-});
-after(async () => {
-  await worker.stop();
-  await env.teardown();
-});
+const t = useUpgradeWorker();
 
-const waitForGate = (workflowId: string, gate: GateName) => waitForGateOf(env.client, workflowId, gate);
+const waitForGate = (workflowId: string, gate: GateName) => waitForGateOf(t.env.client, workflowId, gate);
 
 function hostFiles(stack: TestStack): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
@@ -66,7 +56,7 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     const filesBefore = hostFiles(stack);
 
     const input = stack.input();
-    const handle = await startUpgrade(env.client, input, { taskQueue: worker.taskQueue });
+    const handle = await startUpgrade(t.env.client, input, { taskQueue: t.worker.taskQueue });
     const atGate = await waitForGate(handle.workflowId, 'before-gateways');
     // Nothing touched before the gate: gateway still on the old image, and the target images are pulled.
     assert.equal((await docker.getContainer(gw).inspect()).Config.Image, before.Config.Image);
@@ -74,9 +64,9 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     assert.equal(atGate.stages.find((s) => s.name === 'pull')?.state, 'done');
     assert.ok(atGate.backup && atGate.backup.files >= 3, 'backup holds tyk.conf, the API definition, policies');
 
-    await decide(env.client, handle.workflowId, 'approve', { by: 'alice', comment: 'change CHG-1' });
+    await decide(t.env.client, handle.workflowId, 'approve', { by: 'alice', comment: 'change CHG-1' });
     await waitForGate(handle.workflowId, 'before-pump');
-    await decide(env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'bob' });
+    await decide(t.env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'bob' });
     const result = await handle.result();
     await keepHistory(handle, 'happy-path');
 

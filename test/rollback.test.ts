@@ -2,25 +2,15 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { describe, it } from 'node:test';
 import { startUpgrade } from '../src/client-lib/upgrades';
 import { getHello } from '../src/activities/tyk-http';
-import { connectTestEnv, docker, FAULTY_REPO, sleep } from './support/services';
+import { docker, FAULTY_REPO, sleep } from './support/services';
 import { containerNames, testStack } from './support/stack';
 import { failureOf, keepHistory, waitUntil } from './support/upgrade';
-import { startWorker, type RunningWorker } from './support/worker';
+import { useUpgradeWorker } from './support/worker';
 
-let env: TestWorkflowEnvironment;
-let worker: RunningWorker;
-before(async () => {
-  env = await connectTestEnv();
-  worker = await startWorker(env);
-});
-after(async () => {
-  await worker.stop();
-  await env.teardown();
-});
+const t = useUpgradeWorker();
 
 const filesOf = (dir: string): Record<string, string> =>
   Object.fromEntries(
@@ -44,9 +34,9 @@ for (const { fault, saw } of cases) {
         const original = await docker.getContainer(gw).inspect();
         const files = filesOf(stack.dir);
         const handle = await startUpgrade(
-          env.client,
+          t.env.client,
           stack.input({ gatewayRepository: FAULTY_REPO(fault), gates: [], healthTimeoutMs: 8_000 }),
-          { taskQueue: worker.taskQueue },
+          { taskQueue: t.worker.taskQueue },
         );
         const failure = await failureOf(handle.result());
         await keepHistory(handle, `rollback-${fault}`);
@@ -82,9 +72,9 @@ describe('a pump that fails after the gateways were upgraded', () => {
       const files = filesOf(stack.dir);
       // A pump "image" that exits at start: the faulty gateway build stands in for a broken pump release.
       const handle = await startUpgrade(
-        env.client,
+        t.env.client,
         stack.input({ gates: [], pumpRepository: FAULTY_REPO('exit-at-start'), pumpVersion: 'v5.3.0', batchSize: 2, healthTimeoutMs: 8_000 }),
-        { taskQueue: worker.taskQueue },
+        { taskQueue: t.worker.taskQueue },
       );
       const failure = await failureOf(handle.result());
       await keepHistory(handle, 'rollback-pump-and-gateways');
@@ -111,8 +101,8 @@ describe('a gateway that dies after passing its health check', () => {
     try {
       const gw = stack.gateways[0].container;
       const original = await docker.getContainer(gw).inspect();
-      const handle = await startUpgrade(env.client, stack.input({ gates: [], soakMs: 20_000 }), { taskQueue: worker.taskQueue });
-      await waitUntil(env.client, handle.workflowId, 'the gateway soaking', (s) => s.instances[0]?.state === 'upgraded');
+      const handle = await startUpgrade(t.env.client, stack.input({ gates: [], soakMs: 20_000 }), { taskQueue: t.worker.taskQueue });
+      await waitUntil(t.env.client, handle.workflowId, 'the gateway soaking', (s) => s.instances[0]?.state === 'upgraded');
       await sleep(500);
       await docker.getContainer(gw).kill(); // restart policy brings it back: the soak must notice anyway
       const failure = await failureOf(handle.result());
@@ -137,11 +127,11 @@ describe('restore from the backup', () => {
       const api = join(stack.gateways[0].confDir, 'apps', 'httpbin.json');
       const original = { conf: readFileSync(conf), api: readFileSync(api) };
       const handle = await startUpgrade(
-        env.client,
+        t.env.client,
         stack.input({ gatewayRepository: FAULTY_REPO('hello-fail'), gates: [], healthTimeoutMs: 6_000 }),
-        { taskQueue: worker.taskQueue },
+        { taskQueue: t.worker.taskQueue },
       );
-      await waitUntil(env.client, handle.workflowId, 'the health check', (s) => s.instances[0]?.state === 'health-check');
+      await waitUntil(t.env.client, handle.workflowId, 'the health check', (s) => s.instances[0]?.state === 'health-check');
       // What a new release's migration might do to the mounted files.
       writeFileSync(conf, JSON.stringify({ ...JSON.parse(original.conf.toString()), migrated_to: '5.3.0' }));
       writeFileSync(api, '{"broken": true}\n');

@@ -7,24 +7,20 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { request } from 'undici';
 import { getHello } from '../src/activities/tyk-http';
 import { startUpgrade } from '../src/client-lib/upgrades';
-import { connectTestEnv, freePort, sleep, tempDir, waitFor } from './support/services';
+import { freePort, sleep, tempDir, waitFor } from './support/services';
 import { testStack, type TestStack } from './support/stack';
 import { keepHistory } from './support/upgrade';
-import { startWorker, type RunningWorker } from './support/worker';
+import { useUpgradeWorker } from './support/worker';
 
-let env: TestWorkflowEnvironment;
-let worker: RunningWorker;
+const t = useUpgradeWorker();
 let stack: TestStack;
 let nginx: ChildProcess;
 let lbPort: number;
 
 before(async () => {
-  env = await connectTestEnv();
-  worker = await startWorker(env);
   stack = await testStack({ prefix: 'rolling', gateways: 3, pump: false });
   lbPort = await freePort();
   const dir = tempDir('nginx');
@@ -58,8 +54,6 @@ ${servers}
 });
 after(async () => {
   nginx?.kill('SIGQUIT');
-  await worker.stop();
-  await env.teardown();
   await stack.remove();
 });
 
@@ -89,7 +83,7 @@ describe('rolling upgrade of three gateways behind nginx, batch size 1, 3 s soak
       }
     })();
 
-    const handle = await startUpgrade(env.client, stack.input({ gates: [], batchSize: 1, soakMs: 3_000 }), { taskQueue: worker.taskQueue });
+    const handle = await startUpgrade(t.env.client, stack.input({ gates: [], batchSize: 1, soakMs: 3_000 }), { taskQueue: t.worker.taskQueue });
     const result = await handle.result();
     await keepHistory(handle, 'rolling-three-gateways');
     await sleep(300);

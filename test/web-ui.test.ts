@@ -3,20 +3,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { decide, startUpgrade } from '../src/client-lib/upgrades';
-import { connectTestEnv, tempDir } from './support/services';
+import { tempDir } from './support/services';
 import { testStack, type TestStack } from './support/stack';
 import { waitForGate } from './support/upgrade';
-import { startWorker, type RunningWorker } from './support/worker';
+import { useUpgradeWorker } from './support/worker';
 
-let env: TestWorkflowEnvironment;
-let worker: RunningWorker;
+const t = useUpgradeWorker();
 let browser: Browser;
 let stack: TestStack;
 before(async () => {
-  env = await connectTestEnv();
-  worker = await startWorker(env);
   stack = await testStack({ prefix: 'webui', pump: false });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -25,15 +21,13 @@ before(async () => {
 });
 after(async () => {
   await browser?.close();
-  await worker.stop();
-  await env.teardown();
   await stack.remove();
 });
 
 describe('Temporal Web UI', () => {
   it('shows the running upgrade, its current details and the pending approval', async () => {
-    const handle = await startUpgrade(env.client, stack.input(), { taskQueue: worker.taskQueue });
-    await waitForGate(env.client, handle.workflowId, 'before-gateways');
+    const handle = await startUpgrade(t.env.client, stack.input(), { taskQueue: t.worker.taskQueue });
+    await waitForGate(t.env.client, handle.workflowId, 'before-gateways');
     const runId = (await handle.describe()).runId;
     const page = await browser.newPage({ viewport: { width: 1400, height: 2200 } });
     const ui = process.env.TEMPORAL_UI_URL as string;
@@ -60,7 +54,7 @@ describe('Temporal Web UI', () => {
     await page.goto(`${ui}/namespaces/default/workflows?query=${query}`, { waitUntil: 'domcontentloaded' });
     await page.getByText(handle.workflowId).first().waitFor({ timeout: 30_000 });
 
-    await decide(env.client, handle.workflowId, 'approve', { by: 'ui-test' });
+    await decide(t.env.client, handle.workflowId, 'approve', { by: 'ui-test' });
     assert.equal((await handle.result()).outcome, 'succeeded');
   });
 });

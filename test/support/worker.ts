@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { bundleWorkflows, createUpgradeWorker } from '../../src/worker';
-import { docker } from './services';
+import { after, before } from 'node:test';
+import { connectTestEnv, docker } from './services';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
@@ -32,4 +33,18 @@ export async function startWorker(env: TestWorkflowEnvironment): Promise<Running
       await running;
     },
   };
+}
+
+/** The dev-server connection and an in-process worker for one test file, set up before and torn down after. */
+export function useUpgradeWorker(): { env: TestWorkflowEnvironment; worker: RunningWorker } {
+  const ctx = {} as { env: TestWorkflowEnvironment; worker: RunningWorker };
+  before(async () => {
+    ctx.env = await connectTestEnv();
+    ctx.worker = await startWorker(ctx.env);
+  });
+  after(async () => {
+    await ctx.worker?.stop();
+    await ctx.env?.teardown();
+  });
+  return ctx;
 }
