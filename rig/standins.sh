@@ -6,7 +6,8 @@
 #  - each tag FROM that base, adding only the small program files;
 #  - every image carries the label tyk-upgrade.standin-hash (a hash of standins/, this script and the node
 #    binary + libs); a tag whose local image already has that hash is not rebuilt;
-#  - a tag is pushed only when the registry's manifest does not point at the local image (config digest).
+#  - a tag is pushed only when the registry's manifest does not point at the local image (config digest);
+#  - kind "redis" (the sandbox's Redis) is FROM scratch too: the host's redis-server + the libraries `ldd` lists.
 # Uses the legacy builder (DOCKER_BUILDKIT=0). Build contexts are assembled in a temp dir.
 # Env: STANDINS_FORCE=1 rebuilds every tag; STANDIN_NODE=/path/to/node picks another node binary.
 set -euo pipefail
@@ -47,6 +48,24 @@ for f in "${runtime_files[@]}"; do
   case $f in MISSING*) die "ldd $node_bin: ${f#MISSING } not found" ;; esac
 done
 
+# --- the Redis stand-in's files: Debian's redis-server + its libraries, only when images.txt lists one ----------
+redis_files=() redis_hash='' redis_version=''
+if grep -q '^redis[[:space:]]' "$standins/images.txt"; then
+  need_cmd redis-server redis-server
+  redis_bin=$(readlink -f "$(command -v redis-server)")
+  mapfile -t redis_files < <(
+    printf '%s\n' "$redis_bin"
+    ldd "$redis_bin" | awk '
+      $2 == "=>" && $3 == "not" { print "MISSING " $1; next }
+      $2 == "=>" && $3 ~ /^\// { print $3; next }
+      $1 ~ /^\// { print $1 }'
+  )
+  for f in "${redis_files[@]}"; do
+    case $f in MISSING*) die "ldd $redis_bin: ${f#MISSING } not found" ;; esac
+  done
+  redis_version=$(redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')
+fi
+
 # --- content hashes ------------------------------------------------------------------------------------------
 base_hash=$(
   {
@@ -64,6 +83,17 @@ standin_hash=$(
     find standins rig/standins.sh -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
   } | sha256sum | cut -d' ' -f1
 )
+
+if [ ${#redis_files[@]} -gt 0 ]; then
+  redis_hash=$(
+    {
+      echo "$standin_hash"
+      for f in "${redis_files[@]}"; do
+        printf '%s %s\n' "$f" "$(sha256sum <"$(readlink -f "$f")" | cut -d' ' -f1)"
+      done
+    } | sha256sum | cut -d' ' -f1
+  )
+fi
 
 label_of() { # IMAGE LABEL -> value, empty when the image or label is missing
   docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null | grep -v '^<no value>$' || true
@@ -138,6 +168,22 @@ build_variant() { # KIND REPO TAG VERSION FAULT IMAGE
   [ -n "$old" ] && [ "$old" != "$(image_id "$image")" ] && docker rmi "$old" >/dev/null 2>&1 || true
 }
 
+build_redis() { # IMAGE: redis-server (as /usr/local/bin/redis-server, so argv[0] picks server mode) + libs
+  local image=$1 ctx="$tmp/ctx-redis" f dest old
+  mkdir -p "$ctx/rootfs/usr/local/bin"
+  cp "$standins/redis/Dockerfile" "$ctx/Dockerfile"
+  cp -L --preserve=mode "${redis_files[0]}" "$ctx/rootfs/usr/local/bin/redis-server"
+  for f in "${redis_files[@]:1}"; do
+    dest="$ctx/rootfs$f"
+    mkdir -p "$(dirname "$dest")"
+    cp -L --preserve=mode "$f" "$dest"
+  done
+  normalise_tree "$ctx/rootfs"
+  old=$(image_id "$image")
+  run_build "$image" "$ctx" --build-arg "VERSION=$redis_version" --build-arg "STANDIN_HASH=$redis_hash"
+  [ -n "$old" ] && [ "$old" != "$(image_id "$image")" ] && docker rmi "$old" >/dev/null 2>&1 || true
+}
+
 registry_config_digest() { # REPO TAG -> config digest of the manifest in the registry, empty if none
   curl -fsS --max-time 10 -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
     "http://$REGISTRY_ADDR/v2/$1/manifests/$2" 2>/dev/null |
@@ -153,10 +199,16 @@ while read -r kind repo tag version fault; do
   case $kind in '' | '#'*) continue ;; esac
   image="$REGISTRY_ADDR/$repo:$tag"
   images+=("$image")
-  if [ "${STANDINS_FORCE:-0}" = 1 ] || [ "$(label_of "$image" tyk-upgrade.standin-hash)" != "$standin_hash" ]; then
-    ensure_base
+  want_hash=$standin_hash
+  [ "$kind" = redis ] && want_hash=$redis_hash
+  if [ "${STANDINS_FORCE:-0}" = 1 ] || [ "$(label_of "$image" tyk-upgrade.standin-hash)" != "$want_hash" ]; then
     log "building $image"
-    build_variant "$kind" "$repo" "$tag" "$version" "$fault" "$image"
+    if [ "$kind" = redis ]; then
+      build_redis "$image"
+    else
+      ensure_base
+      build_variant "$kind" "$repo" "$tag" "$version" "$fault" "$image"
+    fi
     built=$((built + 1))
   fi
   if [ "$(registry_config_digest "$repo" "$tag")" != "$(image_id "$image")" ]; then
