@@ -56,9 +56,10 @@ export async function discoverTyk(docker: Docker, labels: string[]): Promise<Fou
   return found.sort((a, b) => a.container.localeCompare(b.container, 'en', { numeric: true }));
 }
 
+/** A container an unfinished upgrade renamed (src/shared/names.ts); not part of the stack to plan for. */
 function isUpgradeLeftover(name: string): boolean {
   const base = name.replace(/-tyk-upgrade-(old|new|failed)$/, '');
-  return base !== name && [oldContainerName(base), newContainerName(base), failedContainerName(base)].includes(name);
+  return [oldContainerName(base), newContainerName(base), failedContainerName(base)].includes(name);
 }
 
 export async function describeGateway(docker: Docker, info: ContainerInspectInfo): Promise<FoundContainer> {

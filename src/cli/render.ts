@@ -35,7 +35,7 @@ export function renderDryRun(r: DryRunReport, planFile: string): string {
   for (const i of r.instances) if (i.backup.length) out.push(`  ${i.container}: ${i.backup.join(', ')} and its inspect JSON`);
   if (r.redis) out.push(`  ${r.redis}`);
   out.push(
-    `Order: gateways ${input.batchSize === 1 ? 'one at a time' : `${input.batchSize} at a time`} (drain ${input.drainTimeoutSec} s, health timeout ${formatDuration(input.healthTimeoutMs)})` +
+    `Order: gateways ${input.batchSize === 1 ? 'one at a time' : `${input.batchSize} at a time`} (drain ${input.drainTimeoutSec} s, health timeout ${formatDuration(input.healthTimeoutMs)}, soak ${formatDuration(input.soakMs ?? 0)})` +
       `${input.pump ? ', then the pump' : ''}; a failed health check rolls back. Old containers are ${input.keepOldContainers ? 'kept, stopped' : 'removed once the new ones are verified'}.`,
     '',
   );

@@ -3,8 +3,18 @@ import { GATES, type UpgradeStatus } from '../shared/types';
 
 const isGate = (name: string) => (GATES as readonly string[]).includes(name);
 
+/** In the order things happen: a decision, then the stages it let run, their containers, then a new wait. */
 export function statusEvents(prev: UpgradeStatus | undefined, next: UpgradeStatus): string[] {
-  const out: string[] = [];
+  const decided: string[] = [];
+  const waiting: string[] = [];
+  for (const g of next.gates) {
+    const before = prev?.gates.find((p) => p.gate === g.gate)?.state;
+    if (g.state === before || g.state === 'not-reached' || g.state === 'skipped') continue;
+    if (g.state === 'waiting') waiting.push(`gate ${g.gate}: waiting for approval`);
+    else if (g.state === 'approved' || g.state === 'rejected') decided.push(`gate ${g.gate}: ${g.state} by ${g.by}${g.comment ? ` ("${g.comment}")` : ''}`);
+    else decided.push(`gate ${g.gate}: ${g.state}`);
+  }
+  const out = [...decided];
   for (const st of next.stages) {
     const before = prev?.stages.find((s) => s.name === st.name)?.state ?? 'pending';
     if (st.state !== before && !isGate(st.name)) out.push(`stage ${st.name}: ${st.state}`);
@@ -16,13 +26,7 @@ export function statusEvents(prev: UpgradeStatus | undefined, next: UpgradeStatu
     if (!before) out.push(`${i.container} (${i.role}): ${i.fromVersion ?? '?'} → ${i.toVersion}, ${i.state}`);
     else if (before.state !== i.state || before.detail !== i.detail) out.push(`${i.container}: ${i.state}${i.detail ? ` (${i.detail})` : ''}`);
   }
-  for (const g of next.gates) {
-    const before = prev?.gates.find((p) => p.gate === g.gate)?.state;
-    if (g.state === before || (!prev && (g.state === 'not-reached' || g.state === 'skipped'))) continue;
-    if (g.state === 'waiting') out.push(`gate ${g.gate}: waiting for approval`);
-    else if (g.state === 'approved' || g.state === 'rejected') out.push(`gate ${g.gate}: ${g.state} by ${g.by}${g.comment ? ` ("${g.comment}")` : ''}`);
-    else if (g.state !== 'not-reached') out.push(`gate ${g.gate}: ${g.state}`);
-  }
+  out.push(...waiting);
   for (const e of next.errors.slice(prev?.errors.length ?? 0)) if (e !== next.reason) out.push(e);
   if (next.outcome !== 'running' && next.outcome !== prev?.outcome) {
     out.push(`upgrade ${next.outcome}${next.reason ? `: ${next.reason}` : ''}`);

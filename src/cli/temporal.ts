@@ -2,7 +2,7 @@
 // --namespace / --profile, a short connect timeout so an unreachable server fails in seconds, and the Web UI
 // address for links to workflows.
 import { Socket } from 'node:net';
-import { Client, Connection, isGrpcDeadlineError, isGrpcServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, Connection, isGrpcCancelledError, isGrpcDeadlineError, isGrpcServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { temporalTarget } from '../temporal-config';
 import { CliError, Exit } from './exit-codes';
@@ -34,11 +34,14 @@ export async function connectTemporal(o: TemporalOptions): Promise<TemporalSessi
   }
   const { address, tls, apiKey, metadata } = target.connectionOptions;
   const namespace = target.namespace;
+  // A refused or unresolvable address is known at once; the gRPC connect would wait for its whole timeout.
+  const refused = await tcpProblem(address);
+  if (refused) throw unreachable(address, namespace, refused);
   let connection: Connection;
   try {
     connection = await Connection.connect({ address, tls: tls ?? undefined, apiKey, metadata, connectTimeout: CONNECT_TIMEOUT_MS });
-  } catch (err) {
-    throw unreachable(address, namespace, await whyUnreachable(address, err as Error));
+  } catch {
+    throw unreachable(address, namespace, NO_FRONTEND);
   }
   try {
     await connection.withDeadline(Date.now() + CONNECT_TIMEOUT_MS, () => connection.workflowService.describeNamespace({ namespace }));
@@ -67,19 +70,21 @@ export function unreachable(address: string, namespace: string, why: string): Cl
   );
 }
 
-/** A plainer reason than "Failed to connect before the deadline": what a TCP connect to the address sees. */
-export async function whyUnreachable(address: string, err: Error): Promise<string> {
+export const NO_FRONTEND = `the port is open but no Temporal frontend answered within ${CONNECT_TIMEOUT_MS / 1000} s (does it need TLS or an API key?)`;
+
+/** Why a TCP connection to host:port fails (refused, unknown host, silence), or undefined when it opens. */
+export async function tcpProblem(address: string): Promise<string | undefined> {
   const m = /^(.*):(\d+)$/.exec(address);
-  if (!m) return err.message;
-  const seen = await new Promise<string>((resolve) => {
+  if (!m) return undefined;
+  const host = m[1].replace(/^\[|\]$/g, '');
+  return new Promise((resolve) => {
     const s = new Socket();
-    s.setTimeout(2000, () => (s.destroy(), resolve(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)));
+    s.setTimeout(CONNECT_TIMEOUT_MS, () => (s.destroy(), resolve(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)));
     s.once('error', (e: NodeJS.ErrnoException) =>
-      resolve(e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' ? `host "${m[1]}" not found` : e.message),
+      resolve(e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' ? `host "${host}" not found` : e.message),
     );
-    s.connect(Number(m[2]), m[1].replace(/^\[|\]$/g, ''), () => (s.destroy(), resolve('')));
+    s.connect(Number(m[2]), host, () => (s.destroy(), resolve(undefined)));
   });
-  return seen || `the port is open but no Temporal frontend answered within ${CONNECT_TIMEOUT_MS / 1000} s (does it need TLS or an API key?)`;
 }
 
 /** TEMPORAL_UI_URL or --ui-url; Temporal Cloud's UI; else the dev server's convention (UI port = port + 1000). */
@@ -91,8 +96,16 @@ export function uiBase(address: string, override?: string): string {
   return m ? `http://${m[1]}:${Number(m[2]) + 1000}` : `http://${address}`;
 }
 
+/**
+ * A call made with a deadline got no answer in time: no worker took the query or update. grpc-js reports the
+ * passed deadline as DEADLINE_EXCEEDED or, depending on timing, CANCELLED (the CLI never cancels calls itself).
+ */
+export function noAnswer(err: unknown): boolean {
+  return isGrpcDeadlineError(err) || isGrpcCancelledError(err) || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError;
+}
+
 /** Turns what Temporal says into a message and an exit code; anything else is passed on. */
-export function explainTemporalError(err: unknown, what: string): unknown {
+export function explainTemporalError(err: unknown, what: string, taskQueue?: string): unknown {
   if (err instanceof CliError) return err;
   if (err instanceof WorkflowNotFoundError) {
     return new CliError(`${what}: there is no such upgrade workflow; list them with \`tyk-upgrade list\``, Exit.WorkflowState);
@@ -100,9 +113,9 @@ export function explainTemporalError(err: unknown, what: string): unknown {
   if (err instanceof WorkflowUpdateFailedError) {
     return new CliError(`${what}: ${err.cause?.message ?? err.message}`, Exit.WorkflowState);
   }
-  if (isGrpcDeadlineError(err)) {
+  if (noAnswer(err)) {
     return new CliError(
-      `${what}: no worker answered in time; is \`tyk-upgrade worker\` running against this server and task queue?`,
+      `${what}: no worker answered in time; is \`tyk-upgrade worker${taskQueue ? ` --task-queue ${taskQueue}` : ''}\` running against this server?`,
       Exit.TemporalUnreachable,
     );
   }

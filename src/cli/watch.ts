@@ -1,14 +1,13 @@
 // `tyk-upgrade watch`: follows an upgrade as it runs by polling its status query and printing what changed.
 // At a waiting gate it asks on a terminal, approves when told to (--auto-approve), or prints the exact commands.
 import { createInterface } from 'node:readline/promises';
-import { isGrpcDeadlineError } from '@temporalio/client';
 import { decide, finalStatus, findUpgrade, getStatus, type UpgradeExecution } from '../client-lib/upgrades';
 import type { GateName, UpgradeStatus } from '../shared/types';
 import { Exit, type ExitCode } from './exit-codes';
 import { approveCommand, rejectCommand } from './render';
 import { statusEvents } from './status-events';
 import { clock } from './table';
-import type { TemporalSession } from './temporal';
+import { noAnswer, type TemporalSession } from './temporal';
 
 /** Short, so a dead worker is reported quickly; watching goes on regardless. */
 const QUERY_DEADLINE_MS = 5000;
@@ -50,7 +49,7 @@ export async function watchUpgrade(o: WatchOptions): Promise<WatchResult> {
       status = await getStatus(client, exec.workflowId, QUERY_DEADLINE_MS);
       silentWorker = false;
     } catch (err) {
-      if (!isGrpcDeadlineError(err)) throw err;
+      if (!noAnswer(err)) throw err;
       if (!silentWorker) emit(`no worker answered for ${QUERY_DEADLINE_MS / 1000} s; still watching (is \`tyk-upgrade worker --task-queue ${exec.taskQueue}\` running?)`);
       silentWorker = true;
       continue;

@@ -57,7 +57,7 @@ function planDetails(input: UpgradeInput): string {
     ...rows,
     '',
     `Gates: ${input.gates.length ? input.gates.join(', ') : 'none'}${input.approvalTimeoutMs ? ` (abort after ${input.approvalTimeoutMs / 1000} s)` : ''}. ` +
-      `Batch size ${input.batchSize}, drain ${input.drainTimeoutSec} s, health timeout ${input.healthTimeoutMs / 1000} s.`,
+      `Batch size ${input.batchSize}, drain ${input.drainTimeoutSec} s, health timeout ${input.healthTimeoutMs / 1000} s, soak ${(input.soakMs ?? 0) / 1000} s.`,
   ].join('\n');
 }
 

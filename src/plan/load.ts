@@ -11,6 +11,8 @@ export const DEFAULTS = {
   drainTimeoutMs: 40_000,
   healthTimeoutMs: 120_000,
   batchSize: 1,
+  // Like Swarm's update-monitor default: watch each healthy batch a little before the next one goes.
+  soakMs: 5_000,
   backupDir: '.tyk-upgrade/backups',
   helloPath: 'hello',
 };
@@ -69,6 +71,7 @@ export function toUpgradeInput(plan: PlanFile, file: string, o: PlanOverrides): 
     drainTimeoutSec: Math.ceil((plan.drainTimeout ?? DEFAULTS.drainTimeoutMs) / 1000),
     healthTimeoutMs: plan.healthTimeout ?? DEFAULTS.healthTimeoutMs,
     batchSize: plan.batchSize ?? DEFAULTS.batchSize,
+    soakMs: plan.soak ?? DEFAULTS.soakMs,
     backupDir: resolve(dirname(resolve(file)), plan.backupDir ?? DEFAULTS.backupDir),
     keepOldContainers: plan.keepOldContainers ?? false,
   };

@@ -10,6 +10,7 @@ export interface PlanDraft {
   pump?: { container: string; healthUrl: string; version: string; current?: string };
   /** Shown as a comment at the top: where the containers were found. */
   source: string;
+  backupDir?: string;
 }
 
 /** A YAML scalar, quoted only when YAML needs it. */
@@ -53,7 +54,8 @@ export function renderPlan(d: PlanDraft): string {
     c(`drainTimeout: ${seconds(DEFAULTS.drainTimeoutMs)}`, 'stop timeout for an old gateway (Tyk drains up to 30s)'),
     c(`healthTimeout: ${seconds(DEFAULTS.healthTimeoutMs)}`, 'how long a new container may take to become healthy'),
     c(`batchSize: ${DEFAULTS.batchSize}`, 'gateways recreated at once; the others keep serving'),
-    c(`backupDir: ${v(DEFAULTS.backupDir)}`, "on the worker's machine; relative to this file"),
+    c(`soak: ${seconds(DEFAULTS.soakMs)}`, 'keep watching each healthy batch this long before the next one goes (0s: none)'),
+    c(`backupDir: ${v(d.backupDir ?? DEFAULTS.backupDir)}`, "on the worker's machine; relative to this file"),
     c('keepOldContainers: false', 'true: keep old containers, stopped, as <name>-pre-<tag>'),
     c('allowDowngrade: false', 'true: allow a target older than what runs'),
     c('allowPrerelease: false', 'true: allow targets such as v5.3.0-rc1'),

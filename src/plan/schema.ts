@@ -64,55 +64,68 @@ const repository = text('an image repository').regex(REPOSITORY, {
 
 const flag = z.boolean({ error: 'must be true or false' });
 
+const gatewayInstance = z.strictObject(
+  {
+    container,
+    url: httpUrl({ pathAllowed: false }),
+    helloPath: text('the health endpoint name')
+      .regex(/^\/?[A-Za-z0-9_.\-/]+$/, { error: 'must be a path such as hello' })
+      .optional(),
+  },
+  { error: 'must be a mapping with container: and url:' },
+);
+
+function gatewaySection(allowPrerelease: boolean) {
+  return z.strictObject(
+    {
+      version: version(allowPrerelease, 'v5.3.0'),
+      repository: repository.optional(),
+      instances: z
+        .array(gatewayInstance, { error: 'must be a list of gateway containers, each with container: and url:' })
+        .min(1, { error: 'must list at least one gateway container' }),
+    },
+    { error: 'must be a mapping with version: and instances:' },
+  );
+}
+
+function pumpSection(allowPrerelease: boolean) {
+  return z.strictObject(
+    {
+      version: version(allowPrerelease, 'v1.10.0'),
+      repository: repository.optional(),
+      container,
+      healthUrl: httpUrl({ pathAllowed: true }),
+    },
+    { error: 'must be a mapping with version:, container: and healthUrl:' },
+  );
+}
+
+const gates = z.array(z.enum(GATES, { error: `must be one of ${GATES.join(', ')}` }), {
+  error: `must be a list of gates: ${GATES.join(', ')}, or []`,
+});
+
 /** The plan's shape. `allowPrerelease` is read from the file first, so each version field can apply it. */
 export function planShape(allowPrerelease: boolean) {
-  return z.strictObject({
+  return z.strictObject(
+    {
       stack: text('the stack name').regex(STACK_NAME, {
         error: 'must be 1–63 letters, digits, "_", "." or "-", starting with a letter or digit (it becomes the workflow id)',
       }),
-      gateway: z.strictObject(
-        {
-          version: version(allowPrerelease, 'v5.3.0'),
-          repository: repository.optional(),
-          instances: z
-            .array(
-              z.strictObject(
-                {
-                  container,
-                  url: httpUrl({ pathAllowed: false }),
-                  helloPath: text('the health endpoint name').regex(/^\/?[A-Za-z0-9_.\-/]+$/, { error: 'must be a path such as hello' }).optional(),
-                },
-                { error: 'must be a mapping with container: and url:' },
-              ),
-              { error: 'must be a list of gateway containers, each with container: and url:' },
-            )
-            .min(1, { error: 'must list at least one gateway container' }),
-        },
-        { error: 'must be a mapping with version: and instances:' },
-      ),
-      pump: z
-        .strictObject(
-          {
-            version: version(allowPrerelease, 'v1.10.0'),
-            repository: repository.optional(),
-            container,
-            healthUrl: httpUrl({ pathAllowed: true }),
-          },
-          { error: 'must be a mapping with version:, container: and healthUrl:' },
-        )
-        .optional(),
-      gates: z
-        .array(z.enum(GATES, { error: `must be one of ${GATES.join(', ')}` }), { error: `must be a list of gates: ${GATES.join(', ')}, or []` })
-        .optional(),
+      gateway: gatewaySection(allowPrerelease),
+      pump: pumpSection(allowPrerelease).optional(),
+      gates: gates.optional(),
       approvalTimeout: duration.optional(),
       drainTimeout: duration.optional(),
       healthTimeout: duration.optional(),
       batchSize: z.int({ error: 'must be a whole number' }).min(1, { error: 'must be at least 1' }).optional(),
+      soak: duration.optional(),
       backupDir: text('a folder').optional(),
       keepOldContainers: flag.optional(),
       allowDowngrade: flag.optional(),
       allowPrerelease: flag.optional(),
-    }, { error: 'must be a mapping of keys such as stack:, gateway:, pump:' });
+    },
+    { error: 'must be a mapping of keys such as stack:, gateway:, pump:' },
+  );
 }
 
 /** The shape plus the rules that span fields. */
@@ -128,9 +141,9 @@ export function planSchema(allowPrerelease: boolean) {
     if (plan.pump && seen.has(plan.pump.container.replace(/^\//, ''))) {
       ctx.addIssue({ code: 'custom', path: ['pump', 'container'], message: `"${plan.pump.container}" is also listed as a gateway` });
     }
-    const gates = plan.gates ?? [];
-    gates.forEach((g, i) => {
-      if (gates.indexOf(g) !== i) ctx.addIssue({ code: 'custom', path: ['gates', i], message: `"${g}" is listed twice` });
+    const listed = plan.gates ?? [];
+    listed.forEach((g, i) => {
+      if (listed.indexOf(g) !== i) ctx.addIssue({ code: 'custom', path: ['gates', i], message: `"${g}" is listed twice` });
     });
     for (const key of ['drainTimeout', 'healthTimeout', 'approvalTimeout'] as const) {
       const ms = plan[key];

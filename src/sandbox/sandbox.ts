@@ -69,10 +69,14 @@ export function imagesFor(source: 'standin' | 'tyk', spec: Pick<SandboxSpec, 'ga
   };
 }
 
+/**
+ * "auto": the stand-ins when the registry holds them (judged by the default version, so a version it lacks is
+ * reported as missing rather than fetched from the internet), else Tyk's published images.
+ */
 async function chooseImages(docker: Docker, spec: SandboxSpec): Promise<SandboxImages> {
   if (spec.images !== 'auto') return imagesFor(spec.images, spec);
-  const standin = imagesFor('standin', spec);
-  return (await imageAvailable(docker, standin.gateway)) ? imagesFor('tyk', spec) : standin;
+  const probe = imagesFor('standin', { ...spec, gatewayVersion: SANDBOX_DEFAULTS.gatewayVersion }).gateway;
+  return (await imageAvailable(docker, probe)) ? imagesFor('tyk', spec) : imagesFor('standin', spec);
 }
 
 export async function sandboxUp(docker: Docker, spec: SandboxSpec, log: (line: string) => void): Promise<Sandbox> {

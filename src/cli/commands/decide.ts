@@ -16,8 +16,10 @@ export interface DecideFlags {
 
 export async function decideCommand(decision: 'approve' | 'reject', id: string, f: DecideFlags, g: TemporalOptions): Promise<void> {
   await withTemporal(g, async (session) => {
+    let taskQueue: string | undefined;
     try {
       const exec = await findUpgrade(session.client, id);
+      taskQueue = exec.taskQueue;
       if (exec.temporalStatus !== 'RUNNING') {
         throw new CliError(
           `cannot ${decision} ${exec.workflowId}: the upgrade has already finished (${exec.temporalStatus}); see \`tyk-upgrade status ${exec.workflowId}\``,
@@ -28,7 +30,7 @@ export async function decideCommand(decision: 'approve' | 'reject', id: string, 
       print(`${decision === 'approve' ? 'Approved' : 'Rejected'} gate ${gate.gate} of ${exec.workflowId} (by ${gate.by} at ${clock(gate.at)}${gate.comment ? `: "${gate.comment}"` : ''})`);
     } catch (err) {
       if (err instanceof NoGateWaiting) throw new CliError(`cannot ${decision}: ${err.message}`, Exit.WorkflowState);
-      throw explainTemporalError(err, `cannot ${decision} ${id}`);
+      throw explainTemporalError(err, `cannot ${decision} ${id}`, taskQueue);
     }
   });
 }

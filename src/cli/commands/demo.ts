@@ -32,14 +32,21 @@ export async function demoCommand(f: { keep?: boolean }): Promise<void> {
   const temporal = { address: ADDRESS, namespace: 'default', uiUrl: UI_URL };
   const docker = await connectDocker();
   quietRuntime('WARN');
-  const cleanups: (() => Promise<unknown>)[] = [];
+  // Undone in this order: the worker finishes its step first, so nothing is pulled from under it.
+  const undo: Partial<Record<'worker' | 'sandbox' | 'connection' | 'server', () => Promise<unknown>>> = {};
   const cleanUp = async () => {
-    for (const c of cleanups.splice(0).reverse()) await c().catch((err: Error) => note(`demo: clean-up: ${err.message}`));
+    for (const key of ['worker', 'sandbox', 'connection', 'server'] as const) {
+      const step = undo[key];
+      delete undo[key];
+      await step?.().catch((err: Error) => note(`demo: clean-up of the ${key}: ${err.message}`));
+    }
   };
-  process.once('SIGINT', () => {
-    note('\ndemo: interrupted; cleaning up');
-    void cleanUp().then(() => process.exit(130));
-  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      note(`\ndemo: ${signal}; cleaning up`);
+      void cleanUp().then(() => process.exit(130));
+    });
+  }
 
   try {
     step(1, 'Temporal dev server with the Web UI');
@@ -49,19 +56,19 @@ export async function demoCommand(f: { keep?: boolean }): Promise<void> {
     } else {
       const dbFile = resolve('.tyk-upgrade/temporal.db');
       server = await startDevServer({ port: 7233, uiPort: 8233, dbFile, logFile: resolve('.tyk-upgrade/temporal.log'), log: (l) => note(`demo: ${l}`) });
-      cleanups.push(() => (server as DevServer).stop());
+      undo.server = (server as DevServer).stop;
       print(`Temporal on ${server.address}, Web UI ${server.uiUrl}, history kept in ${dbFile}`);
     }
 
     step(2, `worker on task queue "${TASK_QUEUE}" (in this process)`);
     const connection = await NativeConnection.connect({ address: ADDRESS });
-    cleanups.push(() => connection.close());
+    undo.connection = () => connection.close();
     const worker: Worker = await createUpgradeWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE, docker });
-    const running = worker.run();
-    cleanups.push(async () => {
-      worker.shutdown();
+    const running = worker.run().catch((err: Error) => note(`demo: the worker stopped: ${err.message}`));
+    undo.worker = async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown(); // a signal may have begun the shutdown already
       await running;
-    });
+    };
     print('Worker polling.');
 
     step(3, 'sandbox: Redis, Tyk Gateway v5.2.0, Tyk Pump v1.9.0');
@@ -70,28 +77,28 @@ export async function demoCommand(f: { keep?: boolean }): Promise<void> {
       { name: STACK, gatewayVersion: 'v5.2.0', pumpVersion: 'v1.9.0', pump: true, gateways: 1, port: 18180, pumpPort: 18183, redisPort: 16479, images: 'auto', registry: '127.0.0.1:5000' },
       (l) => print(`  ${l}`),
     );
-    if (!f.keep) cleanups.splice(1, 0, () => sandboxDown(docker, STACK, sb.dir)); // removed after the worker stops
+    if (!f.keep) undo.sandbox = () => sandboxDown(docker, STACK, sb.dir);
     const gw = sb.gateways[0];
     print(`Gateway ${gw.container} answers ${(await getHello(gw.url, 'hello')).body?.version} at ${gw.url}/hello; pump ${sb.pump?.container} at ${sb.pump?.healthUrl}`);
 
     step(4, 'tyk-upgrade init, then tyk-upgrade plan (a dry run)');
     const planFile = `.tyk-upgrade/${STACK}-plan.yaml`;
-    await initCommand({ label: [`${SANDBOX_LABEL}=${STACK}`], gatewayVersion: 'v5.3.0', pumpVersion: 'v1.10.0', output: planFile, force: true });
+    await initCommand({ label: [`${SANDBOX_LABEL}=${STACK}`], gatewayVersion: 'v5.3.0', pumpVersion: 'v1.10.0', output: planFile, force: true, backupDir: 'backups' });
     print('');
     await planCommand({ file: planFile });
 
     step(5, 'tyk-upgrade start --watch');
     if (!ask) print('stdin is not a terminal, so the demo approves each gate itself (as "demo"); at a terminal it asks you.');
-    await startCommand({ file: planFile, taskQueue: TASK_QUEUE, watch: true, autoApprove: !ask, by: ask ? undefined : 'demo' }, temporal);
+    const run = await startCommand({ file: planFile, taskQueue: TASK_QUEUE, watch: true, autoApprove: !ask, by: ask ? undefined : 'demo' }, temporal);
 
     step(6, 'result');
     const hello = await getHello(gw.url, 'hello');
     print(`GET ${gw.url}/hello → ${JSON.stringify(hello.body)}`);
-    print(`The whole run in the Web UI: ${UI_URL}/namespaces/default/workflows/${workflowIdFor(STACK)}`);
+    print(`The whole run in the Web UI: ${UI_URL}/namespaces/default/workflows/${run.workflowId}/${run.runId}/history`);
     print(`Demo done in ${Math.round((Date.now() - started) / 1000)} s.`);
     if (ask) await pressEnter(f.keep ? 'Press Enter to stop the dev server (the sandbox stays).' : 'Press Enter to stop the dev server and remove the sandbox (browse the Web UI first).');
     if (server) print('The history stays in .tyk-upgrade/temporal.db; `tyk-upgrade dev` serves it again.');
-    if (f.keep) print(`The sandbox stays: tyk-upgrade sandbox status --name ${STACK}; remove it with tyk-upgrade sandbox down --name ${STACK} --dir ${sandboxDir(STACK)}`);
+    if (f.keep) print(`The sandbox stays: tyk-upgrade sandbox status --name ${STACK}; remove it with tyk-upgrade sandbox down --name ${STACK}`);
   } finally {
     await cleanUp();
   }

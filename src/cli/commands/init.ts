@@ -19,6 +19,7 @@ export interface InitFlags {
   allowPrerelease?: boolean;
   output: string;
   force?: boolean;
+  backupDir?: string;
 }
 
 export async function initCommand(f: InitFlags): Promise<void> {
@@ -61,6 +62,7 @@ export async function initCommand(f: InitFlags): Promise<void> {
     gateways: gateways.map((g) => ({ container: g.container, url: g.url, helloPath: g.helloPath, current: g.version })),
     pump: pump && pumpVersion ? { container: pump.container, healthUrl: pump.url, version: pumpVersion, current: pump.version } : undefined,
     source: `found ${where}`,
+    backupDir: f.backupDir,
   });
   try {
     parsePlanText(text, f.output); // never write a plan that `plan` would refuse

@@ -20,10 +20,11 @@ export interface StartFlags extends PlanFlags {
   skipChecks?: boolean;
 }
 
-export async function startCommand(f: StartFlags, g: TemporalOptions): Promise<void> {
+/** Resolves with the started workflow's id and run id once it is started (or, with --watch, has succeeded). */
+export async function startCommand(f: StartFlags, g: TemporalOptions): Promise<{ workflowId: string; runId: string }> {
   const { input, file } = await loadPlanWithFlags(f);
   const taskQueue = f.taskQueue ?? TASK_QUEUE;
-  await withTemporal(g, async (session) => {
+  return withTemporal(g, async (session) => {
     const id = workflowIdFor(input.stack);
     // Checked before the containers: mid-upgrade they carry temporary names that would only confuse.
     const current = await findUpgrade(session.client, id).catch((err) => {
@@ -50,6 +51,7 @@ export async function startCommand(f: StartFlags, g: TemporalOptions): Promise<v
       if (err instanceof UpgradeAlreadyRunning) throw new CliError(err.message, Exit.WorkflowState);
       throw explainTemporalError(err, `cannot start ${id}`);
     });
+    const started = { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
     print(`Started upgrade ${handle.workflowId} (run ${handle.firstExecutionRunId}) on task queue ${taskQueue}`);
     print(`Web UI: ${session.link(handle.workflowId, handle.firstExecutionRunId)}`);
     if (!(await workerPolling(session, taskQueue).catch(() => true))) {
@@ -57,7 +59,7 @@ export async function startCommand(f: StartFlags, g: TemporalOptions): Promise<v
     }
     if (!f.watch && !f.autoApprove) {
       print(`Follow it: tyk-upgrade watch ${handle.workflowId}`);
-      return;
+      return started;
     }
     const result = await watchUpgrade({
       session,
@@ -70,5 +72,6 @@ export async function startCommand(f: StartFlags, g: TemporalOptions): Promise<v
     if (result.exitCode !== Exit.Ok) {
       throw new CliError(`upgrade ${result.status?.outcome ?? result.execution.temporalStatus.toLowerCase()}${result.status?.reason ? `: ${result.status.reason}` : ''}`, result.exitCode);
     }
+    return started;
   });
 }

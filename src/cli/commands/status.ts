@@ -8,13 +8,15 @@ import { explainTemporalError, withTemporal, type TemporalOptions, type Temporal
 
 export async function statusCommand(id: string, f: { json?: boolean }, g: TemporalOptions): Promise<void> {
   await withTemporal(g, async (session) => {
+    let taskQueue: string | undefined;
     try {
       const exec = await findUpgrade(session.client, id);
+      taskQueue = exec.taskQueue;
       const status = await statusOf(session, exec);
       const link = session.link(exec.workflowId, exec.runId);
       print(f.json ? JSON.stringify({ ...exec, webUi: link, status: status ?? null }, null, 2) : renderStatus(exec, status, link));
     } catch (err) {
-      throw explainTemporalError(err, `no status for ${id}`);
+      throw explainTemporalError(err, `no status for ${id}`, taskQueue);
     }
   });
 }

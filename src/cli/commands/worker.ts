@@ -6,7 +6,7 @@ import { temporalTarget } from '../../temporal-config';
 import { connectDocker } from '../docker';
 import { CliError, Exit } from '../exit-codes';
 import { note } from '../output';
-import { CONNECT_TIMEOUT_MS, unreachable, whyUnreachable, type TemporalOptions } from '../temporal';
+import { CONNECT_TIMEOUT_MS, NO_FRONTEND, tcpProblem, unreachable, type TemporalOptions } from '../temporal';
 import { quietRuntime } from './runtime';
 
 export async function workerCommand(f: { taskQueue: string; logLevel: string }, g: TemporalOptions): Promise<void> {
@@ -45,7 +45,9 @@ export async function workerCommand(f: { taskQueue: string; logLevel: string }, 
 }
 
 /** NativeConnection.connect with a deadline: a black-holed address must not hang the worker's start. */
-export async function connectNative(options: ReturnType<typeof temporalTarget>['connectionOptions'], namespace: string): Promise<NativeConnection> {
+async function connectNative(options: ReturnType<typeof temporalTarget>['connectionOptions'], namespace: string): Promise<NativeConnection> {
+  const refused = await tcpProblem(options.address);
+  if (refused) throw unreachable(options.address, namespace, refused);
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
@@ -53,7 +55,7 @@ export async function connectNative(options: ReturnType<typeof temporalTarget>['
       new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), CONNECT_TIMEOUT_MS))),
     ]);
   } catch (err) {
-    throw unreachable(options.address, namespace, await whyUnreachable(options.address, err as Error));
+    throw unreachable(options.address, namespace, (err as Error).message === 'timeout' ? NO_FRONTEND : (err as Error).message);
   } finally {
     clearTimeout(timer);
   }

@@ -1,0 +1,193 @@
+// The command tree. Command modules are loaded when their command runs, so `tyk-upgrade status` does not pay
+// for the worker and bundler, and a bad command line fails in milliseconds.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { TASK_QUEUE } from '../shared/names';
+import { GATES } from '../shared/types';
+import { SANDBOX_DEFAULTS } from '../sandbox/sandbox';
+import { collect, intIn } from './options';
+import type { TemporalOptions } from './temporal';
+
+const EXIT_CODES = `
+Exit codes:
+  0  done (watch, start --watch: the upgrade succeeded)
+  1  unexpected error
+  2  bad command line (unknown command or option, invalid value)
+  3  bad plan file (unreadable, malformed YAML, invalid field)
+  4  the stack is not ready (container missing or not Tyk, already at target, downgrade, image missing, ...)
+  5  Docker engine unreachable
+  6  Temporal unreachable, or no worker answered in time
+  7  the workflow does not allow this (not found, already running, finished, gate not waiting)
+  8  upgrade failed   9  upgrade rolled back   10  upgrade stopped (rejected, approval timed out, cancelled)
+
+Temporal settings: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE
+(Temporal's environment configuration). Docker: DOCKER_HOST. Reference: docs/cli.md`;
+
+const defaultQueue = () => process.env.TYK_UPGRADE_TASK_QUEUE ?? TASK_QUEUE;
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Global options (Temporal connection) merged with the command's own. */
+function globals(cmd: Command): TemporalOptions {
+  const o = cmd.optsWithGlobals() as TemporalOptions;
+  return { address: o.address, namespace: o.namespace, profile: o.profile, uiUrl: o.uiUrl };
+}
+
+const taskQueueOption = () => new Option('--task-queue <name>', 'task queue of the worker that runs the upgrade').default(defaultQueue(), TASK_QUEUE);
+const gateOption = (what: string) => new Option('--gate <gate>', `the gate to ${what} (default: the one waiting)`).choices(GATES);
+
+export function buildProgram(): Command {
+  const program = new Command('tyk-upgrade')
+    .description('Upgrade Tyk Gateway and Tyk Pump in Docker as a durable Temporal workflow: backups, approval gates, health checks, automatic rollback.')
+    .version(version())
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .option('--address <host:port>', 'Temporal frontend (default: TEMPORAL_ADDRESS, the profile, or 127.0.0.1:7233)')
+    .option('--namespace <name>', 'Temporal namespace (default: TEMPORAL_NAMESPACE, the profile, or default)')
+    .option('--profile <name>', 'profile in the Temporal config file (default: TEMPORAL_PROFILE)')
+    .option('--ui-url <url>', 'Temporal Web UI base URL for links (default: TEMPORAL_UI_URL, or the server port + 1000)')
+    .addHelpText('after', EXIT_CODES);
+
+  program
+    .command('dev')
+    .description('run a Temporal dev server (Web UI, data kept in a file) and a worker in one process')
+    .addOption(new Option('--port <port>', 'Temporal frontend port').argParser(intIn(1, 65535)).default(7233))
+    .addOption(new Option('--ui-port <port>', 'Web UI port').argParser(intIn(1, 65535)).default(8233))
+    .option('--db-file <path>', 'SQLite file that keeps workflows across restarts', '.tyk-upgrade/temporal.db')
+    .addOption(taskQueueOption())
+    .option('--log-level <level>', 'worker log level', 'WARN')
+    .action(async (f) => (await import('./commands/dev')).devCommand(f));
+
+  program
+    .command('worker')
+    .description('run a worker against TEMPORAL_ADDRESS (dev server, compose server or Temporal Cloud)')
+    .addOption(taskQueueOption())
+    .option('--log-level <level>', 'worker log level', 'WARN')
+    .action(async (f, cmd) => (await import('./commands/worker')).workerCommand(f, globals(cmd)));
+
+  program
+    .command('init')
+    .description('find Tyk gateway and pump containers on the Docker engine and write a plan file for them')
+    .requiredOption('--gateway-version <version>', 'target gateway version, e.g. v5.3.0')
+    .option('--pump-version <version>', 'target pump version, e.g. v1.10.0 (needed when a pump is found)')
+    .option('--label <key=value>', 'only containers with this label (repeatable)', collect, [])
+    .option('--stack <name>', 'stack name (default: the sandbox or compose project label, else "tyk")')
+    .option('-o, --output <file>', 'plan file to write', 'tyk-upgrade.yaml')
+    .option('--backup-dir <path>', "backup folder on the worker's machine, relative to the plan file (default: .tyk-upgrade/backups)")
+    .option('--force', 'overwrite the plan file if it exists')
+    .option('--allow-prerelease', 'accept pre-release target versions such as v5.3.0-rc1')
+    .action(async (f) => (await import('./commands/init')).initCommand(f));
+
+  const planOptions = (c: Command) =>
+    c
+      .requiredOption('-f, --file <plan>', 'plan file (YAML)')
+      .option('--gateway-version <version>', "override the plan's gateway target")
+      .option('--pump-version <version>', "override the plan's pump target")
+      .option('--allow-downgrade', 'allow a target older than what runs')
+      .option('--allow-prerelease', 'accept pre-release versions given on the command line');
+
+  planOptions(program.command('plan'))
+    .description('dry run: current and target versions, images to pull, gates, backups; changes nothing')
+    .action(async (f) => (await import('./commands/plan')).planCommand(f));
+
+  planOptions(program.command('start'))
+    .description('check the plan against the engine, start the upgrade workflow, print its id and Web UI link')
+    .addOption(taskQueueOption())
+    .option('--watch', 'follow the upgrade until it ends (exit code as for watch)')
+    .option('--auto-approve', 'approve every gate when it is reached (implies --watch)')
+    .option('--by <name>', 'who approves, with --auto-approve or at the prompt (default: your user name)')
+    .option('--skip-checks', "start without the local dry run (when this machine cannot see the worker's Docker engine)")
+    .action(async (f, cmd) => {
+      await (await import('./commands/start')).startCommand(f, globals(cmd));
+    });
+
+  program
+    .command('status')
+    .description('stages, containers, gates and backup of an upgrade')
+    .argument('<id>', 'workflow id (tyk-upgrade-<stack>) or stack name')
+    .option('--json', 'print JSON')
+    .action(async (id, f, cmd) => (await import('./commands/status')).statusCommand(id, f, globals(cmd)));
+
+  program
+    .command('watch')
+    .description('follow an upgrade live; asks at gates on a terminal; exits 0 on success')
+    .argument('<id>', 'workflow id or stack name')
+    .option('--auto-approve', 'approve every gate when it is reached')
+    .option('--by <name>', 'who approves (default: your user name)')
+    .action(async (id, f, cmd) => (await import('./commands/watch')).watchCommand(id, f, globals(cmd)));
+
+  program
+    .command('approve')
+    .description('approve the gate an upgrade waits at')
+    .argument('<id>', 'workflow id or stack name')
+    .addOption(gateOption('approve'))
+    .option('--comment <text>', 'why, for the record (e.g. a change ticket)')
+    .option('--by <name>', 'who approves (default: your user name)')
+    .action(async (id, f, cmd) => (await import('./commands/decide')).decideCommand('approve', id, f, globals(cmd)));
+
+  program
+    .command('reject')
+    .description('reject the gate an upgrade waits at: it stops before that stage')
+    .argument('<id>', 'workflow id or stack name')
+    .addOption(gateOption('reject'))
+    .requiredOption('--reason <text>', 'why, for the record')
+    .option('--by <name>', 'who rejects (default: your user name)')
+    .action(async (id, f, cmd) => (await import('./commands/decide')).decideCommand('reject', id, f, globals(cmd)));
+
+  program
+    .command('cancel')
+    .description('stop an upgrade; a container being replaced is finished (healthy or rolled back) first')
+    .argument('<id>', 'workflow id or stack name')
+    .action(async (id, _f, cmd) => (await import('./commands/cancel')).cancelCommand(id, globals(cmd)));
+
+  program
+    .command('list')
+    .description('recent upgrades, newest first')
+    .addOption(new Option('--limit <n>', 'how many').argParser(intIn(1, 1000)).default(20))
+    .option('--json', 'print JSON')
+    .action(async (f, cmd) => (await import('./commands/status')).listCommand(f, globals(cmd)));
+
+  const sandbox = program.command('sandbox').description('a throwaway Tyk stack (Redis, gateway, pump) to rehearse upgrades on');
+  const d = SANDBOX_DEFAULTS;
+  sandbox
+    .command('up')
+    .description(`create it: ports on 127.0.0.1 (${d.gatewayPort}, ${d.pumpPort}, ${d.redisPort}) away from a real stack's`)
+    .option('--name <name>', 'sandbox name (container name prefix)', d.name)
+    .option('--gateway-version <version>', 'gateway version', d.gatewayVersion)
+    .option('--pump-version <version>', 'pump version', d.pumpVersion)
+    .option('--no-pump', 'no pump')
+    .addOption(new Option('--gateways <n>', 'number of gateways').argParser(intIn(1, 10)).default(1))
+    .addOption(new Option('--port <port>', 'first gateway port').argParser(intIn(1024, 65535)).default(d.gatewayPort))
+    .addOption(new Option('--pump-port <port>', 'pump health port').argParser(intIn(1024, 65535)).default(d.pumpPort))
+    .addOption(new Option('--redis-port <port>', 'Redis port').argParser(intIn(1024, 65535)).default(d.redisPort))
+    .option('--dir <path>', 'folder for its config files (default: .tyk-upgrade/sandbox/<name>)')
+    .addOption(new Option('--images <source>', "stand-ins from --registry, Tyk's published images, or auto").choices(['auto', 'standin', 'tyk']).default('auto'))
+    .option('--registry <host:port>', 'registry holding the stand-in images', d.registry)
+    .action(async (f) => (await import('./commands/sandbox')).sandboxUpCommand(f));
+  sandbox
+    .command('down')
+    .description('remove its containers (also any an upgrade renamed) and its folder')
+    .option('--name <name>', 'sandbox name', d.name)
+    .option('--dir <path>', 'its folder, if not the default')
+    .action(async (f) => (await import('./commands/sandbox')).sandboxDownCommand(f));
+  sandbox
+    .command('status')
+    .description('containers of each sandbox with their state and version')
+    .option('--name <name>', 'only this sandbox')
+    .action(async (f) => (await import('./commands/sandbox')).sandboxStatusCommand(f));
+
+  program
+    .command('demo')
+    .description('the whole product in one command: dev server, worker, sandbox at v5.2.0, upgrade to v5.3.0 with approvals')
+    .option('--keep', 'keep the sandbox afterwards')
+    .action(async (f) => (await import('./commands/demo')).demoCommand(f));
+
+  return program;
+}

@@ -1,0 +1,86 @@
+// Runs the real CLI (dist/src/client.js) as a child process, the way a person or a script would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+export const CLIENT = join(__dirname, '..', '..', 'src', 'client.js');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export interface CliOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  const started = Date.now();
+  const child = spawn(process.execPath, [CLIENT, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/** A long-running CLI process (worker, watch) whose output can be awaited line by line. */
+export interface CliProcess {
+  child: ChildProcess;
+  /** Everything written so far, stdout and stderr, each line with when it arrived. */
+  lines: { at: number; text: string }[];
+  output(): string;
+  waitFor(re: RegExp, timeoutMs?: number): Promise<number>;
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+export function spawnCli(args: string[], opts: CliOptions = {}): CliProcess {
+  const child = spawn(process.execPath, [CLIENT, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: { at: number; text: string }[] = [];
+  const collect = (stream: NodeJS.ReadableStream) => {
+    let partial = '';
+    stream.on('data', (d) => {
+      const parts = (partial + d).split('\n');
+      partial = parts.pop() ?? '';
+      for (const text of parts) lines.push({ at: Date.now(), text });
+    });
+    stream.on('end', () => partial && lines.push({ at: Date.now(), text: partial }));
+  };
+  collect(child.stdout as NodeJS.ReadableStream);
+  collect(child.stderr as NodeJS.ReadableStream);
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    child,
+    lines,
+    output: () => lines.map((l) => l.text).join('\n'),
+    waitFor: async (re, timeoutMs = 60_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = lines.find((l) => re.test(l.text));
+        if (hit) return hit.at;
+        if (child.exitCode !== null || Date.now() > deadline) {
+          throw new Error(`no line matching ${re} (exit ${child.exitCode}); output:\n${lines.map((l) => l.text).join('\n')}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    exited,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
