@@ -242,11 +242,16 @@ export async function upgradeStack(input: UpgradeInput): Promise<UpgradeStatus> 
   async function retireOld(keep: boolean): Promise<void> {
     for (const p of changed) {
       if (statusOf(p).state !== 'upgraded') continue;
-      await acts(SHORT, `${keep ? 'Keep' : 'Remove'} old ${p.container}`).retireOldContainer({
-        container: p.container,
-        fromImage: p.fromImage,
-        keep,
-      });
+      try {
+        await acts(SHORT, `${keep ? 'Keep' : 'Remove'} old ${p.container}`).retireOldContainer({
+          container: p.container,
+          fromImage: p.fromImage,
+          keep,
+        });
+      } catch (err) {
+        // The upgrade itself stands: a leftover old container is worth a warning, not a rollback.
+        status.errors.push(`warning: old container of ${p.container} not ${keep ? 'renamed' : 'removed'}: ${failureMessage(err)}`);
+      }
     }
   }
 
