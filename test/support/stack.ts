@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { createStack, removeStack, type StackInfo, type StackSpec } from '../../src/sandbox/stack';
 import type { UpgradeInput } from '../../src/shared/types';
-import { docker, freePort, GATEWAY_REPO, PUMP_REPO, startRedis, tempDir, type RedisServer } from './services';
+import { getHello, getPumpHealth } from '../../src/activities/tyk-http';
+import { docker, freePort, GATEWAY_REPO, PUMP_REPO, startRedis, tempDir, waitFor, type RedisServer } from './services';
 
 export interface TestStack extends StackInfo {
   redis: RedisServer;
@@ -37,6 +38,9 @@ export async function testStack(opts: {
     checkDurationMs: 500,
     gatewayExtra: opts.extra,
   });
+  // A stack a person would upgrade is up and answering; so is this one before the test starts.
+  for (const g of info.gateways) await waitFor(`${g.container} /hello`, async () => (await getHello(g.url, 'hello')).body);
+  if (info.pump) await waitFor(`${info.pump.container} /health`, async () => ((await getPumpHealth(info.pump!.healthUrl)).ok ? true : undefined));
   return {
     ...info,
     redis,
