@@ -71,6 +71,11 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     await keepHistory(handle, 'happy-path');
 
     assert.equal(result.outcome, 'succeeded');
+    // The gateway carries compose labels: the person is told the compose file must follow.
+    assert.ok(
+      result.errors.some((e) => /^warning: .*compose project "tyk" \(service "tyk-gateway"\): set its image to 127\.0\.0\.1:5000\/tyk-gateway\/tyk-gateway:v5\.3\.0 there too/.test(e)),
+      result.errors.join('\n'),
+    );
     const hello = await getHello(stack.gateways[0].url, 'hello');
     assert.equal(hello.body?.version, '5.3.0');
     assert.equal(hello.body?.details?.redis?.status, 'pass');

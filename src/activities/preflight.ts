@@ -7,7 +7,7 @@ import { failedContainerName, newContainerName, oldContainerName } from '../shar
 import type { InstancePlan, PreflightResult, Role, UpgradeInput } from '../shared/types';
 import { compareVersions, normaliseVersion, parseVersion, splitImage, tagForVersion } from '../shared/version';
 import { readArchive } from './archive';
-import { containerLogs, inspectContainer } from './docker-util';
+import { containerLogs, inspectContainer, nameOf } from './docker-util';
 import { imageAvailable } from './images';
 import { findGoPlugins, pluginBuildName } from './go-plugins';
 import { confDir, confPath } from './tyk-config';
@@ -33,6 +33,22 @@ async function runningContainer(docker: Docker, name: string, role: Role): Promi
     }
   }
   return info;
+}
+
+/**
+ * A container made by docker compose comes back from `docker compose up --force-recreate` (or any change to its
+ * service) on the image the compose file names: the file must follow, or the old version returns (Watchtower #339).
+ */
+function composeWarning(info: ContainerInspectInfo, toImage: string): string | undefined {
+  const labels = info.Config.Labels ?? {};
+  const project = labels['com.docker.compose.project'];
+  if (!project) return undefined;
+  const service = labels['com.docker.compose.service'] ?? nameOf(info);
+  const files = labels['com.docker.compose.project.config_files'];
+  return (
+    `${nameOf(info)} belongs to compose project "${project}" (service "${service}"${files ? `, ${files}` : ''}): ` +
+    `set its image to ${toImage} there too, or the next \`docker compose up\` that recreates it brings the old version back`
+  );
 }
 
 function checkDirection(container: string, from: string, to: string, allowDowngrade: boolean): void {
@@ -70,6 +86,8 @@ export async function preflightStack(docker: Docker, input: UpgradeInput): Promi
     checkDirection(gw.container, fromVersion, input.gatewayVersion, input.allowDowngrade);
     const toImage = `${input.gatewayRepository ?? repository}:${tagForVersion(input.gatewayVersion)}`;
     await checkPlugins(docker, info, input.gatewayVersion);
+    const compose = composeWarning(info, toImage);
+    if (compose) warnings.push(compose);
     instances.push({
       role: 'gateway',
       container: gw.container,
@@ -95,12 +113,15 @@ export async function preflightStack(docker: Docker, input: UpgradeInput): Promi
     if (!parseVersion(fromVersion)) fail(ErrorType.NotTyk, `cannot tell which version pump "${input.pump.container}" runs: no "## Tyk Pump" line in its log and image tag "${tag}"`);
     if (!input.pumpVersion) fail(ErrorType.InvalidPlan, 'the plan names a pump but no pump target version');
     checkDirection(input.pump.container, fromVersion, input.pumpVersion, input.allowDowngrade);
+    const toImage = `${input.pumpRepository ?? repository}:${tagForVersion(input.pumpVersion)}`;
+    const compose = composeWarning(info, toImage);
+    if (compose) warnings.push(compose);
     instances.push({
       role: 'pump',
       container: input.pump.container,
       containerId: info.Id,
       fromImage: info.Config.Image,
-      toImage: `${input.pumpRepository ?? repository}:${tagForVersion(input.pumpVersion)}`,
+      toImage,
       fromVersion,
       toVersion: normaliseVersion(input.pumpVersion),
       url: input.pump.healthUrl,

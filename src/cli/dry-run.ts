@@ -44,6 +44,8 @@ export interface DryRunReport {
   images: ImageReport[];
   redis?: string;
   problems: string[];
+  /** What the preflight would note without stopping (e.g. a compose file to update). */
+  warnings: string[];
 }
 
 export async function dryRun(docker: Docker, input: UpgradeInput): Promise<DryRunReport> {
@@ -89,15 +91,16 @@ export async function dryRun(docker: Docker, input: UpgradeInput): Promise<DryRu
     ...images.filter((i) => i.problem).map((i) => i.problem as string),
   ];
   // The workflow's own preflight has the last word (e.g. Go plugin builds); only worth asking when all else is fine.
+  const warnings: string[] = [];
   if (!problems.length) {
     try {
-      await preflightStack(docker, input);
+      warnings.push(...(await preflightStack(docker, input)).warnings);
     } catch (err) {
       if (!(err instanceof ApplicationFailure)) throw err;
       problems.push(err.message);
     }
   }
-  return { input, instances, images, redis, problems };
+  return { input, instances, images, redis, problems, warnings };
 }
 
 async function baseReport(

@@ -39,6 +39,7 @@ export function renderDryRun(r: DryRunReport, planFile: string): string {
       `${input.pump ? ', then the pump' : ''}; a failed health check rolls back. Old containers are ${input.keepOldContainers ? 'kept, stopped' : 'removed once the new ones are verified'}.`,
     '',
   );
+  for (const w of r.warnings) out.push(`Note: ${w}`, '');
   if (r.problems.length) {
     out.push(`${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} would stop this upgrade at preflight:`);
     for (const p of r.problems) out.push(`  - ${p}`);
