@@ -24,15 +24,22 @@ async function runningContainer(docker: Docker, name: string, role: Role): Promi
   if (!info.State.Running || info.State.Restarting) {
     fail(ErrorType.ContainerNotFound, `${role} container "${name}" is ${info.State.Status}, not running; start it first so its current version can be read`);
   }
+  const [leftover] = await leftoverProblems(docker, name);
+  if (leftover) fail(ErrorType.LeftoverContainer, leftover);
+  return info;
+}
+
+/** Containers an unfinished upgrade of `name` left behind; the next upgrade must not guess what they are. */
+export async function leftoverProblems(docker: Docker, name: string): Promise<string[]> {
+  const problems: string[] = [];
   for (const leftover of [oldContainerName(name), newContainerName(name), failedContainerName(name)]) {
     if (await inspectContainer(docker, leftover)) {
-      fail(
-        ErrorType.LeftoverContainer,
+      problems.push(
         `container "${leftover}" is left from an earlier upgrade of "${name}" that did not finish; inspect it and remove it (\`docker rm ${leftover}\`) before upgrading again`,
       );
     }
   }
-  return info;
+  return problems;
 }
 
 /**
@@ -51,18 +58,25 @@ function composeWarning(info: ContainerInspectInfo, toImage: string): string | u
   );
 }
 
-function checkDirection(container: string, from: string, to: string, allowDowngrade: boolean): void {
+/** Why going from `from` to `to` is refused, if it is: the same version, or a downgrade nobody asked for. */
+export function directionProblem(container: string, from: string, to: string, allowDowngrade: boolean): { type: string; message: string } | undefined {
   const a = parseVersion(from);
   const b = parseVersion(to);
-  if (!a || !b) return;
+  if (!a || !b) return undefined;
   const cmp = compareVersions(b, a);
-  if (cmp === 0) fail(ErrorType.AlreadyAtTarget, `"${container}" already runs ${normaliseVersion(from)}, the target version; nothing to upgrade`);
+  if (cmp === 0) return { type: ErrorType.AlreadyAtTarget, message: `"${container}" already runs ${normaliseVersion(from)}, the target version; nothing to upgrade` };
   if (cmp < 0 && !allowDowngrade) {
-    fail(
-      ErrorType.DowngradeRefused,
-      `"${container}" runs ${normaliseVersion(from)}, newer than the target ${normaliseVersion(to)}; a downgrade must be asked for (allowDowngrade: true in the plan, or --allow-downgrade)`,
-    );
+    return {
+      type: ErrorType.DowngradeRefused,
+      message: `"${container}" runs ${normaliseVersion(from)}, newer than the target ${normaliseVersion(to)}; a downgrade must be asked for (allowDowngrade: true in the plan, or --allow-downgrade)`,
+    };
   }
+  return undefined;
+}
+
+function checkDirection(container: string, from: string, to: string, allowDowngrade: boolean): void {
+  const problem = directionProblem(container, from, to, allowDowngrade);
+  if (problem) fail(problem.type, problem.message);
 }
 
 export async function preflightStack(docker: Docker, input: UpgradeInput): Promise<PreflightResult> {

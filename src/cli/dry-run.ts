@@ -7,12 +7,11 @@ import type { ContainerInspectInfo } from 'dockerode';
 import { readArchive } from '../activities/archive';
 import { inspectContainer, isNotFound } from '../activities/docker-util';
 import { imageAvailable } from '../activities/images';
-import { preflightStack } from '../activities/preflight';
+import { directionProblem, leftoverProblems, preflightStack } from '../activities/preflight';
 import { CONFIG_DIRS, confDir, confPath, readConf, redisTarget } from '../activities/tyk-config';
 import { describeHello, getHello, getPumpHealth } from '../activities/tyk-http';
-import { failedContainerName, newContainerName, oldContainerName } from '../shared/names';
 import type { Role, UpgradeInput } from '../shared/types';
-import { compareVersions, normaliseVersion, parseVersion, splitImage, tagForVersion } from '../shared/version';
+import { normaliseVersion, splitImage, tagForVersion } from '../shared/version';
 import { describePump } from './discover';
 
 export interface InstanceReport {
@@ -121,23 +120,13 @@ async function baseReport(
     report.problems.push(`${role} container "${container}" is ${report.state}, not running; start it so its version can be read`);
     return { report };
   }
-  for (const leftover of [oldContainerName(container), newContainerName(container), failedContainerName(container)]) {
-    if (await inspectContainer(docker, leftover)) {
-      report.problems.push(`container "${leftover}" is left from an earlier upgrade of "${container}" that did not finish; inspect it and remove it (\`docker rm ${leftover}\`) first`);
-    }
-  }
+  report.problems.push(...(await leftoverProblems(docker, container)));
   return { report, info };
 }
 
 function checkDirection(r: InstanceReport, allowDowngrade: boolean): void {
-  const from = parseVersion(r.current ?? '');
-  const to = parseVersion(r.target);
-  if (!from || !to) return;
-  const cmp = compareVersions(to, from);
-  if (cmp === 0) r.problems.push(`"${r.container}" already runs ${r.current}, the target version; nothing to upgrade (choose another target)`);
-  if (cmp < 0 && !allowDowngrade) {
-    r.problems.push(`"${r.container}" runs ${r.current}, newer than the target ${r.target}; a downgrade must be asked for (allowDowngrade: true in the plan, or --allow-downgrade)`);
-  }
+  const problem = directionProblem(r.container, r.current ?? '', r.target, allowDowngrade);
+  if (problem) r.problems.push(problem.message);
 }
 
 async function imageReports(docker: Docker, instances: InstanceReport[]): Promise<ImageReport[]> {
