@@ -1,9 +1,8 @@
-// The worker: runs the upgrade workflow and its activities on the task queue.
+// The worker: runs the upgrade workflow and its activities on the task queue (`tyk-upgrade worker`, `dev`, `demo`).
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import Docker from 'dockerode';
 import { createActivities, type ActivityDeps } from './activities';
 import { TASK_QUEUE } from './shared/names';
-import { temporalTarget } from './temporal-config';
 
 export interface UpgradeWorkerOptions {
   connection: NativeConnection;
@@ -43,28 +42,4 @@ export function crashAt(point: string | undefined): ActivityDeps['checkpoint'] {
       process.kill(process.pid, 'SIGKILL');
     }
   };
-}
-
-export async function runWorker(
-  overrides: { address?: string; namespace?: string; profile?: string; taskQueue?: string } = {},
-): Promise<void> {
-  const target = temporalTarget(overrides);
-  const taskQueue = overrides.taskQueue ?? process.env.TYK_UPGRADE_TASK_QUEUE ?? TASK_QUEUE;
-  const connection = await NativeConnection.connect(target.connectionOptions);
-  const worker = await createUpgradeWorker({
-    connection,
-    namespace: target.namespace,
-    taskQueue,
-    checkpoint: crashAt(process.env.TYK_UPGRADE_CRASH_AT),
-  });
-  process.stderr.write(`worker: polling task queue "${taskQueue}" on ${target.connectionOptions.address} (namespace ${target.namespace})\n`);
-  await worker.run();
-  await connection.close();
-}
-
-if (require.main === module) {
-  runWorker().catch((err) => {
-    process.stderr.write(`worker: ${(err as Error).message}\n`);
-    process.exit(1);
-  });
 }

@@ -24,10 +24,10 @@ interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-/** A worker in its own process, as in production: `node dist/src/worker.js`. */
+/** A worker in its own process, as in production: `tyk-upgrade worker`. */
 function spawnWorker(taskQueue: string, crashAt?: string): WorkerProcess {
-  const child = spawn(process.execPath, [join(__dirname, '..', 'src', 'worker.js')], {
-    env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), TYK_UPGRADE_TASK_QUEUE: taskQueue, TYK_UPGRADE_CRASH_AT: crashAt ?? '' },
+  const child = spawn(process.execPath, [join(__dirname, '..', 'src', 'client.js'), 'worker', '--task-queue', taskQueue], {
+    env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), TYK_UPGRADE_CRASH_AT: crashAt ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
