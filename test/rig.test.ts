@@ -2,12 +2,14 @@
 // registry, and stand-in images that behave like Tyk (tyk-contract.md).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { request } from 'undici';
+import { parse as parseYaml } from 'yaml';
+import { SEARCH_ATTRIBUTES } from '../src/shared/names';
 import { findTemporalCli } from '../src/devserver/temporal-cli';
 import { pullImage } from '../src/activities/images';
 import { containerLogs } from '../src/activities/docker-util';
@@ -169,5 +171,21 @@ describe('gateway stand-in shutdown', () => {
   it('v5.2.0 does not drain: the in-flight request is cut', async () => {
     const r = await slowRequestDuringStop('v5.2.0');
     assert.equal(r.ok, false);
+  });
+});
+
+describe('docker-compose.temporal.yml', () => {
+  it('validates with docker-compose, pins every image, binds to 127.0.0.1 and registers our search attributes', () => {
+    const file = join(__dirname, '..', '..', 'docker-compose.temporal.yml');
+    const resolved = execFileSync('docker-compose', ['-f', file, 'config'], { encoding: 'utf8' });
+    const compose = parseYaml(resolved) as { services: Record<string, { image: string; ports?: unknown[]; depends_on?: Record<string, { condition: string }> }> };
+    for (const [name, svc] of Object.entries(compose.services)) {
+      assert.match(svc.image, /:[^:/]+$/, `${name} names a tag`);
+      assert.doesNotMatch(svc.image, /:latest$/, `${name} is pinned`);
+      for (const p of svc.ports ?? []) assert.match(JSON.stringify(p), /127\.0\.0\.1/, `${name} publishes on 127.0.0.1 only`);
+      for (const [dep, how] of Object.entries(svc.depends_on ?? {})) assert.match(how.condition, /service_(healthy|completed_successfully)/, `${name} waits for ${dep}`);
+    }
+    const text = readFileSync(file, 'utf8');
+    for (const key of SEARCH_ATTRIBUTES) assert.match(text, new RegExp(`\\b${key.name}\\b`), `${key.name} registered`);
   });
 });
