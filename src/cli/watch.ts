@@ -3,7 +3,8 @@
 import { createInterface } from 'node:readline/promises';
 import { decide, finalStatus, findUpgrade, getStatus, type UpgradeExecution } from '../client-lib/upgrades';
 import type { GateName, UpgradeStatus } from '../shared/types';
-import { Exit, type ExitCode } from './exit-codes';
+import { CliError, Exit, type ExitCode } from './exit-codes';
+import { defaultActor, interactive, print } from './output';
 import { approveCommand, rejectCommand } from './render';
 import { statusEvents } from './status-events';
 import { clock } from './table';
@@ -138,4 +139,23 @@ export function exitCodeFor(temporalStatus: string, s: UpgradeStatus | undefined
   if (s?.outcome === 'rejected' || s?.outcome === 'timed-out' || s?.outcome === 'cancelled') return Exit.UpgradeStopped;
   if (temporalStatus === 'CANCELLED' || temporalStatus === 'TERMINATED') return Exit.UpgradeStopped;
   return Exit.UpgradeFailed;
+}
+
+/**
+ * `watch` and `start --watch`: follow the upgrade on this terminal (asking at gates when a person is there)
+ * and turn any end but success into the error and exit code docs/cli.md lists.
+ */
+export async function watchToEnd(session: TemporalSession, workflowId: string, f: { autoApprove?: boolean; by?: string }): Promise<void> {
+  const result = await watchUpgrade({
+    session,
+    workflowId,
+    autoApprove: !!f.autoApprove,
+    ask: interactive(),
+    by: f.by ?? defaultActor(),
+    out: print,
+  });
+  if (result.exitCode !== Exit.Ok) {
+    const what = result.status?.outcome ?? result.execution.temporalStatus.toLowerCase();
+    throw new CliError(`upgrade ${what}${result.status?.reason ? `: ${result.status.reason}` : ''}`, result.exitCode);
+  }
 }

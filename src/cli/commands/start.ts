@@ -6,10 +6,10 @@ import { TASK_QUEUE, workflowIdFor } from '../../shared/names';
 import { connectDocker } from '../docker';
 import { dryRun } from '../dry-run';
 import { CliError, Exit } from '../exit-codes';
-import { defaultActor, interactive, note, print } from '../output';
+import { note, print } from '../output';
 import { dateTime } from '../table';
 import { explainTemporalError, withTemporal, workerPolling, type TemporalOptions } from '../temporal';
-import { watchUpgrade } from '../watch';
+import { watchToEnd } from '../watch';
 import { loadPlanWithFlags, type PlanFlags } from './plan';
 
 export interface StartFlags extends PlanFlags {
@@ -61,17 +61,7 @@ export async function startCommand(f: StartFlags, g: TemporalOptions): Promise<{
       print(`Follow it: tyk-upgrade watch ${handle.workflowId}`);
       return started;
     }
-    const result = await watchUpgrade({
-      session,
-      workflowId: handle.workflowId,
-      autoApprove: !!f.autoApprove,
-      ask: interactive(),
-      by: f.by ?? defaultActor(),
-      out: print,
-    });
-    if (result.exitCode !== Exit.Ok) {
-      throw new CliError(`upgrade ${result.status?.outcome ?? result.execution.temporalStatus.toLowerCase()}${result.status?.reason ? `: ${result.status.reason}` : ''}`, result.exitCode);
-    }
+    await watchToEnd(session, handle.workflowId, f);
     return started;
   });
 }
