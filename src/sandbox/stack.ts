@@ -20,6 +20,8 @@ export interface StackSpec {
   gateways?: number;
   /** First gateway's listen_port; gateway i listens on gatewayPort + i. */
   gatewayPort: number;
+  /** Loopback address the gateways listen on (a simulated host's own address in fleet tests); default 127.0.0.1. */
+  listenAddress?: string;
   pumpHealthPort?: number;
   redisHost?: string;
   redisPort: number;
@@ -51,7 +53,7 @@ const API_DEFINITION = (name: string) => ({
 
 export function gatewayConf(spec: StackSpec, port: number, secret: string): Record<string, unknown> {
   return {
-    listen_address: '127.0.0.1',
+    listen_address: spec.listenAddress ?? '127.0.0.1',
     listen_port: port,
     secret,
     node_secret: secret,
@@ -136,7 +138,7 @@ export async function createStack(docker: Docker, spec: StackSpec): Promise<Stac
     };
     const c = await docker.createContainer(create);
     await c.start();
-    info.gateways.push({ container, url: `http://127.0.0.1:${port}`, confDir });
+    info.gateways.push({ container, url: `http://${spec.listenAddress ?? '127.0.0.1'}:${port}`, confDir });
   }
 
   if (spec.pumpImage) {
