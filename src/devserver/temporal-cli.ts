@@ -18,7 +18,7 @@ export function cachedCliPath(): string {
   return join(cacheRoot(), `temporal-cli-${TEMPORAL_CLI_VERSION}`, 'temporal');
 }
 
-function onPath(cmd: string, extra: string[] = []): string | undefined {
+export function onPath(cmd: string, extra: string[] = []): string | undefined {
   for (const dir of [...(process.env.PATH ?? '').split(delimiter), ...extra]) {
     const p = join(dir, cmd);
     if (dir && existsSync(p)) return p;

@@ -31,7 +31,9 @@ export async function demoCommand(f: { keep?: boolean }): Promise<void> {
   const ask = interactive();
   const temporal = { address: ADDRESS, namespace: 'default', uiUrl: UI_URL };
   const docker = await connectDocker();
-  quietRuntime('WARN');
+  // The in-process worker logs to a file: a rejected or rolled-back upgrade is the demo's outcome, not a crash.
+  const workerLog = resolve('.tyk-upgrade/demo-worker.log');
+  quietRuntime('WARN', { logFile: workerLog });
   // Undone in this order: the worker finishes its step first, so nothing is pulled from under it.
   const undo: Partial<Record<'worker' | 'sandbox' | 'connection' | 'server', () => Promise<unknown>>> = {};
   const cleanUp = async () => {
@@ -69,7 +71,7 @@ export async function demoCommand(f: { keep?: boolean }): Promise<void> {
       if (worker.getState() === 'RUNNING') worker.shutdown(); // a signal may have begun the shutdown already
       await running;
     };
-    print('Worker polling.');
+    print(`Worker polling (its log: ${workerLog}).`);
 
     step(3, 'sandbox: Redis, Tyk Gateway v5.2.0, Tyk Pump v1.9.0');
     await clearEarlierDemo(temporal, docker);

@@ -1,8 +1,11 @@
 // `tyk-upgrade dev`: the embedded default. A Temporal dev server (Web UI, data kept in a file) and a worker in
 // one process; Ctrl-C stops both. Other terminals reach it at the default address, 127.0.0.1:7233.
+// The server dies with this process (even on SIGKILL) and is started again when it dies alone; the worker's own
+// log goes to a file next to the db file, so the terminal shows what a person needs, not the SDK's retries.
 import { resolve } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
-import { startDevServer } from '../../devserver/dev-server';
+import { DevServerInUse } from '../../devserver/dev-server';
+import { superviseDevServer } from '../../devserver/supervise';
 import { createUpgradeWorker } from '../../worker';
 import { connectDocker } from '../docker';
 import { CliError, Exit } from '../exit-codes';
@@ -19,19 +22,28 @@ export interface DevFlags {
 
 export async function devCommand(f: DevFlags): Promise<void> {
   const docker = await connectDocker();
-  quietRuntime(f.logLevel);
   const dbFile = resolve(f.dbFile);
   const logFile = dbFile.replace(/(\.db)?$/, '.log');
-  const server = await startDevServer({ port: f.port, uiPort: f.uiPort, dbFile, logFile, log: (l) => note(`dev: ${l}`) }).catch((err: Error) => {
-    throw new CliError(`cannot start the Temporal dev server: ${err.message}`, /already listens/.test(err.message) ? Exit.Usage : Exit.Unexpected);
+  const workerLog = dbFile.replace(/(\.db)?$/, '-worker.log');
+  quietRuntime(f.logLevel, { logFile: workerLog });
+  const server = await superviseDevServer({ port: f.port, uiPort: f.uiPort, dbFile, logFile, log: (l) => note(`dev: ${l}`) }).catch((err: Error) => {
+    const usage = err instanceof DevServerInUse || /already listens/.test(err.message);
+    throw new CliError(`cannot start the Temporal dev server: ${err.message}`, usage ? Exit.Usage : Exit.Unexpected);
   });
   const connection = await NativeConnection.connect({ address: server.address });
   try {
     const worker = await createUpgradeWorker({ connection, namespace: server.namespace, taskQueue: f.taskQueue, docker });
     print(`Temporal dev server: ${server.address} (namespace ${server.namespace}); data in ${dbFile}, log in ${logFile}`);
     print(`Web UI: ${server.uiUrl}`);
-    print(`Worker: polling task queue "${f.taskQueue}". Ctrl-C stops the worker and the server.`);
-    await worker.run();
+    print(`Worker: polling task queue "${f.taskQueue}" (its log: ${workerLog}). Ctrl-C stops the worker and the server.`);
+    const running = worker.run();
+    const gone = await Promise.race([running.then(() => undefined), server.gaveUp]);
+    if (gone) {
+      // With no server the worker cannot finish its polls cleanly: give it a few seconds, then go.
+      worker.shutdown();
+      await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+      throw new CliError(`dev: ${gone.message}; see ${logFile}`, Exit.TemporalUnreachable);
+    }
   } finally {
     await connection.close();
     await server.stop();

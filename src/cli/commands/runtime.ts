@@ -1,11 +1,59 @@
-// The Temporal worker runtime's own log lines (INFO for every poll and task) drown the CLI's output.
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+// The Temporal worker runtime's own log lines. Its INFO lines (every poll and task) drown the CLI's output, and
+// an upgrade that ends rejected, timed out, cancelled or rolled back is an outcome the CLI reports, not a crash:
+// the SDK's "Workflow failed" warning with a stack trace for it would read like one.
+// - `tyk-upgrade worker` logs to stderr, an expected failure in one line.
+// - `dev` and `demo` (a worker inside a conversation) log to a file; only ERROR lines reach the terminal, in one line.
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
+import { NON_RETRYABLE } from '../../shared/errors';
 import { CliError, Exit } from '../exit-codes';
 
 const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 
-export function quietRuntime(level = 'WARN'): void {
+/** Failure types the workflow ends with on purpose, and typed activity failures: all carry a message for people. */
+const EXPECTED = new Set(['UpgradeRejected', 'UpgradeApprovalTimedOut', 'UpgradeCancelled', 'UpgradeRolledBack', 'UpgradeFailed', ...NON_RETRYABLE]);
+
+interface FailureLike {
+  name?: string;
+  type?: string | null;
+  message?: string;
+  stack?: string;
+  cause?: unknown;
+}
+
+/** The failure's own type when it is one we threw on purpose (an activity's arrives wrapped in its cause). */
+function expectedType(err: unknown): string | undefined {
+  for (let e = err as FailureLike | undefined, depth = 0; e && typeof e === 'object' && depth < 5; e = e.cause as FailureLike, depth++) {
+    if (e.type && EXPECTED.has(e.type)) return e.type;
+  }
+  return undefined;
+}
+
+/** One line: time, level, message, the ids that say which workflow or activity, and the error (stack only when unexpected). */
+export function formatEntry(entry: LogEntry, withStack: boolean): string {
+  const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+  const { error, ...meta } = (entry.meta ?? {}) as Record<string, unknown> & { error?: FailureLike };
+  const ids = ['workflowId', 'activityType', 'taskQueue'].filter((k) => meta[k] !== undefined).map((k) => `${k}=${String(meta[k])}`);
+  let line = `${time} [${entry.level}] ${entry.message}${ids.length ? ` ${ids.join(' ')}` : ''}`;
+  if (error) {
+    const type = expectedType(error);
+    const msg = (error.message ?? String(error)).split('\n')[0];
+    line += type ? `: ${type}: ${msg}` : `: ${withStack && error.stack ? error.stack : msg}`;
+  }
+  return line;
+}
+
+export function quietRuntime(level = 'WARN', opts: { logFile?: string } = {}): void {
   const upper = level.toUpperCase();
   if (!LEVELS.includes(upper)) throw new CliError(`--log-level: "${level}" must be one of ${LEVELS.join(', ')}`, Exit.Usage);
-  Runtime.install({ logger: new DefaultLogger(upper as LogLevel) });
+  const { logFile } = opts;
+  if (logFile) mkdirSync(dirname(logFile), { recursive: true });
+  const write = logFile
+    ? (entry: LogEntry) => {
+        appendFileSync(logFile, `${formatEntry(entry, true)}\n`);
+        if (entry.level === 'ERROR') process.stderr.write(`worker: ${formatEntry(entry, false)} (more in ${logFile})\n`);
+      }
+    : (entry: LogEntry) => process.stderr.write(`${formatEntry(entry, true)}\n`);
+  Runtime.install({ logger: new DefaultLogger(upper as LogLevel, write) });
 }
