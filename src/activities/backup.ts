@@ -1,10 +1,12 @@
 // Backup: Tyk's guide says back up tyk.conf, pump.conf, apps, policies, middleware, certs and Redis first.
 // Files come out through the Docker archive API and are kept as the engine gave them (a tar each), so a
 // restore puts back the same bytes, owners and modes. A manifest records a sha256 of every file.
-import { mkdir, readFile, rename, writeFile, chmod } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, statfs, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import { Redis } from 'ioredis';
+import { ErrorType } from '../shared/errors';
 import type { BackupFile, BackupResult, InstancePlan } from '../shared/types';
 import { readArchive, sha256, tarFileHashes } from './archive';
 import { inspectContainer } from './docker-util';
@@ -39,6 +41,48 @@ export async function backupStack(docker: Docker, input: BackupInput, heartbeat:
   const existing = await readManifest(manifestPath).catch(() => undefined);
   if (existing) return toResult(dir, manifestPath, existing); // a retry after the manifest was written
 
+  await mkdir(input.backupDir, { recursive: true, mode: 0o700 }).catch((err) => noSpace(err, input.backupDir));
+  await checkFreeSpace(input.backupDir);
+  try {
+    return await writeBackup(docker, input, dir, manifestPath, heartbeat);
+  } catch (err) {
+    // A half-written backup (no manifest) is of no use to anyone: do not leave it filling the disk.
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    return noSpace(err, input.backupDir);
+  }
+}
+
+/** Config backups are small; less than this free means the next write may fail half way. */
+const MIN_FREE_BYTES = 1024 * 1024;
+
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+
+async function freeBytes(dir: string): Promise<{ free: number; size: number }> {
+  const s = await statfs(dir);
+  return { free: s.bavail * s.bsize, size: s.blocks * s.bsize };
+}
+
+/** Fails before anything is stopped: a full disk is not something a retry fixes. */
+async function checkFreeSpace(dir: string): Promise<void> {
+  const { free, size } = await freeBytes(dir);
+  if (free < MIN_FREE_BYTES) throw noSpaceFailure(dir, free, size);
+}
+
+function noSpaceFailure(dir: string, free: number, size: number): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: ErrorType.BackupNoSpace,
+    nonRetryable: true,
+    message: `no space for the backup in ${dir}: ${mib(free)} free of ${mib(size)} (at least ${mib(MIN_FREE_BYTES)} needed); free some space there or set backupDir to a folder with room`,
+  });
+}
+
+async function noSpace(err: unknown, dir: string): Promise<never> {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  const { free, size } = await freeBytes(dir).catch(() => ({ free: 0, size: 0 }));
+  throw noSpaceFailure(dir, free, size);
+}
+
+async function writeBackup(docker: Docker, input: BackupInput, dir: string, manifestPath: string, heartbeat: () => void): Promise<BackupResult> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   const entries: ManifestEntry[] = [];

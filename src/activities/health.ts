@@ -133,6 +133,8 @@ async function observeGateway(docker: Docker, input: HealthInput): Promise<Obser
   if (body.version && !sameVersion(body.version, input.version)) {
     return { healthy: false, fatal: true, seen: `${seen} (expected version ${normaliseVersion(input.version)})` };
   }
+  // Name the cause when the gateway says it is Redis: the person fixes Redis, not the gateway.
+  if (body.details?.redis && body.details.redis.status !== 'pass') return { healthy: false, fatal: false, seen: `the gateway cannot reach Redis (${seen})` };
   if (body.status !== 'pass' || body.details?.redis?.status !== 'pass') return { healthy: false, fatal: false, seen };
   if (gatewayHasReady(input.version)) {
     const ready = await getReady(instance.url, 1000);

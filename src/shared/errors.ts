@@ -11,6 +11,7 @@ export const ErrorType = {
   LeftoverContainer: 'LeftoverContainer',
   HealthCheckFailed: 'HealthCheckFailed',
   BackupMismatch: 'BackupMismatch',
+  BackupNoSpace: 'BackupNoSpace',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 export const NON_RETRYABLE: string[] = Object.values(ErrorType);
