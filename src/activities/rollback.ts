@@ -60,6 +60,10 @@ export async function rollbackContainer(
   }
   heartbeat();
   const restoredFiles = input.backupManifest ? await restoreConfig(docker, current.Id, name, input.backupManifest) : 0;
+  // An engine restart since the first attempt starts the failed replacement again by its restart policy:
+  // it would hold the port the old container needs.
+  const revived = await inspectContainer(docker, failedContainerName(name));
+  if (revived?.State.Running) await stopContainer(docker, revived.Id, 10);
   await startContainer(docker, current.Id);
   await checkHealth(docker, { instance, version: instance.fromVersion, timeoutMs: input.healthTimeoutMs }, redact, heartbeat);
   // The old one serves again: only now may the failed replacement go.

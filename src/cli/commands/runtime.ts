@@ -37,9 +37,13 @@ export function formatEntry(entry: LogEntry, withStack: boolean): string {
   const ids = ['workflowId', 'activityType', 'taskQueue'].filter((k) => meta[k] !== undefined).map((k) => `${k}=${String(meta[k])}`);
   let line = `${time} [${entry.level}] ${entry.message}${ids.length ? ` ${ids.join(' ')}` : ''}`;
   if (error) {
-    const type = expectedType(error);
     const msg = (error.message ?? String(error)).split('\n')[0];
-    line += type ? `: ${type}: ${msg}` : `: ${withStack && error.stack ? error.stack : msg}`;
+    // A workflow's error reaches the logger through a worker thread (structured clone): its type is lost, its
+    // name may be too; the stack's first line still says what it was.
+    // The upgrade workflow throws ApplicationFailure only to end with an outcome; a bug throws something else.
+    const outcome = entry.message === 'Workflow failed' && (error.name === 'ApplicationFailure' || /^ApplicationFailure: /.test(error.stack ?? ''));
+    const type = expectedType(error);
+    line += outcome ? `: ${msg}` : type ? `: ${type}: ${msg}` : `: ${withStack && error.stack ? error.stack : msg}`;
   }
   return line;
 }

@@ -1,0 +1,56 @@
+// Fault: the worker SIGKILLed in the middle of a rollback. Documented end state (docs/faults.md): a new worker
+// finishes the rollback; the upgrade ends rolled back, the old container serves the old version, its config is
+// byte-identical to the backup, one container per name. The worker logs the outcome in one line, no stack trace.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { getStatus, startUpgrade } from '../src/client-lib/upgrades';
+import { configDiffersFromBackup, faultStack, namesOn, servedVersion, spawnWorker } from './support/faults';
+import { connectTestEnv, docker, FAULTY_REPO, waitFor } from './support/services';
+import { failureOf } from './support/upgrade';
+
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await connectTestEnv();
+});
+after(() => env.teardown());
+
+describe('the worker SIGKILLed during a rollback', () => {
+  it('a new worker finishes the rollback: the old version serves, config as backed up', async () => {
+    const stack = await faultStack(docker, { prefix: 'flt-rbkill' });
+    const taskQueue = `flt-rbkill-${Date.now()}`;
+    const first = spawnWorker(taskQueue);
+    let second: ReturnType<typeof spawnWorker> | undefined;
+    try {
+      const original = await docker.getContainer(stack.gateways[0].container).inspect();
+      // A build whose /hello fails: the health check fails and the rollback starts.
+      const handle = await startUpgrade(env.client, stack.input({ gatewayRepository: FAULTY_REPO('hello-fail'), healthTimeoutMs: 4_000 }), { taskQueue });
+      await waitFor('the rollback to start', async () => {
+        const s = await getStatus(env.client, handle.workflowId);
+        if (s.outcome !== 'running') throw new Error(`ended ${s.outcome} before the rollback was seen`);
+        return s.instances[0]?.state === 'rolling-back' ? true : undefined;
+      }, 90_000, 20);
+      await first.kill();
+      second = spawnWorker(taskQueue);
+
+      const f = await failureOf(handle.result());
+      assert.equal(f.status.outcome, 'rolled-back', f.message);
+      assert.equal(f.status.instances[0].state, 'rolled-back');
+      const now = await docker.getContainer(stack.gateways[0].container).inspect();
+      assert.equal(now.Id, original.Id, 'the original container is back under its name');
+      assert.equal(now.State.Running, true);
+      assert.equal(await servedVersion(stack.gateways[0].url), '5.2.0');
+      assert.deepEqual(await configDiffersFromBackup(docker, f.status.backup!.manifest, stack.gateways[0].container), []);
+      assert.deepEqual(await namesOn(docker, stack.name), [stack.gateways[0].container]);
+
+      // `tyk-upgrade worker` reports the ended upgrade in one line, without a stack trace.
+      const line = await waitFor('the worker to log the outcome', async () => second!.output().split('\n').find((l) => l.includes('Workflow failed')));
+      assert.match(line, /\[WARN\] Workflow failed workflowId=tyk-upgrade-flt-rbkill-\S+ taskQueue=\S+: rolled back: /);
+      assert.doesNotMatch(second.output(), /^\s+at /m, 'no stack trace in the worker log');
+    } finally {
+      await first.stop();
+      await second?.stop();
+      await stack.remove();
+    }
+  });
+});

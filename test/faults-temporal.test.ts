@@ -1,0 +1,65 @@
+// Fault: the Temporal server itself dies (SIGKILL) while a gateway is being recreated, and is started again on
+// the same db file. Documented end state (docs/faults.md): the upgrade resumes and succeeds, the worker that saw
+// the server go reconnects by itself, exactly one container per name.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { getStatus, startUpgrade } from '../src/client-lib/upgrades';
+import { startDevServer, type DevServer } from '../src/devserver/dev-server';
+import type { UpgradeStatus } from '../src/shared/types';
+import { faultStack, namesOn, servedVersion, spawnWorker, type FaultStack } from './support/faults';
+import { docker, freePort, sleep, tempDir, waitFor } from './support/services';
+
+describe('the Temporal dev server SIGKILLed while a gateway is being recreated', () => {
+  let server: DevServer;
+  let dbFile: string;
+  let ports: { port: number; uiPort: number };
+  let stack: FaultStack;
+  before(async () => {
+    const dir = tempDir('flt-temporal');
+    dbFile = join(dir, 'temporal.db');
+    ports = { port: await freePort(), uiPort: await freePort() };
+    server = await startDevServer({ ...ports, dbFile, logFile: join(dir, 'temporal.log') });
+    stack = await faultStack(docker, { prefix: 'flt-tkill' });
+  });
+  after(async () => {
+    await stack?.remove();
+    await server?.stop();
+  });
+
+  it('started again on the same db file, the upgrade resumes and succeeds, one container per name', async () => {
+    const connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection });
+    const taskQueue = `flt-tkill-${Date.now()}`;
+    const worker = spawnWorker(taskQueue, { temporal: server.address });
+    try {
+      const handle = await startUpgrade(client, stack.input(), { taskQueue });
+      await waitFor('the gateway being recreated', async () => {
+        const s = await getStatus(client, handle.workflowId);
+        if (s.outcome !== 'running' || s.instances[0]?.state === 'upgraded') throw new Error(`too late: ${s.instances[0]?.state}`);
+        return s.instances[0]?.state === 'recreating' ? true : undefined;
+      }, 120_000, 20);
+      const pid = server.pid as number;
+      process.kill(pid, 'SIGKILL');
+      assert.match(await server.exited, /SIGKILL/);
+      await sleep(2000); // the worker and the client see the server gone
+      server = await startDevServer({ ...ports, dbFile });
+
+      // Neither the worker nor the client is restarted: both reconnect to the same address.
+      const end = await waitFor('the upgrade to end', async () => {
+        const s: UpgradeStatus = await getStatus(client, handle.workflowId);
+        return s.outcome === 'running' ? undefined : s;
+      }, 120_000, 500);
+      assert.equal(end.outcome, 'succeeded', `${end.reason ?? ''}\nworker output:\n${worker.output()}`);
+      assert.ok(worker.running(), 'the worker outlived the server outage');
+      assert.equal(await servedVersion(stack.gateways[0].url), '5.3.0');
+      const gw = await docker.getContainer(stack.gateways[0].container).inspect();
+      assert.equal(gw.Config.Image, '127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0');
+      assert.deepEqual(await namesOn(docker, stack.name), [stack.gateways[0].container]);
+    } finally {
+      await worker.stop();
+      await connection.close();
+    }
+  });
+});
