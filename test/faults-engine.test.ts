@@ -44,7 +44,11 @@ after(async () => {
 function forceRemove(dir: string): void {
   const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m?.startsWith(`${dir}/`));
   for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch (err) {
+    console.log(`engine clean-up: ${(err as Error).message}`); // a busy mount stays until the next boot; the test's end state was checked
+  }
 }
 
 /** The engine goes down and comes back on the same data root, as `systemctl restart docker` or a crash and restart. */
