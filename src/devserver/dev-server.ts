@@ -2,8 +2,8 @@
 // our search attributes registered. Used by `tyk-upgrade dev`, the demo and the test run.
 // The server cannot outlive the process that starts it (`setpriv --pdeathsig`), and with a db file it keeps a pid
 // file beside it, so a server left by a process that died anyway (no setpriv, an older version) is found and stopped.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -66,23 +66,21 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--ui-port', String(uiPort), '--namespace', namespace, '--log-level', 'warn'];
   if (dbFile) args.push('--db-filename', dbFile);
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${CLI_TYPE[key.type]}`);
+  // The server writes its log straight to the file: no pipe through this process that could break (a Go program
+  // dies of SIGPIPE writing to one) and nothing lost if this process goes first.
+  let out: number | 'ignore' = 'ignore';
+  if (opts.logFile) {
+    await mkdir(dirname(opts.logFile), { recursive: true });
+    out = openSync(opts.logFile, 'a');
+  }
+  const stdio: StdioOptions = ['ignore', out, out];
   // setpriv execs the server in place (same pid), which gets SIGTERM when this process dies, however it dies.
   const setpriv = onPath('setpriv');
-  const child = setpriv
-    ? spawn(setpriv, ['--pdeathsig', 'TERM', '--', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = setpriv ? spawn(setpriv, ['--pdeathsig', 'TERM', '--', cli, ...args], { stdio }) : spawn(cli, args, { stdio });
+  if (typeof out === 'number') closeSync(out);
   if (!setpriv) opts.log?.('setpriv (util-linux) not found: the dev server may outlive this process if it is killed');
   const pid = child.pid as number;
   if (dbFile) writePidFile(dbFile, { pid, parentPid: process.pid, address, dbFile, startedAt: new Date().toISOString() });
-  if (opts.logFile) {
-    await mkdir(dirname(opts.logFile), { recursive: true });
-    const out = createWriteStream(opts.logFile, { flags: 'a' });
-    child.stdout?.pipe(out);
-    child.stderr?.pipe(out);
-  } else {
-    child.stdout?.resume();
-    child.stderr?.resume();
-  }
   let exited: string | undefined;
   const exitedPromise = new Promise<string>((done) =>
     child.on('exit', (code, signal) => {

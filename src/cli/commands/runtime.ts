@@ -5,7 +5,7 @@
 // - `dev` and `demo` (a worker inside a conversation) log to a file; only ERROR lines reach the terminal, in one line.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
 import { NON_RETRYABLE } from '../../shared/errors';
 import { CliError, Exit } from '../exit-codes';
 
@@ -59,5 +59,10 @@ export function quietRuntime(level = 'WARN', opts: { logFile?: string } = {}): v
         if (entry.level === 'ERROR') process.stderr.write(`worker: ${formatEntry(entry, false)} (more in ${logFile})\n`);
       }
     : (entry: LogEntry) => process.stderr.write(`${formatEntry(entry, true)}\n`);
-  Runtime.install({ logger: new DefaultLogger(upper as LogLevel, write) });
+  // Core's own lines (gRPC retries while the server is away) go through the same logger instead of straight to
+  // the console, so in dev and demo they land in the file too.
+  Runtime.install({
+    logger: new DefaultLogger(upper as LogLevel, write),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: upper as LogLevel }), forward: {} } },
+  });
 }
