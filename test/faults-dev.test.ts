@@ -68,6 +68,8 @@ describe('tyk-upgrade dev and its embedded server', () => {
     await sleep(1000);
     assert.ok(alive(orphan.pid), 'the server outlived dev');
     assert.equal(await answers(`127.0.0.1:${port}`, 1000), true);
+    const doctor = await runCli(['doctor', '--db-file', dbFile, '--address', `127.0.0.1:${port}`], { cwd: dir });
+    assert.match(doctor.stdout, new RegExp(`^WARN\\s+Dev server\\s+orphaned Temporal dev server pid ${orphan.pid} for ${dbFile}: .*\\n\\s+fix: \`tyk-upgrade dev --db-file ${dbFile}\` stops it`, 'm'));
 
     d = dev();
     await d.waitFor(/Worker: polling/, 120_000);

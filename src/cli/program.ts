@@ -184,6 +184,14 @@ export function buildProgram(): Command {
     .action(async (f) => (await import('./commands/sandbox')).sandboxStatusCommand(f));
 
   program
+    .command('doctor')
+    .description('check what an upgrade needs (Temporal, search attributes, workers, Docker, images, leftovers, dev servers, backup folder) and how to fix it')
+    .option('--task-queue <name>', 'task queue a worker must poll (repeatable)', collect, [])
+    .option('--backup-dir <path>', 'backup folder to check', '.tyk-upgrade/backups')
+    .option('--db-file <path>', "dev server's db file to check", '.tyk-upgrade/temporal.db')
+    .action(async (f, cmd) => (await import('./commands/doctor')).doctorCommand({ ...f, taskQueue: f.taskQueue.length ? f.taskQueue : [defaultQueue()] }, globals(cmd)));
+
+  program
     .command('demo')
     .description('the whole product in one command: dev server, worker, sandbox at v5.2.0, upgrade to v5.3.0 with approvals')
     .option('--keep', 'keep the sandbox afterwards')

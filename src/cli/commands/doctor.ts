@@ -1,0 +1,191 @@
+// `tyk-upgrade doctor`: checks what an upgrade needs, before one is started or after one went wrong, and says
+// for each problem what is wrong and how to fix it. It changes nothing.
+import { access, constants, statfs } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import Docker from 'dockerode';
+import { orphanedDevServers, serverState } from '../../devserver/pid-file';
+import { failedContainerName, newContainerName, oldContainerName, SEARCH_ATTRIBUTES } from '../../shared/names';
+import { dockerAddress } from '../docker';
+import { CliError, Exit, type ExitCode } from '../exit-codes';
+import { print } from '../output';
+import { connectTemporal, workerPolling, type TemporalOptions, type TemporalSession } from '../temporal';
+
+export interface DoctorFlags {
+  taskQueue: string[];
+  backupDir: string;
+  dbFile: string;
+}
+
+interface Finding {
+  check: string;
+  /** ok; warn (worth knowing, does not stop an upgrade); fail (an upgrade would fail or wait forever). */
+  level: 'ok' | 'warn' | 'fail';
+  text: string;
+  fix?: string;
+  /** Exit code when this fails (docs/cli.md). */
+  code?: ExitCode;
+}
+
+/** Config backups are small; the backup refuses to start with less than this free (src/activities/backup.ts). */
+const MIN_FREE_BYTES = 1024 * 1024;
+
+export async function doctorCommand(f: DoctorFlags, g: TemporalOptions): Promise<void> {
+  const findings: Finding[] = [];
+  const add = (x: Finding) => findings.push(x);
+
+  await checkTemporal(g, f.taskQueue, add);
+  await checkDocker(add);
+  checkDevServers(resolve(f.dbFile), add);
+  await checkBackupDir(resolve(f.backupDir), add);
+
+  const width = Math.max(...findings.map((x) => x.check.length));
+  for (const x of findings) {
+    print(`${x.level === 'ok' ? 'ok  ' : x.level.toUpperCase()}  ${x.check.padEnd(width)}  ${x.text}`);
+    if (x.fix && x.level !== 'ok') print(`${' '.repeat(width + 8)}fix: ${x.fix}`);
+  }
+  const failed = findings.filter((x) => x.level === 'fail');
+  const warned = findings.filter((x) => x.level === 'warn').length;
+  if (failed.length) {
+    throw new CliError(`doctor: ${failed.length} problem${failed.length > 1 ? 's' : ''} (${failed.map((x) => x.check).join(', ')})${warned ? ` and ${warned} warning${warned > 1 ? 's' : ''}` : ''}; see the fixes above`, failed[0].code ?? Exit.StackNotReady);
+  }
+  print(warned ? `\nReady, with ${warned} warning${warned > 1 ? 's' : ''}.` : '\nReady for an upgrade.');
+}
+
+async function checkTemporal(g: TemporalOptions, queues: string[], add: (f: Finding) => void): Promise<void> {
+  let s: TemporalSession;
+  try {
+    s = await connectTemporal(g);
+  } catch (err) {
+    // connectTemporal's message already says what to do.
+    add({ check: 'Temporal', level: 'fail', text: (err as Error).message, code: Exit.TemporalUnreachable });
+    return;
+  }
+  try {
+    add({ check: 'Temporal', level: 'ok', text: `${s.address} answers; namespace "${s.namespace}" exists` });
+    const res = await s.client.connection.operatorService.listSearchAttributes({ namespace: s.namespace });
+    const have = new Set(Object.keys(res.customAttributes ?? {}));
+    const missing = SEARCH_ATTRIBUTES.filter((k) => !have.has(k.name));
+    add(
+      missing.length
+        ? {
+            check: 'Search attributes',
+            level: 'fail',
+            text: `not registered in namespace "${s.namespace}": ${missing.map((k) => k.name).join(', ')} (an upgrade cannot start without them)`,
+            fix: missing.map((k) => `temporal operator search-attribute create --namespace ${s.namespace} --name ${k.name} --type Keyword`).join('; '),
+            code: Exit.TemporalUnreachable,
+          }
+        : { check: 'Search attributes', level: 'ok', text: SEARCH_ATTRIBUTES.map((k) => k.name).join(', ') },
+    );
+    for (const q of queues) {
+      add(
+        (await workerPolling(s, q))
+          ? { check: 'Workers', level: 'ok', text: `a worker polls task queue "${q}"` }
+          : {
+              check: 'Workers',
+              level: 'fail',
+              text: `no worker polls task queue "${q}": an upgrade started there would wait`,
+              fix: `run \`tyk-upgrade worker --task-queue ${q}\` where the Docker engine of the stack is (or \`tyk-upgrade dev\`)`,
+              code: Exit.TemporalUnreachable,
+            },
+      );
+    }
+  } finally {
+    await s.close();
+  }
+}
+
+async function checkDocker(add: (f: Finding) => void): Promise<void> {
+  const docker = new Docker();
+  let version: string;
+  try {
+    version = (await withTimeout(docker.version(), 5000)).Version;
+  } catch (err) {
+    add({
+      check: 'Docker',
+      level: 'fail',
+      text: `cannot reach the engine at ${dockerAddress()}: ${(err as Error).message}`,
+      fix: 'start dockerd, or set DOCKER_HOST to the engine that runs Tyk',
+      code: Exit.DockerUnreachable,
+    });
+    return;
+  }
+  add({ check: 'Docker', level: 'ok', text: `engine ${version} at ${dockerAddress()}` });
+
+  const images = (await docker.listImages()).flatMap((i) => i.RepoTags ?? []).filter((t) => /tyk-(gateway|pump)/.test(t));
+  const gateways = images.filter((t) => t.includes('tyk-gateway'));
+  const pumps = images.filter((t) => t.includes('tyk-pump'));
+  add(
+    gateways.length
+      ? { check: 'Images', level: 'ok', text: `${gateways.length} gateway and ${pumps.length} pump image${pumps.length === 1 ? '' : 's'} on the engine (${[...gateways, ...pumps].slice(0, 4).join(', ')}${images.length > 4 ? ', ...' : ''})` }
+      : {
+          check: 'Images',
+          level: 'warn',
+          text: 'no Tyk gateway image on the engine (an upgrade pulls its target, but the stack itself needs one)',
+          fix: 'docker pull docker.tyk.io/tyk-gateway/tyk-gateway:vX.Y.Z, or build the stand-ins with `bash rig/standins.sh`',
+        },
+  );
+
+  // Names an upgrade gives containers while it holds them (src/shared/names.ts): left over when one did not finish.
+  const suffixes = [oldContainerName(''), newContainerName(''), failedContainerName('')];
+  const leftovers = (await docker.listContainers({ all: true }))
+    .flatMap((c) => c.Names.map((n) => ({ name: n.replace(/^\//, ''), state: c.State })))
+    .filter((c) => suffixes.some((s) => c.name.endsWith(s)));
+  if (leftovers.length === 0) add({ check: 'Leftovers', level: 'ok', text: 'no container renamed by an unfinished upgrade' });
+  for (const c of leftovers) {
+    const original = suffixes.reduce((n, s) => (n.endsWith(s) ? n.slice(0, -s.length) : n), c.name);
+    add({
+      check: 'Leftovers',
+      level: 'warn',
+      text: `${c.name} (${c.state}) belongs to ${original}: a running upgrade holds it, or one did not finish (then a new upgrade of ${original} is refused)`,
+      fix: `\`tyk-upgrade list\`: if an upgrade of it still runs, let it finish; if not, check that ${original} serves, inspect ${c.name} and \`docker rm ${c.name}\``,
+    });
+  }
+}
+
+function checkDevServers(dbFile: string, add: (f: Finding) => void): void {
+  const state = serverState(dbFile);
+  const orphans = orphanedDevServers();
+  if (state.kind === 'owned') add({ check: 'Dev server', level: 'ok', text: `pid ${state.record.pid} serves ${dbFile} on ${state.record.address} (started by process ${state.record.parentPid})` });
+  for (const o of orphans) {
+    add({
+      check: 'Dev server',
+      level: 'warn',
+      text: `orphaned Temporal dev server pid ${o.pid}${o.dbFile ? ` for ${o.dbFile}` : ''}: the process that started it is gone; it holds its port and db file`,
+      fix: o.dbFile ? `\`tyk-upgrade dev --db-file ${o.dbFile}\` stops it and starts a fresh one (or: kill ${o.pid})` : `kill ${o.pid}`,
+    });
+  }
+  if (state.kind !== 'owned' && orphans.length === 0) add({ check: 'Dev server', level: 'ok', text: 'no orphaned Temporal dev server' });
+}
+
+async function checkBackupDir(dir: string, add: (f: Finding) => void): Promise<void> {
+  // The folder may not exist yet (the backup creates it): check the nearest one that does.
+  let existing = dir;
+  for (;;) {
+    try {
+      await access(existing, constants.F_OK);
+      break;
+    } catch {
+      if (dirname(existing) === existing) break;
+      existing = dirname(existing);
+    }
+  }
+  try {
+    await access(existing, constants.W_OK);
+  } catch {
+    add({ check: 'Backup folder', level: 'fail', text: `${existing} is not writable (backups go to ${dir})`, fix: `give the worker's user write access, or set backupDir in the plan`, code: Exit.StackNotReady });
+    return;
+  }
+  const s = await statfs(existing);
+  const free = s.bavail * s.bsize;
+  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  add(
+    free < MIN_FREE_BYTES
+      ? { check: 'Backup folder', level: 'fail', text: `${dir}: ${mib(free)} free (at least ${mib(MIN_FREE_BYTES)} needed)`, fix: 'free some space there, or set backupDir in the plan to a folder with room', code: Exit.StackNotReady }
+      : { check: 'Backup folder', level: 'ok', text: `${dir} writable, ${mib(free)} free` },
+  );
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms)))]).finally(() => clearTimeout(timer));
+}
