@@ -102,7 +102,13 @@ export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> 
 /** Every `temporal server start-dev` on this machine whose parent is gone (reparented to init or a subreaper). */
 export function orphanedDevServers(): { pid: number; dbFile?: string }[] {
   const found: { pid: number; dbFile?: string }[] = [];
-  for (const e of readdirSync('/proc')) {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc');
+  } catch {
+    return found; // no /proc (not Linux): nothing to look at
+  }
+  for (const e of pids) {
     const pid = Number(e);
     if (!Number.isInteger(pid) || pid <= 0) continue;
     let args: string[];
