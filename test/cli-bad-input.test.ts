@@ -32,7 +32,8 @@ before(async () => {
     stack: stack.name,
     gatewayVersion: 'v5.3.0',
     gateways: stack.gateways.map((g) => ({ container: g.container, url: g.url, helloPath: 'hello' })),
-    pump: { container: stack.pump!.container, healthUrl: stack.pump!.healthUrl, version: 'v1.10.0' },
+    pumpVersion: 'v1.10.0',
+    pumps: [{ container: stack.pump!.container, healthUrl: stack.pump!.healthUrl }],
     source: 'test',
     backupDir: join(dir, 'backups'),
   });

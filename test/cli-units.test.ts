@@ -102,12 +102,13 @@ describe('plan files', () => {
         { container: 'blue-gw-1', url: 'http://127.0.0.1:8080', helloPath: 'hello', current: '5.2.0' },
         { container: 'blue-gw-2', url: 'http://127.0.0.1:8081', helloPath: 'health', current: '5.2.0' },
       ],
-      pump: { container: 'blue-pump', healthUrl: 'http://127.0.0.1:8083/health', version: 'v1.10.0', current: '1.9.0' },
+      pumpVersion: 'v1.10.0',
+      pumps: [{ container: 'blue-pump', healthUrl: 'http://127.0.0.1:8083/health', current: '1.9.0' }],
       source: 'test',
     });
     const input = toUpgradeInput(parsePlanText(text, '/x/plan.yaml'), '/x/plan.yaml', {});
     assert.deepEqual(input.gateways.map((g) => g.helloPath), ['hello', 'health']);
-    assert.equal(input.pump?.container, 'blue-pump');
+    assert.equal(input.pumps[0]?.container, 'blue-pump');
     assert.match(text, /# runs 5\.2\.0 now/);
   });
 });
@@ -162,6 +163,10 @@ function status(over: Partial<UpgradeStatus> = {}): UpgradeStatus {
       { gate: 'before-gateways', state: 'not-reached' },
       { gate: 'before-pump', state: 'not-reached' },
     ],
+    hosts: [],
+    batches: [],
+    failures: { count: 0, budget: 0 },
+    backups: [],
     errors: [],
     ...over,
   };

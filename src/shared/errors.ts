@@ -11,6 +11,10 @@ export const ErrorType = {
   LeftoverContainer: 'LeftoverContainer',
   HealthCheckFailed: 'HealthCheckFailed',
   BackupMismatch: 'BackupMismatch',
+  /** A host's worker cannot reach its own Docker engine. */
+  DockerUnreachable: 'DockerUnreachable',
+  /** No worker polls a host's task queue, so nothing can run there. */
+  NoWorker: 'NoWorker',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 export const NON_RETRYABLE: string[] = Object.values(ErrorType);
