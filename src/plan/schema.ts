@@ -133,7 +133,8 @@ function pumpSection(allowPrerelease: boolean) {
     const single = p.container !== undefined || p.healthUrl !== undefined || p.host !== undefined;
     if (single && p.instances) ctx.addIssue({ code: 'custom', message: 'give either container: and healthUrl: for one pump, or instances: for several, not both' });
     else if (!p.instances && (p.container === undefined || p.healthUrl === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [p.container === undefined ? 'container' : 'healthUrl'], message: `is missing; a pump needs container: and healthUrl: (or instances: for several pumps)` });
+      const missing = p.container === undefined ? 'container' : 'healthUrl';
+      ctx.addIssue({ code: 'custom', path: [missing], message: missing === 'container' ? 'must be a container name' : 'must be a URL such as http://127.0.0.1:8083/health' });
     }
   });
 }
@@ -182,7 +183,7 @@ export function planSchema(allowPrerelease: boolean) {
       if (seen.has(k)) ctx.addIssue({ code: 'custom', path: ['gateway', 'instances', i, 'container'], message: `"${g.container}"${onHost(g.host)} is already listed at ${seen.get(k)}` });
       else seen.set(k, `gateway.instances[${i}]`);
     });
-    const pumps = plan.pump ? (plan.pump.instances ?? [{ container: plan.pump.container as string, host: plan.pump.host }]) : [];
+    const pumps = plan.pump ? (plan.pump.instances ?? (plan.pump.container ? [{ container: plan.pump.container, host: plan.pump.host }] : [])) : [];
     pumps.forEach((p, i) => {
       const k = key(p.container, p.host);
       const path = plan.pump?.instances ? ['pump', 'instances', i, 'container'] : ['pump', 'container'];
