@@ -11,6 +11,12 @@ export const ErrorType = {
   LeftoverContainer: 'LeftoverContainer',
   HealthCheckFailed: 'HealthCheckFailed',
   BackupMismatch: 'BackupMismatch',
+  // Load balancer (src/activities/load-balancer): the gateway is not in it, it refused a command, it did not
+  // report the gateway up in time, or a hook kept failing until its own deadline (retried inside the activity).
+  LoadBalancerServerNotFound: 'LoadBalancerServerNotFound',
+  LoadBalancerRefused: 'LoadBalancerRefused',
+  LoadBalancerNotReady: 'LoadBalancerNotReady',
+  LoadBalancerHookFailed: 'LoadBalancerHookFailed',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 export const NON_RETRYABLE: string[] = Object.values(ErrorType);
