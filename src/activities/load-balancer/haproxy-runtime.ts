@@ -128,8 +128,15 @@ export function parseStat(csv: string): ServerStat[] {
     }));
 }
 
+// Names go into command lines, where a space or ";" would start another command.
+function safeName(name: string): string {
+  if (!/^[A-Za-z0-9_.:-]+$/.test(name)) throw new Error(`"${name}" is not an HAProxy backend or server name (letters, digits, "_", ".", ":", "-")`);
+  return name;
+}
+
 /** The servers of one backend with their addresses; undefined when HAProxy has no such backend. */
 export async function serversOf(target: RuntimeTarget, backend: string): Promise<ServerState[] | undefined> {
+  safeName(backend);
   const text = await runtimeCommand(target, `show servers state ${backend}`);
   if (/^Can't find backend/m.test(text)) return undefined;
   return parseServersState(text);
@@ -150,7 +157,7 @@ export async function backendNames(target: RuntimeTarget): Promise<string[]> {
 
 /** Live figures of one server. */
 export async function serverStat(target: RuntimeTarget, backend: string, server: string): Promise<ServerStat | undefined> {
-  const rows = parseStat(await runtimeCommand(target, `show stat ${backend} 4 -1`));
+  const rows = parseStat(await runtimeCommand(target, `show stat ${safeName(backend)} 4 -1`));
   return rows.find((r) => r.backend === backend && r.server === server);
 }
 
@@ -159,6 +166,6 @@ export async function serverStat(target: RuntimeTarget, backend: string, server:
  * server, or "Permission denied" on a socket below `level admin`); that sentence is returned for the caller to judge.
  */
 export async function setServerState(target: RuntimeTarget, backend: string, server: string, state: 'drain' | 'ready'): Promise<string | undefined> {
-  const answer = (await runtimeCommand(target, `set server ${backend}/${server} state ${state}`)).trim();
+  const answer = (await runtimeCommand(target, `set server ${safeName(backend)}/${safeName(server)} state ${state}`)).trim();
   return answer || undefined;
 }
