@@ -53,7 +53,7 @@ frontend fe
 backend ${backend}
   balance roundrobin
   option httpchk GET /hello
-  http-check expect string "status":"pass"
+  http-check expect string '"status":"pass"'
   default-server check inter 500ms fall 2 rise 2
   # Which server answered, so tests can count requests per server.
   http-response set-header X-Served-By %s
