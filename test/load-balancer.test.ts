@@ -24,10 +24,14 @@ const TOKEN = 'Bearer lb-hook-s3cret-7f2a';
 const acts = createLoadBalancerActivities({ hookHeaders: { Authorization: TOKEN } });
 
 /** Runs one activity in the SDK's activity context; collects its heartbeats. */
-async function run<A, R>(fn: (a: A) => Promise<R>, arg: A, info: { heartbeatDetails?: unknown } = {}): Promise<{ result: R; heartbeats: unknown[]; ms: number }> {
+async function run<A, R>(
+  fn: (a: A) => Promise<R>,
+  arg: A,
+  opts: { heartbeatDetails?: unknown; heartbeats?: unknown[] } = {},
+): Promise<{ result: R; heartbeats: unknown[]; ms: number }> {
   // Expected failures are asserted, not logged.
-  const env = new MockActivityEnvironment(info, { logger: new DefaultLogger('ERROR') });
-  const heartbeats: unknown[] = [];
+  const env = new MockActivityEnvironment({ heartbeatDetails: opts.heartbeatDetails }, { logger: new DefaultLogger('ERROR') });
+  const heartbeats = opts.heartbeats ?? [];
   env.on('heartbeat', (d: unknown) => heartbeats.push(d));
   const start = Date.now();
   const result = (await env.run(fn, arg)) as R;
@@ -281,7 +285,9 @@ describe('hooks driver', () => {
   it('fails after timeoutMs when the hook never answers or is down, without the header in the message', async () => {
     const silent = await receiver(() => undefined);
     try {
-      const hung = await failureOf(run(acts.lbDrain, { lb: hooksLb(silent.base, 2000), gateway: hookGateway }));
+      const beats: unknown[] = [];
+      const hung = await failureOf(run(acts.lbDrain, { lb: hooksLb(silent.base, 2000), gateway: hookGateway }, { heartbeats: beats }));
+      assert.ok(beats.length >= 2, `heartbeats while the hook keeps it waiting (${beats.length})`);
       assert.equal(hung.err.type, ErrorType.LoadBalancerHookFailed);
       assert.equal(hung.err.nonRetryable, true);
       assert.match(hung.err.message, new RegExp(`beforeStop hook POST ${silent.base}/drain for tyk-gateway-1 did not succeed within 2 s \\(1 attempt; last: no answer\\)`));

@@ -54,7 +54,10 @@ export async function callHook(
   // At least one call, even when a retried activity finds its deadline gone.
   do {
     attempts++;
-    pace.heartbeat({ startedAt: pace.startedAt, event, attempts, last });
+    const beat = () => pace.heartbeat({ startedAt: pace.startedAt, event, attempts, last });
+    beat();
+    // A hook may take its time (it drains before it answers): keep beating meanwhile.
+    const ticker = setInterval(beat, 1000);
     const remaining = Math.max(deadline - Date.now(), 1000);
     const signals = [AbortSignal.timeout(remaining), ...(pace.signal ? [pace.signal] : [])];
     try {
@@ -78,6 +81,8 @@ export async function callHook(
       if (pace.signal?.aborted) throw err;
       const e = err as NodeJS.ErrnoException;
       last = e.name === 'TimeoutError' || e.name === 'AbortError' ? 'no answer' : hide(e.code ?? e.message);
+    } finally {
+      clearInterval(ticker);
     }
     if (Date.now() >= deadline) break;
     await pace.sleep(Math.min(backoff, deadline - Date.now()));
