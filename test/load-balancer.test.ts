@@ -132,6 +132,14 @@ describe('HAProxy driver', () => {
     assert.match(backend.err.message, /no backend "tyk-typo" \(its backends: tyk\)/);
   });
 
+  it('lbDrain on a socket below level admin fails with LoadBalancerRefused saying so, and changes nothing', async () => {
+    const refused = await failureOf(run(acts.lbDrain, { lb: haproxyLb({ socket: lbProxy.operatorSocketPath }), gateway: gateways[0] }));
+    assert.equal(refused.err.type, ErrorType.LoadBalancerRefused);
+    assert.equal(refused.err.nonRetryable, true);
+    assert.match(refused.err.message, /refused "set server tyk\/edge-a state drain": Permission denied.*needs "level admin"/);
+    assert.equal((await statusOf('edge-a')).status, 'UP');
+  });
+
   it('init discovery lists HAProxy\'s servers and matches them to the gateways by address and port', async () => {
     const servers = await haproxyServers({ socket: lbProxy.socketPath });
     assert.deepEqual(

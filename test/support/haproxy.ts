@@ -1,6 +1,6 @@
 // A real HAProxy (Debian's haproxy 2.6, installed by rig/packages.sh) in front of a test's gateways: one frontend
 // on a free 127.0.0.1 port, one backend whose servers are health-checked on /hello every 500 ms, the Runtime API
-// on a unix socket (level admin) and optionally on 127.0.0.1 TCP. Runs in the foreground (-db) as a child of the
+// on a unix socket (level admin; a second one at level operator) and optionally on 127.0.0.1 TCP. Runs in the foreground (-db) as a child of the
 // test; no chroot or user switch, so it needs nothing from /etc/haproxy.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,8 @@ export interface HaproxyServerSpec {
 export interface TestHaproxy {
   frontendUrl: string;
   socketPath: string;
+  /** The same API at `level operator` (may read, may not `set server`): how a misconfigured socket looks. */
+  operatorSocketPath: string;
   /** host:port of the TCP Runtime API, when asked for. */
   address?: string;
   backend: string;
@@ -31,11 +33,13 @@ export async function startHaproxy(opts: { servers: HaproxyServerSpec[]; backend
   const frontendPort = await freePort();
   const apiAddress = opts.tcpApi ? `127.0.0.1:${await freePort()}` : undefined;
   const socketPath = join(dir, 'admin.sock');
+  const operatorSocketPath = join(dir, 'operator.sock');
   const cfg = join(dir, 'haproxy.cfg');
   writeFileSync(
     cfg,
     `global
   stats socket ${socketPath} mode 600 level admin
+  stats socket ${operatorSocketPath} mode 600 level operator
 ${apiAddress ? `  stats socket ipv4@${apiAddress} level admin\n` : ''}  nbthread 1
 
 defaults
@@ -81,5 +85,5 @@ ${opts.servers.map((s) => `  server ${s.name} ${s.address}`).join('\n')}
     await stop();
     throw err;
   }
-  return { frontendUrl: `http://127.0.0.1:${frontendPort}`, socketPath, address: apiAddress, backend, log: () => output, stop };
+  return { frontendUrl: `http://127.0.0.1:${frontendPort}`, socketPath, operatorSocketPath, address: apiAddress, backend, log: () => output, stop };
 }
