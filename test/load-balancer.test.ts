@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { createLoadBalancerActivities, haproxyServers, matchServers, readHookHeaders, type LbGateway, type LoadBalancerInput } from '../src/activities/load-balancer';
 import { serverStat } from '../src/activities/load-balancer/haproxy-runtime';
 import { ErrorType } from '../src/shared/errors';
-import { loadBalancerSection, toLoadBalancerInput, unknownServerContainers } from '../src/plan/load-balancer';
+import { haproxySectionFor, loadBalancerSection, toLoadBalancerInput, unknownServerContainers } from '../src/plan/load-balancer';
 import { startHaproxy, type TestHaproxy } from './support/haproxy';
 import { docker, freePort, tempDir, waitFor } from './support/services';
 import { testStack, type TestStack } from './support/stack';
@@ -152,6 +152,15 @@ describe('HAProxy driver', () => {
     });
     const lost = matchServers([...gateways, { container: 'tyk-gateway-9', url: 'http://127.0.0.1:1' }], servers);
     assert.ok('problem' in lost && /tyk-gateway-9 \(127\.0\.0\.1:1\)/.test(lost.problem), JSON.stringify(lost));
+
+    // The same as an activity (run on the gateways' host), and the section init writes from it, which the plan accepts.
+    const found = (await run(acts.lbDiscover, { haproxy: { address: lbProxy.address }, gateways })).result;
+    assert.ok(!('problem' in found.match), JSON.stringify(found.match));
+    const section = haproxySectionFor({ address: lbProxy.address }, found.match);
+    assert.deepEqual(toLoadBalancerInput(loadBalancerSection.parse(section)), {
+      type: 'haproxy', address: lbProxy.address, backend: 'tyk', drainTimeoutMs: 30_000, readyTimeoutMs: 30_000,
+      servers: Object.fromEntries(gateways.map((g, i) => [g.container, SERVER_NAMES[i]])),
+    });
   });
 
   it('lbDrain waits for the request in flight to finish while new requests go to the other gateways', async () => {

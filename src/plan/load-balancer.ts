@@ -155,3 +155,13 @@ export function toLoadBalancerInput(section: LoadBalancerSection | undefined): L
     ...(section.servers ? { servers: Object.fromEntries(Object.entries(section.servers).map(([c, s]) => [c.replace(/^\//, ''), s])) } : {}),
   };
 }
+
+/** The section `init` writes once HAProxy's servers are matched to the gateways (plain data, for the YAML). */
+export function haproxySectionFor(target: { socket?: string; address?: string }, match: { backend: string; servers: Record<string, string> }) {
+  return {
+    haproxy: { ...(target.socket ? { socket: target.socket } : { address: target.address }), backend: match.backend },
+    drainTimeout: `${DEFAULT_LB_DRAIN_TIMEOUT_MS / 1000}s`,
+    readyTimeout: `${DEFAULT_LB_READY_TIMEOUT_MS / 1000}s`,
+    servers: match.servers,
+  };
+}

@@ -1,13 +1,14 @@
 // Load-balancer activities around a gateway's recreate: lbCheck before anything changes, lbDrain before the stop,
 // lbReady once the new container is healthy. One interface, two drivers (HAProxy Runtime API, HTTP hooks).
 import { Context } from '@temporalio/activity';
+import { haproxyServers, matchServers, type HaproxyServer, type ServerMatch } from './discover';
 import { callHook } from './hooks';
 import { haproxyCheck, haproxyDrain, haproxyReady } from './haproxy';
 import type { DrainResult, LbGateway, LbServer, LoadBalancerInput, Pacer, ReadyResult } from './types';
 
 export type { DrainResult, LbGateway, LbServer, LoadBalancerInput, ReadyResult } from './types';
 export { readHookHeaders } from './hook-config';
-export { haproxyServers, matchServers, type HaproxyServer, type ServerMatch } from './discover';
+export { haproxyServers, matchServers, type HaproxyServer, type ServerMatch };
 
 export interface LoadBalancerDeps {
   /** Sent with every hook call; from the worker's environment (readHookHeaders), never from the plan. */
@@ -37,6 +38,16 @@ export function createLoadBalancerActivities(deps: LoadBalancerDeps) {
       if (input.lb.type === 'haproxy') return haproxyCheck(input.lb, input.gateways);
       // A hook has nothing to ask in advance; its URLs were checked with the plan.
       return { servers: input.gateways.map((g) => ({ container: bare(g), server: bare(g), state: 'hooks' })) };
+    },
+
+    /** For `init` on a gateway's host: HAProxy's servers, and which one is which gateway (by address and port). */
+    async lbDiscover(input: {
+      haproxy: { socket?: string; address?: string };
+      gateways: { container: string; url: string }[];
+      backend?: string;
+    }): Promise<{ servers: HaproxyServer[]; match: ServerMatch }> {
+      const servers = await haproxyServers(input.haproxy);
+      return { servers, match: matchServers(input.gateways, servers, input.backend) };
     },
 
     /** Out of rotation, and wait until the requests in flight on it are done (or the drain timeout passes). */
