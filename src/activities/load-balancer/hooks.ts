@@ -45,14 +45,15 @@ export async function callHook(
   pace: Pacer,
 ): Promise<{ status: number; attempts: number; tookMs: number }> {
   const url = event === 'beforeStop' ? lb.beforeStop : lb.afterHealthy;
-  const body = JSON.stringify(hookBody(event, gateway));
+  const sent = hookBody(event, gateway);
+  const body = JSON.stringify(sent);
   const hide = redactor(Object.values(headers));
   const deadline = pace.startedAt + lb.timeoutMs;
   let attempts = 0;
   let last = 'not called';
   let backoff = 250;
   // At least one call, even when a retried activity finds its deadline gone.
-  do {
+  for (;;) {
     attempts++;
     const beat = () => pace.heartbeat({ startedAt: pace.startedAt, event, attempts, last });
     beat();
@@ -73,7 +74,7 @@ export async function callHook(
       if (res.statusCode >= 200 && res.statusCode < 300) return { status: res.statusCode, attempts, tookMs: Date.now() - pace.startedAt };
       last = `HTTP ${res.statusCode}${text ? ` ${JSON.stringify(hide(text).slice(0, 160))}` : ''}`;
       if (res.statusCode >= 400 && res.statusCode < 500 && !RETRYABLE_4XX.has(res.statusCode)) {
-        throw failure(`${event} hook POST ${url} for ${gateway.container} was refused: ${last}` +
+        throw failure(`${event} hook POST ${url} for ${sent.container} was refused: ${last}` +
           (res.statusCode === 401 || res.statusCode === 403 ? "; check the worker's TYK_UPGRADE_HOOK_HEADERS" : ''));
       }
     } catch (err) {
@@ -87,9 +88,9 @@ export async function callHook(
     if (Date.now() >= deadline) break;
     await pace.sleep(Math.min(backoff, deadline - Date.now()));
     backoff = Math.min(backoff * 2, 2000);
-  } while (Date.now() < deadline);
+  }
   throw failure(
-    `${event} hook POST ${url} for ${gateway.container} did not succeed within ${formatDuration(lb.timeoutMs)} ` +
+    `${event} hook POST ${url} for ${sent.container} did not succeed within ${formatDuration(lb.timeoutMs)} ` +
       `(${attempts} attempt${attempts === 1 ? '' : 's'}; last: ${last})`,
   );
 }
