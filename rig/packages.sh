@@ -14,4 +14,5 @@ want redis-server redis-server
 want docker-compose docker-compose
 want chromium chromium
 want nginx nginx
+want haproxy haproxy
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; else log "packages present"; fi
