@@ -383,6 +383,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     const backups = await onEveryHost(plan, (host) =>
       on(host, SHORT, `Back up ${plan.filter((p) => p.host === host).length} containers${host ? ` on ${host}` : ''}`).backupStack({
         stack: input.stack,
+        ...(host ? { host } : {}),
         runId: workflowInfo().runId,
         backupDir: input.backupDir,
         instances: plan.filter((p) => p.host === host),
