@@ -75,7 +75,10 @@ export interface FleetOptions {
   gatewaysPerHost: number;
   pump?: boolean;
   workers?: boolean;
+  /** 127.0.0.N of the first host; the next hosts take the next addresses. */
   firstAddress?: number;
+  /** Engines are named PREFIX-1, PREFIX-2, ...: a benchmark keeps its own away from the tests'. */
+  enginePrefix?: string;
   /**
    * Gateways of this host (0-based) run a healthy v5.2.0 under the faulty repository's name, so the target that
    * preflight derives for them (same repository, tag v5.3.0) is the faulty build: one host fails, the others not.
@@ -93,7 +96,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   for (let i = 0; i < opts.hosts; i++) {
     const n = i + 1;
     // Persistent engines (images stay cached between files and runs); each host's containers on its own address.
-    const engine = await startEngine({ name: `fleet-${n}`, address: `127.0.0.${(opts.firstAddress ?? 11) + i}` });
+    const engine = await startEngine({ name: `${opts.enginePrefix ?? 'fleet'}-${n}`, address: `127.0.0.${(opts.firstAddress ?? 11) + i}` });
     const name = `h${n}-${id}`;
     let gatewayImage = `${GATEWAY_REPO}:v5.2.0`;
     if (opts.faultyHost === i) {
