@@ -14,5 +14,6 @@ want redis-server redis-server
 want docker-compose docker-compose
 want chromium chromium
 want nginx nginx
+want systemd-analyze systemd
 want haproxy haproxy
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; else log "packages present"; fi
