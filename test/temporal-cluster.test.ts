@@ -140,11 +140,13 @@ describe('tyk-upgrade on a two-node Temporal cluster on PostgreSQL', () => {
       const victim = cluster.historyOwner(id);
       const survivor = cluster.nodes.find((n) => n !== victim)!;
       await victim.kill();
+      const killedAt = Date.now();
       assert.equal(victim.running(), false);
-      console.log(`killed ${victim.name} (owner of ${id}'s shard) while ${first} was ${stateOf(mid)}`);
 
       const done = (await client.workflow.getHandle(id).result()) as UpgradeStatus;
       assert.equal(done.outcome, 'succeeded', JSON.stringify(done));
+      console.log(`killed ${victim.name} (owner of ${id}'s shard) while ${first} was ${stateOf(mid)}; succeeded ${Math.round((Date.now() - killedAt) / 1000)} s later`);
+      assert.equal(worker.child.exitCode, null, 'the same worker process carried on through its reconnect');
       assert.equal(cluster.historyOwner(id), survivor, `the shard moved to ${survivor.name}`);
       await gatewaysOnTarget(stack);
       assert.deepEqual(await containerNames(stack.name), stack.gateways.map((g) => g.container).sort(), 'one container per name');

@@ -5,7 +5,7 @@
 // whole folder goes at the end.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -100,6 +100,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, what: string, 
 export async function startTemporalCluster(opts: { nodes?: number; log?: (line: string) => void } = {}): Promise<TemporalCluster> {
   const bin: TemporalBinaries = requireTemporalBinaries();
   const cli = cachedCliPath();
+  if (!existsSync(cli)) throw new Error(`temporal/setup.sh needs the Temporal CLI at ${cli}; run \`bash rig/setup.sh\` once`);
   const log = opts.log ?? (() => undefined);
   const nodeCount = opts.nodes ?? 2;
   // Not under the test run's folder: that one is root's and 0700, and PostgreSQL runs as its own user.
@@ -266,6 +267,8 @@ export async function startTemporalCluster(opts: { nodes?: number; log?: (line: 
     // insert it and one exits. Later starts do the same, which costs a few seconds and nothing else.
     for (let i = 0; i < nodes.length; i++) if (!nodes[i].running()) await startNode(i);
     if (!alive('haproxy')) await startLoadBalancer();
+    // HAProxy takes a node back after two good checks: clients may use the address once a frontend answers there.
+    await until('haproxy', `a frontend through ${address}`, () => answers(address, 2000));
     if (!alive('ui')) await startUi();
   };
 
