@@ -160,27 +160,28 @@ export async function startTemporalCluster(opts: { nodes?: number; log?: (line: 
   mkdirSync(pgSocket);
   if (pgIds) chownSync(pgSocket, pgIds.uid, pgIds.gid);
   const asPostgres = pgIds ? ['--reuid', String(pgIds.uid), '--regid', String(pgIds.gid), '--clear-groups'] : [];
-  run('setpriv', [...asPostgres, '--', join(PG_BIN, 'initdb'), '-D', pgData, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8'], process.env, 'initdb', dir);
+  const initdb = () => run('setpriv', [...asPostgres, '--', join(PG_BIN, 'initdb'), '-D', pgData, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8'], process.env, 'initdb', dir);
 
   const startPostgres = async () => {
     spawnLogged('postgresql', join(PG_BIN, 'postgres'), ['-D', pgData, '-h', '127.0.0.1', '-p', String(pgPort), '-k', pgSocket], process.env, asPostgres);
     await until('postgresql', `PostgreSQL on 127.0.0.1:${pgPort}`, async () => spawnSync(join(PG_BIN, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(pgPort)]).status === 0);
   };
-  await startPostgres();
-  // The user Temporal connects as: a password over TCP, allowed to create its two databases.
-  run('psql', ['-h', pgSocket, '-p', String(pgPort), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE ROLE temporal LOGIN CREATEDB PASSWORD '${dbPassword}'`], process.env, 'creating the temporal role');
-  const t0 = Date.now();
-  run('sh', [join(TEMPORAL_DIR, 'schema.sh')], {
-    ...process.env,
-    PATH: `${dirname(bin.sqlTool)}:${process.env.PATH}`,
-    SQL_PLUGIN: 'postgres12',
-    SQL_HOST: '127.0.0.1',
-    SQL_PORT: String(pgPort),
-    SQL_USER: 'temporal',
-    SQL_PASSWORD: dbPassword,
-    TEMPORAL_SCHEMA_DIR: bin.postgresSchemaDir,
-  }, 'temporal/schema.sh');
-  log(`temporal cluster: PostgreSQL on 127.0.0.1:${pgPort}, schemas set up in ${Date.now() - t0} ms`);
+  // The user Temporal connects as (a password over TCP, allowed to create its two databases), then the schemas.
+  const createDatabases = () => {
+    run('psql', ['-h', pgSocket, '-p', String(pgPort), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE ROLE temporal LOGIN CREATEDB PASSWORD '${dbPassword}'`], process.env, 'creating the temporal role');
+    const t0 = Date.now();
+    run('sh', [join(TEMPORAL_DIR, 'schema.sh')], {
+      ...process.env,
+      PATH: `${dirname(bin.sqlTool)}:${process.env.PATH}`,
+      SQL_PLUGIN: 'postgres12',
+      SQL_HOST: '127.0.0.1',
+      SQL_PORT: String(pgPort),
+      SQL_USER: 'temporal',
+      SQL_PASSWORD: dbPassword,
+      TEMPORAL_SCHEMA_DIR: bin.postgresSchemaDir,
+    }, 'temporal/schema.sh');
+    log(`temporal cluster: PostgreSQL on 127.0.0.1:${pgPort}, schemas set up in ${Date.now() - t0} ms`);
+  };
 
   // --- Temporal nodes: the same config file (temporal/config/cluster.yaml), each with its own ports.
   const nodeEnv = (i: number): NodeJS.ProcessEnv => {
@@ -304,6 +305,9 @@ export async function startTemporalCluster(opts: { nodes?: number; log?: (line: 
   };
 
   try {
+    initdb();
+    await startPostgres();
+    createDatabases();
     await startAll();
     const t1 = Date.now();
     run('sh', [join(TEMPORAL_DIR, 'setup.sh')], { ...process.env, PATH: `${dirname(cli)}:${process.env.PATH}`, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default' }, 'temporal/setup.sh');
