@@ -1,8 +1,9 @@
 // The worker: runs the upgrade workflow and its activities on the task queue (`tyk-upgrade worker`, `dev`, `demo`).
+import { hostname } from 'node:os';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import Docker from 'dockerode';
 import { createActivities, type ActivityDeps } from './activities';
-import { TASK_QUEUE } from './shared/names';
+import { hostTaskQueue, TASK_QUEUE, workerIdentity } from './shared/names';
 
 export interface UpgradeWorkerOptions {
   connection: NativeConnection;
@@ -10,6 +11,8 @@ export interface UpgradeWorkerOptions {
   docker?: Docker;
   taskQueue?: string;
   checkpoint?: ActivityDeps['checkpoint'];
+  /** DOCKER_HOST or the local socket, for messages. */
+  dockerAddress?: string;
   /** A bundle made once with bundleWorkflows(), so several workers in one process do not bundle again. */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
@@ -21,16 +24,47 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
 // The bundler's own progress lines are noise in the CLI; errors still throw.
 const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
+const workflowSource = (opts: UpgradeWorkerOptions) =>
+  opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') };
+const activitiesOf = (opts: UpgradeWorkerOptions) =>
+  createActivities({ docker: opts.docker ?? new Docker(), checkpoint: opts.checkpoint, dockerAddress: opts.dockerAddress });
+// Let a running health check or drain finish its step before the worker goes.
+const SHUTDOWN_GRACE = '30s' as const;
+
+/** One machine: the workflows and the activities against the local engine, on one task queue. */
 export async function createUpgradeWorker(opts: UpgradeWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities({ docker: opts.docker ?? new Docker(), checkpoint: opts.checkpoint }),
-    // Let a running health check or drain finish its step before the worker goes.
-    shutdownGraceTime: '30s',
+    ...workflowSource(opts),
+    activities: activitiesOf(opts),
+    shutdownGraceTime: SHUTDOWN_GRACE,
   });
+}
+
+/**
+ * One host of a fleet: its activities on the host's own queue (only this worker touches this engine), and the
+ * orchestration on the main queue, which every host's worker serves, so the fleet's workflow outlives any one host.
+ * Both say the host in their identity, which is how `init` finds the fleet through Temporal.
+ */
+export async function createHostWorkers(opts: UpgradeWorkerOptions & { host: string }): Promise<Worker[]> {
+  const identity = workerIdentity(`${process.pid}@${hostname()}`, opts.host);
+  const common = { connection: opts.connection, namespace: opts.namespace, identity, shutdownGraceTime: SHUTDOWN_GRACE };
+  return [
+    await Worker.create({ ...common, taskQueue: hostTaskQueue(opts.host), activities: activitiesOf(opts) }),
+    await Worker.create({ ...common, taskQueue: opts.taskQueue ?? TASK_QUEUE, ...workflowSource(opts) }),
+  ];
+}
+
+/** Run workers together: when one stops (a signal, a fatal error), the others are shut down too. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  const stopAll = () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  const results = await Promise.allSettled(workers.map((w) => w.run().finally(stopAll)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** A checkpoint that kills this worker at the named point: how tests prove a crash anywhere is survivable. */

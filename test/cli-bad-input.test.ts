@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { getStatus } from '../src/client-lib/upgrades';
 import { renderPlan } from '../src/plan/render';
-import { workflowIdFor } from '../src/shared/names';
+import { WORKFLOW_TYPE, workflowIdFor } from '../src/shared/names';
 import { runCli, type CliOptions, type CliResult } from './support/cli';
 import { connectTestEnv, docker, freePort, tempDir, waitFor } from './support/services';
 import { testStack, type TestStack } from './support/stack';
@@ -32,7 +32,8 @@ before(async () => {
     stack: stack.name,
     gatewayVersion: 'v5.3.0',
     gateways: stack.gateways.map((g) => ({ container: g.container, url: g.url, helloPath: 'hello' })),
-    pump: { container: stack.pump!.container, healthUrl: stack.pump!.healthUrl, version: 'v1.10.0' },
+    pumpVersion: 'v1.10.0',
+    pumps: [{ container: stack.pump!.container, healthUrl: stack.pump!.healthUrl }],
     source: 'test',
     backupDir: join(dir, 'backups'),
   });
@@ -71,8 +72,9 @@ async function snapshot() {
     .filter((c) => c.Names.some((n) => n.includes(stack.name)))
     .map((c) => `${c.Names.join(',')} ${c.Id} ${c.Image} ${c.State}`)
     .sort();
+  // `plan` and `start` ask the workers through short look-only workflows; what must not appear is an upgrade.
   const workflows: string[] = [];
-  for await (const wf of env.client.workflow.list()) {
+  for await (const wf of env.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}'` })) {
     const d = await env.client.workflow.getHandle(wf.workflowId, wf.runId).describe();
     workflows.push(`${wf.workflowId} ${wf.runId} ${d.status.name} ${d.historyLength}`);
   }
@@ -139,7 +141,7 @@ describe('bad plan files: exit 3, the field and its line named', () => {
   });
   it('an unknown gate', async () => {
     const p = planWith('bad-gate', (t) => t.replace('gates: [before-gateways, before-pump]', 'gates: [before-gateway]'));
-    await refused(start(p), 3, /gates\[0\]: must be one of before-gateways, before-pump/);
+    await refused(start(p), 3, /gates\[0\]: must be one of before-gateways, after-canary, before-pump/);
   });
   it('no gateway containers', async () => {
     const p = planWith('no-gateways', (t) => t.replace(/  instances:\n(    .*\n|      .*\n)+/, '  instances: []\n'));
@@ -188,15 +190,21 @@ describe('a stack that is not ready for the plan: exit 4, nothing started', () =
     await refused(start(good, '--gateway-version', 'v5.4.0'), 4, /target image 127\.0\.0\.1:5000\/tyk-gateway\/tyk-gateway:v5\.4\.0 cannot be pulled: the registry has no such image or tag/);
   });
   it('plan (the dry run) reports the same, with its report on stdout', async () => {
-    const r = await refused(['plan', '-f', good, '--gateway-version', 'v5.4.0'], 4, /the stack is not ready for this plan \(1 problem/);
+    const r = await refused(['plan', '-f', good, '--gateway-version', 'v5.4.0', '--task-queue', worker.taskQueue], 4, /the stack is not ready for this plan \(1 problem/);
     assert.match(r.stdout, /Dry run: nothing was changed/);
     assert.match(r.stdout, /tyk-gateway:v5\.4\.0\s+NO/);
   });
 });
 
 describe('unreachable services: fail fast with where they were looked for', () => {
-  it('Docker engine unreachable: exit 5', async () => {
-    await refused(start(good), 5, /cannot reach the Docker engine at unix:\/\/\/nonexistent\/docker\.sock/, { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+  it('a worker whose Docker engine is unreachable: exit 5 at once', async () => {
+    await refused(['worker', '--task-queue', 'never', '--host', 'nowhere'], 5, /cannot reach the Docker engine at unix:\/\/\/nonexistent\/docker\.sock/, {
+      env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
+    });
+  });
+  it('a host named in the plan with no worker polling: exit 6 naming the host, nothing started', async () => {
+    const p = planWith('no-worker-host', (t) => t.replace(/(    - container: .*\n)/, '$1      host: ghost-host\n').replace('  container:', '  host: ghost-host\n  container:'));
+    await refused(start(p), 6, /no worker polls host "ghost-host"; nothing was changed\. Start `tyk-upgrade worker --host ghost-host` on that machine/);
   });
   it('Temporal unreachable: exit 6 within seconds, naming the address', async () => {
     const port = await freePort();
@@ -281,7 +289,7 @@ describe('bad command lines: exit 2', () => {
     await refused(['reject', 'tyk-upgrade-x'], 2, /required option '--reason <text>' not specified/);
   });
   it('approve --gate that is no gate', async () => {
-    await refused(['approve', 'tyk-upgrade-x', '--gate', 'somewhere'], 2, /Allowed choices are before-gateways, before-pump/);
+    await refused(['approve', 'tyk-upgrade-x', '--gate', 'somewhere'], 2, /Allowed choices are before-gateways, after-canary, before-pump/);
   });
   it('an unknown command', async () => {
     await refused(['upgrade-everything'], 2, /unknown command 'upgrade-everything'/);
@@ -294,7 +302,7 @@ describe('bad command lines: exit 2', () => {
 describe('init and sandbox refusals', () => {
   it('init that finds no Tyk container: exit 4, no file written', async () => {
     const out = join(dir, 'never-written.yaml');
-    await refused(['init', '--label', 'io.tyk-upgrade.sandbox=no-such-sandbox', '--gateway-version', 'v5.3.0', '-o', out], 4, /no running Tyk gateway container found/);
+    await refused(['init', '--label', 'io.tyk-upgrade.sandbox=no-such-sandbox', '--gateway-version', 'v5.3.0', '-o', out, '--task-queue', worker.taskQueue], 4, /no running Tyk gateway container found/);
     assert.ok(!existsSync(out));
   });
   it('sandbox up with a name already taken: exit 4', async () => {

@@ -18,7 +18,8 @@ describe('tyk-upgrade from a terminal', () => {
     const queue = `cli-flow-${randomBytes(4).toString('hex')}`;
     const outputs: string[] = [];
     const cli = async (args: string[], code = 0) => {
-      const r = await runCli(args, { cwd: dir });
+      // The CLI reaches Docker only through the worker: every command finds it on this queue.
+      const r = await runCli(args, { cwd: dir, env: { TYK_UPGRADE_TASK_QUEUE: queue } });
       outputs.push(r.stdout, r.stderr);
       assert.equal(r.code, code, `tyk-upgrade ${args.join(' ')}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
       return r;
@@ -75,9 +76,9 @@ describe('tyk-upgrade from a terminal', () => {
       const status = JSON.parse((await cli(['status', id, '--json'])).stdout) as { temporalStatus: string; status: UpgradeStatus };
       assert.equal(status.temporalStatus, 'COMPLETED');
       assert.equal(status.status.outcome, 'succeeded');
-      assert.deepEqual(status.status.gates.map((g) => [g.gate, g.state, g.by]), [['before-gateways', 'approved', 'alice'], ['before-pump', 'approved', 'bob']]);
-      assert.match((await cli(['status', id])).stdout, new RegExp(`${name}-pump\\s+pump\\s+1\\.9\\.0\\s+1\\.10\\.0\\s+upgraded`));
-      assert.match((await cli(['list'])).stdout, new RegExp(`${id}\\s+${name}\\s+5\\.3\\.0\\s+COMPLETED\\s+succeeded`));
+      assert.deepEqual(status.status.gates.filter((g) => g.state !== 'skipped').map((g) => [g.gate, g.state, g.by]), [['before-gateways', 'approved', 'alice'], ['before-pump', 'approved', 'bob']]);
+      assert.match((await cli(['status', id])).stdout, new RegExp(`${name}-pump\\s+pump\\s+pumps\\s+1\\.9\\.0\\s+1\\.10\\.0\\s+upgraded`));
+      assert.match((await cli(['list'])).stdout, new RegExp(`${id}\\s+${name}\\s+-\\s+5\\.3\\.0\\s+COMPLETED\\s+succeeded`));
       assert.match((await cli(['sandbox', 'status', '--name', name])).stdout, new RegExp(`${name}-gateway-1\\s+gateway\\s+running\\s+5\\.3\\.0`));
     } finally {
       await watch?.stop();

@@ -41,7 +41,7 @@ describe('plan files', () => {
     assert.deepEqual(input, {
       stack: 'prod',
       gateways: [{ container: 'gw-1', url: 'http://gw-1.tyk.internal:8080', helloPath: 'hello' }],
-      pump: { container: 'pump', healthUrl: 'http://127.0.0.1:8083/health' },
+      pumps: [{ container: 'pump', healthUrl: 'http://127.0.0.1:8083/health' }],
       gatewayVersion: 'v5.3.0',
       pumpVersion: 'v1.10.0',
       allowDowngrade: false,
@@ -75,8 +75,8 @@ describe('plan files', () => {
     assert.deepEqual(problems(text), [
       '3: gateway.version: "5.3" names a release line, not a release (that tag moves with every patch); name an exact release such as v5.3.0',
       '6: gateway.instances[0].url: "ftp://x" must use http:// or https://',
-      '7: gateway.instances[0].hellopath: unknown key (did you mean "helloPath"?); allowed here: container, url, helloPath',
-      '12: batchSize: must be at least 1',
+      '7: gateway.instances[0].hellopath: unknown key (did you mean "helloPath"?); allowed here: container, url, helloPath, host, pool',
+      '12: batchSize: 0 is not a whole number of at least 1',
     ]);
   });
 
@@ -86,7 +86,7 @@ describe('plan files', () => {
 
   it('rules across fields: a container listed twice, a gate twice', () => {
     const text = PLAN.replace('  container: pump', '  container: gw-1') + 'gates: [before-pump, before-pump]\n';
-    assert.deepEqual(problems(text), ['9: pump.container: "gw-1" is also listed as a gateway', '11: gates[1]: "before-pump" is listed twice']);
+    assert.deepEqual(problems(text), ['9: pump.container: "gw-1" is already listed at gateway.instances[0]', '11: gates[1]: "before-pump" is listed twice']);
   });
 
   it('allowPrerelease: true lets a pre-release through', () => {
@@ -102,12 +102,13 @@ describe('plan files', () => {
         { container: 'blue-gw-1', url: 'http://127.0.0.1:8080', helloPath: 'hello', current: '5.2.0' },
         { container: 'blue-gw-2', url: 'http://127.0.0.1:8081', helloPath: 'health', current: '5.2.0' },
       ],
-      pump: { container: 'blue-pump', healthUrl: 'http://127.0.0.1:8083/health', version: 'v1.10.0', current: '1.9.0' },
+      pumpVersion: 'v1.10.0',
+      pumps: [{ container: 'blue-pump', healthUrl: 'http://127.0.0.1:8083/health', current: '1.9.0' }],
       source: 'test',
     });
     const input = toUpgradeInput(parsePlanText(text, '/x/plan.yaml'), '/x/plan.yaml', {});
     assert.deepEqual(input.gateways.map((g) => g.helloPath), ['hello', 'health']);
-    assert.equal(input.pump?.container, 'blue-pump');
+    assert.equal(input.pumps[0]?.container, 'blue-pump');
     assert.match(text, /# runs 5\.2\.0 now/);
   });
 });
@@ -162,6 +163,10 @@ function status(over: Partial<UpgradeStatus> = {}): UpgradeStatus {
       { gate: 'before-gateways', state: 'not-reached' },
       { gate: 'before-pump', state: 'not-reached' },
     ],
+    hosts: [],
+    batches: [],
+    failures: { count: 0, budget: 0 },
+    backups: [],
     errors: [],
     ...over,
   };

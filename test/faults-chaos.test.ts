@@ -64,7 +64,7 @@ describe(`chaos: the worker SIGKILLed ${kills} times at random moments (seed ${s
         const now = await docker.getContainer(name).inspect();
         assert.equal(now.Id, originals[i], `${name} is the original container`);
         assert.equal(now.State.Running, true, `${name} runs`);
-        assert.deepEqual(await configDiffersFromBackup(docker, f.status.backup!.manifest, name), [], `${name} config as backed up`);
+        assert.deepEqual(await configDiffersFromBackup(docker, f.status.backups[0].manifest, name), [], `${name} config as backed up`);
       }
       for (const g of stack.gateways) assert.equal(await servedVersion(g.url), '5.2.0');
       assert.deepEqual(await namesOn(docker, stack.name), [...names].sort(), 'one container per name');

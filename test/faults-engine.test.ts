@@ -102,7 +102,7 @@ async function assertConsistent(stack: FaultStack, end: UpgradeStatus, originalI
   } else {
     assert.equal(info.Id, originalId, 'the original container is back');
     assert.equal(await servedVersion(stack.gateways[0].url), '5.2.0');
-    assert.deepEqual(await configDiffersFromBackup(engine.docker, end.backup!.manifest, gw), []);
+    assert.deepEqual(await configDiffersFromBackup(engine.docker, end.backups[0].manifest, gw), []);
   }
   // The pump is not part of this upgrade: a bystander with a restart policy. After a restart the engine starts it
   // again. After a crash, Docker 20.10 without live-restore stops the containers it finds still running and does
@@ -124,7 +124,7 @@ for (const [label, state, how] of [
       const stack = await faultStack(engine.docker, { prefix: `flt-eng-${how}`, listenAddress: engine.address, pump: true, checkDurationMs: 2_000 });
       try {
         const originalId = (await engine.docker.getContainer(stack.gateways[0].container).inspect()).Id;
-        const input = { ...stack.input({ soakMs: 8_000, healthTimeoutMs: 30_000 }), pump: undefined, pumpVersion: undefined };
+        const input = { ...stack.input({ soakMs: 8_000, healthTimeoutMs: 30_000 }), pumps: [], pumpVersion: undefined };
         const handle = await startUpgrade(env.client, input, { taskQueue });
         await untilState(handle.workflowId, state);
         await restartEngine(how);

@@ -51,7 +51,7 @@ describe('Redis unreachable during a gateway health check', () => {
       assert.match(f.message, new RegExp(`${stack.gateways[0].container} is not healthy on 5\\.3\\.0 after [\\d.]+ s: the gateway cannot reach Redis \\(/hello: status fail`));
       assert.match(f.status.instances[0].detail ?? '', /cannot reach Redis/);
       assert.equal(await servedVersion(stack.gateways[0].url), '5.2.0');
-      assert.deepEqual(await configDiffersFromBackup(docker, f.status.backup!.manifest, stack.gateways[0].container), []);
+      assert.deepEqual(await configDiffersFromBackup(docker, f.status.backups[0].manifest, stack.gateways[0].container), []);
       assert.deepEqual(await namesOn(docker, stack.name), [stack.gateways[0].container]);
     } finally {
       await stack.remove();

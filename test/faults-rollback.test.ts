@@ -40,7 +40,7 @@ describe('the worker SIGKILLed during a rollback', () => {
       assert.equal(now.Id, original.Id, 'the original container is back under its name');
       assert.equal(now.State.Running, true);
       assert.equal(await servedVersion(stack.gateways[0].url), '5.2.0');
-      assert.deepEqual(await configDiffersFromBackup(docker, f.status.backup!.manifest, stack.gateways[0].container), []);
+      assert.deepEqual(await configDiffersFromBackup(docker, f.status.backups[0].manifest, stack.gateways[0].container), []);
       assert.deepEqual(await namesOn(docker, stack.name), [stack.gateways[0].container]);
 
       // `tyk-upgrade worker` reports the ended upgrade in one line, without a stack trace.

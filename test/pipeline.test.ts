@@ -62,7 +62,7 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     assert.equal((await docker.getContainer(gw).inspect()).Config.Image, before.Config.Image);
     assert.ok(await docker.getImage(`127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0`).inspect());
     assert.equal(atGate.stages.find((s) => s.name === 'pull')?.state, 'done');
-    assert.ok(atGate.backup && atGate.backup.files >= 3, 'backup holds tyk.conf, the API definition, policies');
+    assert.ok(atGate.backups.length === 1 && atGate.backups[0].files >= 3, 'backup holds tyk.conf, the API definition, policies');
 
     await decide(t.env.client, handle.workflowId, 'approve', { by: 'alice', comment: 'change CHG-1' });
     await waitForGate(handle.workflowId, 'before-pump');
@@ -111,13 +111,13 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     assert.deepEqual(await containerNames(stack.name), [gw, stack.pump!.container].sort());
 
     // Backup on disk: 0700 folders, 0600 files, and the manifest's tyk.conf hash matches the file.
-    const manifest = JSON.parse(readFileSync(result.backup!.manifest, 'utf8'));
-    assert.equal(statSync(result.backup!.dir).mode & 0o777, 0o700);
+    const manifest = JSON.parse(readFileSync(result.backups[0].manifest, 'utf8'));
+    assert.equal(statSync(result.backups[0].dir).mode & 0o777, 0o700);
     const conf = manifest.entries.find((e: { path: string }) => e.path === '/opt/tyk-gateway/tyk.conf');
     assert.equal(statSync(conf.archive).mode & 0o777, 0o600);
     const { createHash } = await import('node:crypto');
     assert.equal(conf.hashes['tyk.conf'], createHash('sha256').update(filesBefore[join(stack.gateways[0].confDir, 'tyk.conf')]).digest('hex'));
-    assert.match(result.backup!.redis, /BGSAVE done/);
+    assert.match(result.backups[0].redis, /BGSAVE done/);
 
     // Who approved, when, and why.
     const g1 = result.gates.find((g) => g.gate === 'before-gateways')!;

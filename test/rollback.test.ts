@@ -55,7 +55,7 @@ for (const { fault, saw } of cases) {
         assert.equal(hello.body?.status, 'pass');
         assert.deepEqual(filesOf(stack.dir), files, 'config files byte-identical');
         assert.deepEqual(await containerNames(stack.name), [gw], 'no leftover -old/-new/-failed containers');
-        const log = readdirSync(failure.status.backup!.dir).find((f) => f.endsWith('.failed.log'));
+        const log = readdirSync(failure.status.backups[0].dir).find((f) => f.endsWith('.failed.log'));
         assert.ok(log, 'the failed container log is kept beside the backup');
       } finally {
         await stack.remove();

@@ -2,19 +2,25 @@
 import { Context } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import type { InstancePlan, UpgradeInput } from '../shared/types';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../shared/errors';
 import { backupStack, type BackupInput } from './backup';
+import { discoverTyk, type FoundContainer } from './discover';
 import { inspectContainer } from './docker-util';
+import { dryRun, type DryRunReport } from './dry-run';
 import { checkHealth, soakHealth, type HealthInput, type SoakInput } from './health';
 import { pullImage, type PullProgress } from './images';
 import { preflightStack } from './preflight';
 import { recreateContainer, type Checkpoint, type RecreateInput } from './recreate';
-import { retireOldContainer, type RetireInput } from './retire';
+import { retireOldContainers } from './retire';
 import { rollbackContainer, type RollbackInput } from './rollback';
 import { readConf, redactor, secretValues } from './tyk-config';
 import { verifyStack } from './verify';
 
 export interface ActivityDeps {
   docker: Docker;
+  /** Where the engine is (DOCKER_HOST or the local socket), for messages. */
+  dockerAddress?: string;
   /** Called at named points inside the activities; tests use it to crash a worker at an exact point. */
   checkpoint?: Checkpoint;
 }
@@ -45,8 +51,22 @@ export function createActivities(deps: ActivityDeps) {
   }
   const redactFor = async (p: InstancePlan) => redactor(await secretsOf(p));
 
+  /** A clear, non-retryable failure instead of a socket error when this host's engine is not there. */
+  async function engineAnswers(): Promise<void> {
+    try {
+      await docker.ping();
+    } catch (err) {
+      throw ApplicationFailure.create({
+        type: ErrorType.DockerUnreachable,
+        nonRetryable: true,
+        message: `the worker cannot reach its Docker engine at ${deps.dockerAddress ?? 'the local socket'}: ${(err as Error).message}; start dockerd there, or set DOCKER_HOST for the worker`,
+      });
+    }
+  }
+
   return {
     async preflight(input: UpgradeInput) {
+      await engineAnswers();
       return heartbeating(() => preflightStack(docker, input));
     },
 
@@ -93,8 +113,20 @@ export function createActivities(deps: ActivityDeps) {
       return heartbeating(() => rollbackContainer(docker, input, redact, () => Context.current().heartbeat()));
     },
 
-    async retireOldContainer(input: RetireInput) {
-      return retireOldContainer(docker, input);
+    async retireOldContainers(input: { containers: { container: string; fromImage: string }[]; keep: boolean }) {
+      return retireOldContainers(docker, input);
+    },
+
+    /** The Tyk containers on this host, for `init`: the CLI needs no Docker access of its own. */
+    async discoverTyk(input: { labels: string[] }): Promise<FoundContainer[]> {
+      await engineAnswers();
+      return discoverTyk(docker, input.labels);
+    },
+
+    /** This host's part of `plan`: looks only, changes nothing. */
+    async dryRun(input: UpgradeInput): Promise<DryRunReport> {
+      await engineAnswers();
+      return heartbeating(() => dryRun(docker, input));
     },
 
     async verifyStack(input: { instances: InstancePlan[] }) {

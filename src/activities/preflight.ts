@@ -105,6 +105,8 @@ export async function preflightStack(docker: Docker, input: UpgradeInput): Promi
     instances.push({
       role: 'gateway',
       container: gw.container,
+      ...(gw.host ? { host: gw.host } : {}),
+      ...(gw.pool ? { pool: gw.pool } : {}),
       containerId: info.Id,
       fromImage: info.Config.Image,
       toImage,
@@ -115,30 +117,31 @@ export async function preflightStack(docker: Docker, input: UpgradeInput): Promi
     });
   }
 
-  if (input.pump) {
-    const info = await runningContainer(docker, input.pump.container, 'pump');
-    const health = await getPumpHealth(input.pump.healthUrl);
+  for (const pump of input.pumps) {
+    const info = await runningContainer(docker, pump.container, 'pump');
+    const health = await getPumpHealth(pump.healthUrl);
     if (!health.ok || health.body?.status !== 'ok') {
-      fail(ErrorType.NotTyk, `pump "${input.pump.container}" does not answer like Tyk Pump at ${input.pump.healthUrl} (${health.error ?? `HTTP ${health.code}`}); check the container and healthUrl in the plan`);
+      fail(ErrorType.NotTyk, `pump "${pump.container}" does not answer like Tyk Pump at ${pump.healthUrl} (${health.error ?? `HTTP ${health.code}`}); check the container and healthUrl in the plan`);
     }
     const { repository, tag } = splitImage(info.Config.Image);
     const fromLog = versionInLog('pump', await containerLogs(docker, info.Id, 500));
     const fromVersion = normaliseVersion(fromLog ?? tag);
-    if (!parseVersion(fromVersion)) fail(ErrorType.NotTyk, `cannot tell which version pump "${input.pump.container}" runs: no "## Tyk Pump" line in its log and image tag "${tag}"`);
+    if (!parseVersion(fromVersion)) fail(ErrorType.NotTyk, `cannot tell which version pump "${pump.container}" runs: no "## Tyk Pump" line in its log and image tag "${tag}"`);
     if (!input.pumpVersion) fail(ErrorType.InvalidPlan, 'the plan names a pump but no pump target version');
-    checkDirection(input.pump.container, fromVersion, input.pumpVersion, input.allowDowngrade);
+    checkDirection(pump.container, fromVersion, input.pumpVersion, input.allowDowngrade);
     const toImage = `${input.pumpRepository ?? repository}:${tagForVersion(input.pumpVersion)}`;
     const compose = composeWarning(info, toImage);
     if (compose) warnings.push(compose);
     instances.push({
       role: 'pump',
-      container: input.pump.container,
+      container: pump.container,
+      ...(pump.host ? { host: pump.host } : {}),
       containerId: info.Id,
       fromImage: info.Config.Image,
       toImage,
       fromVersion,
       toVersion: normaliseVersion(input.pumpVersion),
-      url: input.pump.healthUrl,
+      url: pump.healthUrl,
       helloPath: '',
     });
   }

@@ -24,3 +24,17 @@ export async function retireOldContainer(docker: Docker, input: RetireInput): Pr
   await renameContainer(docker, old.Id, name);
   return `kept as ${name}`;
 }
+
+/** Every old container of one host, each on its own: one that cannot go is a warning, never a rollback. */
+export async function retireOldContainers(docker: Docker, input: { containers: { container: string; fromImage: string }[]; keep: boolean }): Promise<{ done: string[]; warnings: string[] }> {
+  const done: string[] = [];
+  const warnings: string[] = [];
+  for (const c of input.containers) {
+    try {
+      done.push(`${c.container}: ${await retireOldContainer(docker, { ...c, keep: input.keep })}`);
+    } catch (err) {
+      warnings.push(`old container of ${c.container} not ${input.keep ? 'renamed' : 'removed'}: ${(err as Error).message}`);
+    }
+  }
+  return { done, warnings };
+}

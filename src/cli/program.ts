@@ -2,9 +2,9 @@
 // for the worker and bundler, and a bad command line fails in milliseconds.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { TASK_QUEUE } from '../shared/names';
-import { GATES } from '../shared/types';
+import { GATES, PAUSE_CHOICES } from '../shared/types';
 import { SANDBOX_DEFAULTS } from '../sandbox/sandbox';
 import { collect, intIn } from './options';
 import type { TemporalOptions } from './temporal';
@@ -69,13 +69,16 @@ export function buildProgram(): Command {
     .command('worker')
     .description('run a worker against TEMPORAL_ADDRESS (dev server, compose server or Temporal Cloud)')
     .addOption(taskQueueOption())
+    .option('--host <name>', "this Docker host's name in fleet plans: poll tyk-upgrade.host.NAME for its activities (and run workflows)")
     .option('--log-level <level>', 'worker log level', 'WARN')
     .action(async (f, cmd) => (await import('./commands/worker')).workerCommand(f, globals(cmd)));
 
   program
     .command('init')
-    .description('find Tyk gateway and pump containers on the Docker engine and write a plan file for them')
+    .description("ask the workers for the Tyk gateways and pumps on their Docker hosts and write a plan file for them")
     .requiredOption('--gateway-version <version>', 'target gateway version, e.g. v5.3.0')
+    .option('--host <name>', 'only this host (repeatable; default: every host whose worker polls, or the local worker)', collect, [])
+    .addOption(taskQueueOption())
     .option('--pump-version <version>', 'target pump version, e.g. v1.10.0 (needed when a pump is found)')
     .option('--label <key=value>', 'only containers with this label (repeatable)', collect, [])
     .option('--stack <name>', 'stack name (default: the sandbox or compose project label, else "tyk")')
@@ -83,7 +86,7 @@ export function buildProgram(): Command {
     .option('--backup-dir <path>', "backup folder on the worker's machine, relative to the plan file (default: .tyk-upgrade/backups)")
     .option('--force', 'overwrite the plan file if it exists')
     .option('--allow-prerelease', 'accept pre-release target versions such as v5.3.0-rc1')
-    .action(async (f) => (await import('./commands/init')).initCommand(f));
+    .action(async (f, cmd) => (await import('./commands/init')).initCommand(f, globals(cmd)));
 
   const planOptions = (c: Command) =>
     c
@@ -94,16 +97,17 @@ export function buildProgram(): Command {
       .option('--allow-prerelease', 'accept pre-release versions given on the command line');
 
   planOptions(program.command('plan'))
-    .description('dry run: current and target versions, images to pull, gates, backups; changes nothing')
-    .action(async (f) => (await import('./commands/plan')).planCommand(f));
+    .description("dry run through each host's worker: versions, images, batches, gates, backups; changes nothing")
+    .addOption(taskQueueOption())
+    .action(async (f, cmd) => (await import('./commands/plan')).planCommand(f, globals(cmd)));
 
   planOptions(program.command('start'))
-    .description('check the plan against the engine, start the upgrade workflow, print its id and Web UI link')
+    .description('check the plan through the workers, start the upgrade workflow, print its id and Web UI link')
     .addOption(taskQueueOption())
     .option('--watch', 'follow the upgrade until it ends (exit code as for watch)')
     .option('--auto-approve', 'approve every gate when it is reached (implies --watch)')
     .option('--by <name>', 'who approves, with --auto-approve or at the prompt (default: your user name)')
-    .option('--skip-checks', "start without the local dry run (when this machine cannot see the worker's Docker engine)")
+    .option('--skip-checks', 'start without the dry run (the workflow\'s own preflight still checks everything)')
     .action(async (f, cmd) => {
       await (await import('./commands/start')).startCommand(f, globals(cmd));
     });
@@ -140,6 +144,15 @@ export function buildProgram(): Command {
     .requiredOption('--reason <text>', 'why, for the record')
     .option('--by <name>', 'who rejects (default: your user name)')
     .action(async (id, f, cmd) => (await import('./commands/decide')).decideCommand('reject', id, f, globals(cmd)));
+
+  program
+    .command('resume')
+    .description('decide for a paused fleet upgrade: retry the failed instances, continue without them, or roll back everything')
+    .argument('<id>', 'workflow id or stack name')
+    .addArgument(new Argument('<choice>', 'what to do').choices(PAUSE_CHOICES))
+    .option('--comment <text>', 'why, for the record')
+    .option('--by <name>', 'who decides (default: your user name)')
+    .action(async (id, choice, f, cmd) => (await import('./commands/resume')).resumeCommand(id, choice, f, globals(cmd)));
 
   program
     .command('cancel')

@@ -2,18 +2,31 @@
 // the inputs are the plan, the dry-run report and the workflow status, none of which hold secrets.
 import type { UpgradeExecution, UpgradeSummary } from '../client-lib/upgrades';
 import { formatDuration } from '../plan/duration';
-import { workflowIdFor } from '../shared/names';
-import type { GateName, UpgradeStatus } from '../shared/types';
-import type { DryRunReport } from './dry-run';
+import type { DryRunReport } from '../activities/dry-run';
+import { planBatches, failureBudget } from '../shared/batches';
+import { instanceKey, workflowIdFor } from '../shared/names';
+import type { GateName, UpgradeInput, UpgradeStatus } from '../shared/types';
 import { clock, dateTime, table } from './table';
 
 const GATE_MEANING: Record<GateName, string> = {
   'before-gateways': 'after backup and pull, before the first gateway is replaced',
-  'before-pump': 'after all gateways are healthy, before the pump is replaced',
+  'after-canary': 'after the first batch (the canary) is healthy, before the rest',
+  'before-pump': 'after all gateways are healthy, before the pumps are replaced',
 };
 
-export function renderDryRun(r: DryRunReport, planFile: string): string {
-  const { input } = r;
+/** Every host's dry run as one report. */
+export function mergeReports(reports: DryRunReport[]): DryRunReport & { hosts: (string | undefined)[] } {
+  return {
+    hosts: reports.map((r) => r.host),
+    instances: reports.flatMap((r) => r.instances.map((i) => ({ ...i, ...(r.host ? { container: `${r.host}/${i.container}` } : {}) }))),
+    images: reports.flatMap((r) => r.images.map((i) => ({ ...i, ...(r.host ? { where: i.where && `${i.where} of ${r.host}`, problem: i.problem && `host ${r.host}: ${i.problem}` } : {}) }))),
+    redis: reports.map((r) => r.redis && (r.host ? `${r.host}: ${r.redis}` : r.redis)).filter(Boolean).join('; ') || undefined,
+    problems: reports.flatMap((r) => r.problems.map((p) => (r.host ? `host ${r.host}: ${p}` : p))),
+    warnings: reports.flatMap((r) => r.warnings.map((w) => (r.host ? `host ${r.host}: ${w}` : w))),
+  };
+}
+
+export function renderDryRun(input: UpgradeInput, r: DryRunReport, planFile: string): string {
   const out = [`Plan for stack "${input.stack}" (workflow ${workflowIdFor(input.stack)}). Dry run: nothing was changed.`, ''];
   out.push(
     table([
@@ -26,17 +39,25 @@ export function renderDryRun(r: DryRunReport, planFile: string): string {
     out.push('Images pulled before any container is touched:');
     out.push(table([['IMAGE', 'AVAILABLE'], ...r.images.map((i) => [i.image, i.where ?? 'NO'])]), '');
   }
+  const batches = planBatches(input.gateways.map((g) => ({ key: instanceKey(g), pool: g.pool })), input.batchSize, input.maxUnavailable);
+  out.push(`Gateway batches (${batches.length}; each one finishes healthy${input.soakMs ? ` and soaks ${formatDuration(input.soakMs)}` : ''} before the next):`);
+  batches.forEach((b, i) => out.push(`  ${i + 1}${i === 0 && batches.length > 1 ? ' (canary)' : ''}: ${b.join(', ')}`));
+  const all = input.gateways.length + input.pumps.length;
+  out.push(
+    `Failure budget: ${failureBudget(input.maxFailures, all)} of ${all} instances (each failed one is rolled back on its own); past it: ${input.onFailure === 'pause' ? `pause for a person (retry, continue or roll back${input.pauseTimeoutMs ? `; roll back after ${formatDuration(input.pauseTimeoutMs)}` : ''})` : 'roll back everything this run changed, on every host'}.`,
+    '',
+  );
   out.push(
     input.gates.length
       ? `Approval gates: ${input.gates.map((g) => `${g} (${GATE_MEANING[g]})`).join('; ')}${input.approvalTimeoutMs ? `; an undecided gate aborts after ${formatDuration(input.approvalTimeoutMs)}` : ''}.`
       : 'Approval gates: none; the upgrade runs through without stopping.',
   );
-  out.push(`Backup, before anything changes, to ${input.backupDir}/${input.stack}/<run id> (folders 0700, files 0600, sha256 manifest):`);
+  out.push(`Backup, before anything changes, to ${input.backupDir}/${input.stack}/<run id>${input.gateways.some((g) => g.host) ? ' on each host' : ''} (folders 0700, files 0600, sha256 manifest):`);
   for (const i of r.instances) if (i.backup.length) out.push(`  ${i.container}: ${i.backup.join(', ')} and its inspect JSON`);
   if (r.redis) out.push(`  ${r.redis}`);
   out.push(
-    `Order: gateways ${input.batchSize === 1 ? 'one at a time' : `${input.batchSize} at a time`} (drain ${input.drainTimeoutSec} s, health timeout ${formatDuration(input.healthTimeoutMs)}, soak ${formatDuration(input.soakMs ?? 0)})` +
-      `${input.pump ? ', then the pump' : ''}; a failed health check rolls back. Old containers are ${input.keepOldContainers ? 'kept, stopped' : 'removed once the new ones are verified'}.`,
+    `Order: gateways by batch (drain ${input.drainTimeoutSec} s, health timeout ${formatDuration(input.healthTimeoutMs)}, soak ${formatDuration(input.soakMs ?? 0)})` +
+      `${input.pumps.length ? `, then the pump${input.pumps.length > 1 ? 's' : ''}` : ''}. Old containers are ${input.keepOldContainers ? 'kept, stopped' : 'removed once the new ones are verified'}.`,
     '',
   );
   for (const w of r.warnings) out.push(`Note: ${w}`, '');
@@ -62,13 +83,40 @@ export function renderStatus(exec: UpgradeExecution, s: UpgradeStatus | undefine
     return out.join('\n');
   }
   out.push('', table([['STAGE', 'STATE', 'STARTED', 'ENDED'], ...s.stages.map((st) => [st.name, `${STAGE_MARK[st.state]} ${st.state}`, clock(st.startedAt), clock(st.endedAt)])]));
+  const fleet = s.hosts.length > 0;
   if (s.instances.length) {
     out.push(
       '',
       table([
-        ['CONTAINER', 'ROLE', 'FROM', 'TO', 'STATE'],
-        ...s.instances.map((i) => [i.container, i.role, i.fromVersion ?? '', i.toVersion, `${i.state}${i.detail ? `: ${i.detail}` : ''}`]),
+        [...(fleet ? ['HOST'] : []), 'CONTAINER', 'ROLE', 'BATCH', 'FROM', 'TO', 'STATE'],
+        ...s.instances.map((i) => [
+          ...(fleet ? [i.host ?? ''] : []),
+          i.container,
+          i.role,
+          i.batch === undefined ? '' : i.batch === 0 ? 'pumps' : String(i.batch),
+          i.fromVersion ?? '',
+          i.toVersion,
+          `${i.state}${i.detail ? `: ${i.detail}` : ''}`,
+        ]),
       ]),
+    );
+  }
+  if (s.batches.length) {
+    const current = s.batches.find((b) => b.state === 'running' || b.state === 'rolling-back');
+    const done = s.batches.filter((b) => b.state === 'done').length;
+    out.push(
+      '',
+      `Batches: ${done} of ${s.batches.length} done${current ? `; batch ${current.name} ${current.state} (${current.workflowId})` : ''}. ` +
+        `Failures: ${s.failures.count} (budget ${s.failures.budget}).`,
+    );
+  }
+  if (s.pause) {
+    const p = s.pause;
+    out.push(
+      '',
+      p.state === 'waiting'
+        ? `PAUSED since ${clock(p.since)}: ${p.reason}\n  Decide: tyk-upgrade resume ${exec.workflowId} retry|continue|rollback`
+        : `Pause ${p.number}: ${p.state}${p.choice ? ` (${p.choice} by ${p.by} at ${clock(p.at)}${p.comment ? `: ${p.comment}` : ''})` : ''}`,
     );
   }
   const gates = s.gates.filter((g) => g.state !== 'skipped');
@@ -83,7 +131,7 @@ export function renderStatus(exec: UpgradeExecution, s: UpgradeStatus | undefine
   }
   const waiting = s.gates.find((g) => g.state === 'waiting');
   if (waiting) out.push('', `Waiting for approval at ${waiting.gate}: ${approveCommand(exec.workflowId, waiting.gate)}`);
-  if (s.backup) out.push('', `Backup: ${s.backup.dir} (${s.backup.files} files; ${s.backup.redis})`);
+  for (const b of s.backups) out.push(`${b === s.backups[0] ? '\n' : ''}Backup: ${b.host ? `${b.host}:` : ''}${b.dir} (${b.files} files; ${b.redis})`);
   if (s.pull) out.push(`Pull:   ${s.pull}`);
   if (s.reason) out.push('', `Reason: ${s.reason}`);
   const notes = s.errors.filter((e) => e !== s.reason);
@@ -94,8 +142,8 @@ export function renderStatus(exec: UpgradeExecution, s: UpgradeStatus | undefine
 export function renderList(items: UpgradeSummary[]): string {
   if (!items.length) return 'No upgrades yet. Start one with `tyk-upgrade start -f plan.yaml`.';
   return table([
-    ['WORKFLOW ID', 'STACK', 'TARGET', 'STATUS', 'STAGE', 'STARTED', 'CLOSED'],
-    ...items.map((u) => [u.workflowId, u.stack ?? '', u.targetVersion ?? '', u.temporalStatus, u.stage ?? '', dateTime(u.startTime), dateTime(u.closeTime)]),
+    ['WORKFLOW ID', 'STACK', 'HOSTS', 'TARGET', 'STATUS', 'STAGE', 'STARTED', 'CLOSED'],
+    ...items.map((u) => [u.workflowId, u.stack ?? '', u.hosts.length ? String(u.hosts.length) : '-', u.targetVersion ?? '', u.temporalStatus, u.stage ?? '', dateTime(u.startTime), dateTime(u.closeTime)]),
   ], '');
 }
 

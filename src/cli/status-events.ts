@@ -1,4 +1,5 @@
 // What changed between two readings of an upgrade's status, as lines a person watching can follow. Pure.
+import { instanceKey } from '../shared/names';
 import { GATES, type UpgradeStatus } from '../shared/types';
 
 const isGate = (name: string) => (GATES as readonly string[]).includes(name);
@@ -19,12 +20,21 @@ export function statusEvents(prev: UpgradeStatus | undefined, next: UpgradeStatu
     const before = prev?.stages.find((s) => s.name === st.name)?.state ?? 'pending';
     if (st.state !== before && !isGate(st.name)) out.push(`stage ${st.name}: ${st.state}`);
   }
-  if (next.backup && !prev?.backup) out.push(`backup: ${next.backup.files} files in ${next.backup.dir}; ${next.backup.redis}`);
+  for (const b of next.backups.slice(prev?.backups.length ?? 0)) out.push(`backup${b.host ? ` on ${b.host}` : ''}: ${b.files} files in ${b.dir}; ${b.redis}`);
   if (next.pull && !prev?.pull) out.push(next.pull);
+  for (const b of next.batches) {
+    const before = prev?.batches.find((p) => p.name === b.name)?.state;
+    if (b.state !== before && b.state !== 'pending') out.push(`batch ${b.name} (${b.instances.join(', ')}): ${b.state}`);
+  }
   for (const i of next.instances) {
-    const before = prev?.instances.find((p) => p.container === i.container);
-    if (!before) out.push(`${i.container} (${i.role}): ${i.fromVersion ?? '?'} → ${i.toVersion}, ${i.state}`);
-    else if (before.state !== i.state || before.detail !== i.detail) out.push(`${i.container}: ${i.state}${i.detail ? ` (${i.detail})` : ''}`);
+    const key = instanceKey(i);
+    const before = prev?.instances.find((p) => instanceKey(p) === key);
+    if (!before) out.push(`${key} (${i.role}): ${i.fromVersion ?? '?'} → ${i.toVersion}, ${i.state}`);
+    else if (before.state !== i.state || before.detail !== i.detail) out.push(`${key}: ${i.state}${i.detail ? ` (${i.detail})` : ''}`);
+  }
+  if (next.pause && (next.pause.number !== prev?.pause?.number || next.pause.state !== prev?.pause?.state)) {
+    const p = next.pause;
+    out.push(p.state === 'waiting' ? `paused: ${p.reason}` : `pause ${p.state}${p.choice ? `: ${p.choice} by ${p.by}` : ''}`);
   }
   out.push(...waiting);
   for (const e of next.errors.slice(prev?.errors.length ?? 0)) if (e !== next.reason) out.push(e);

@@ -1,11 +1,11 @@
 // Client-side operations on upgrades, shared by the CLI and the tests.
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
-import { SA_STACK, SA_STAGE, SA_TARGET_VERSION, TASK_QUEUE, WORKFLOW_TYPE, workflowIdFor } from '../shared/names';
-import type { Decision, GateName, GateStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
+import { instanceKey, SA_STACK, SA_STAGE, SA_TARGET_VERSION, TASK_QUEUE, WORKFLOW_TYPE, workflowIdFor } from '../shared/names';
+import type { Decision, GateName, GateStatus, PauseDecision, PauseStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
 import { normaliseVersion } from '../shared/version';
-import { approveUpdate, decisionUpdateId, rejectUpdate, statusQuery } from '../workflows/messages';
-import type { upgradeStack } from '../workflows';
+import { approveUpdate, batchStatusQuery, decisionUpdateId, pauseUpdateId, rejectUpdate, resolvePauseUpdate, statusQuery } from '../workflows/messages';
+import type { upgradeFleet } from '../workflows';
 
 /** How long a client call may wait for a worker before it gives up with a clear message. */
 export const CALL_DEADLINE_MS = 15_000;
@@ -18,10 +18,11 @@ export async function startUpgrade(
   client: Client,
   input: UpgradeInput,
   opts: { taskQueue?: string } = {},
-): Promise<WorkflowHandleWithFirstExecutionRunId<typeof upgradeStack>> {
-  const target = `gateway ${normaliseVersion(input.gatewayVersion)}${input.pump && input.pumpVersion ? `, pump ${normaliseVersion(input.pumpVersion)}` : ''}`;
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof upgradeFleet>> {
+  const target = `gateway ${normaliseVersion(input.gatewayVersion)}${input.pumps.length && input.pumpVersion ? `, pump ${normaliseVersion(input.pumpVersion)}` : ''}`;
+  const hosts = hostsOf(input);
   try {
-    return await client.workflow.start<typeof upgradeStack>(WORKFLOW_TYPE, {
+    return await client.workflow.start<typeof upgradeFleet>(WORKFLOW_TYPE, {
       taskQueue: opts.taskQueue ?? TASK_QUEUE,
       workflowId: workflowIdFor(input.stack),
       args: [input],
@@ -33,8 +34,10 @@ export async function startUpgrade(
         { key: SA_TARGET_VERSION, value: normaliseVersion(input.gatewayVersion) },
         { key: SA_STAGE, value: 'preflight' },
       ],
-      staticSummary: `Upgrade Tyk stack ${input.stack} to ${target}`,
+      staticSummary: `Upgrade Tyk stack ${input.stack} to ${target}${hosts.length ? ` on ${hosts.length} host${hosts.length === 1 ? '' : 's'}` : ''}`,
       staticDetails: planDetails(input),
+      // Shown by `list` without asking a worker.
+      memo: { hosts, instances: input.gateways.length + input.pumps.length },
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -46,25 +49,55 @@ export async function startUpgrade(
   }
 }
 
+export function hostsOf(input: UpgradeInput): string[] {
+  return [...new Set([...input.gateways, ...input.pumps].map((t) => t.host).filter((h): h is string => !!h))].sort();
+}
+
 function planDetails(input: UpgradeInput): string {
-  const rows = input.gateways.map((g) => `| ${g.container} | gateway | ${g.url}/${g.helloPath} | ${normaliseVersion(input.gatewayVersion)} |`);
-  if (input.pump) rows.push(`| ${input.pump.container} | pump | ${input.pump.healthUrl} | ${normaliseVersion(input.pumpVersion ?? '')} |`);
+  const rows = input.gateways.map((g) => `| ${g.host ?? ''} | ${g.container} | gateway | ${g.url}/${g.helloPath} | ${normaliseVersion(input.gatewayVersion)} |`);
+  for (const p of input.pumps) rows.push(`| ${p.host ?? ''} | ${p.container} | pump | ${p.healthUrl} | ${normaliseVersion(input.pumpVersion ?? '')} |`);
+  const ramp = Array.isArray(input.batchSize) ? `[${input.batchSize.join(', ')}]` : String(input.batchSize);
   return [
     `**Tyk upgrade plan for \`${input.stack}\`**`,
     '',
-    '| container | role | health | target |',
-    '|---|---|---|---|',
+    '| host | container | role | health | target |',
+    '|---|---|---|---|---|',
     ...rows,
     '',
     `Gates: ${input.gates.length ? input.gates.join(', ') : 'none'}${input.approvalTimeoutMs ? ` (abort after ${input.approvalTimeoutMs / 1000} s)` : ''}. ` +
-      `Batch size ${input.batchSize}, drain ${input.drainTimeoutSec} s, health timeout ${input.healthTimeoutMs / 1000} s, soak ${(input.soakMs ?? 0) / 1000} s.`,
+      `Batches ${ramp}${input.maxUnavailable !== undefined ? `, at most ${input.maxUnavailable} of a pool out at once` : ''}, ` +
+      `failure budget ${input.maxFailures ?? 0} then ${input.onFailure ?? 'rollback'}, drain ${input.drainTimeoutSec} s, health timeout ${input.healthTimeoutMs / 1000} s, soak ${(input.soakMs ?? 0) / 1000} s.`,
   ].join('\n');
 }
 
-/** The live status; a query, so a worker must answer it within the deadline. */
+/**
+ * The live status; a query, so a worker must answer it within the deadline. While a batch runs, its child
+ * workflow knows each instance's step (recreating, health check, soak): that is laid over the parent's view.
+ */
 export async function getStatus(client: Client, workflowId: string, deadlineMs = CALL_DEADLINE_MS): Promise<UpgradeStatus> {
   const handle = client.workflow.getHandle(workflowId);
-  return client.withDeadline(Date.now() + deadlineMs, () => handle.query(statusQuery));
+  const status = await client.withDeadline(Date.now() + deadlineMs, () => handle.query(statusQuery));
+  const running = status.batches?.filter((b) => (b.state === 'running' || b.state === 'rolling-back') && b.workflowId) ?? [];
+  for (const b of running) {
+    const live = await client
+      .withDeadline(Date.now() + deadlineMs, () => client.workflow.getHandle(b.workflowId as string).query(batchStatusQuery))
+      .catch(() => undefined); // not started yet, or just finished: the parent's view stands
+    for (const i of live ?? []) {
+      const mine = status.instances.find((s) => instanceKey(s) === instanceKey(i));
+      if (mine && (mine.state === 'recreating' || mine.state === 'rolling-back')) Object.assign(mine, { state: i.state, detail: i.detail });
+    }
+  }
+  return status;
+}
+
+/** Resolve a paused fleet: retry the failed instances, continue without them, or roll everything back. */
+export async function resolvePause(client: Client, workflowId: string, d: PauseDecision): Promise<PauseStatus> {
+  const status = await getStatus(client, workflowId);
+  if (status.pause?.state !== 'waiting') throw new NoGateWaiting(`${workflowId} is not paused (stage: ${status.stage}, outcome: ${status.outcome})`);
+  const handle = client.workflow.getHandle(workflowId);
+  return client.withDeadline(Date.now() + CALL_DEADLINE_MS, () =>
+    handle.executeUpdate(resolvePauseUpdate, { args: [d], updateId: pauseUpdateId(status.pause?.number as number, d.choice) }),
+  );
 }
 
 /** Approve or reject a gate; with no gate named, the one that waits. A retry with the same gate is deduplicated. */
@@ -144,6 +177,8 @@ export interface UpgradeSummary {
   targetVersion?: string;
   /** The stage while running; the outcome once finished. */
   stage?: string;
+  /** Hosts of a fleet upgrade (none for a single-host plan). */
+  hosts: string[];
   startTime: Date;
   closeTime?: Date;
 }
@@ -159,6 +194,7 @@ export async function listUpgrades(client: Client, limit: number): Promise<Upgra
       stack: wf.typedSearchAttributes.get(SA_STACK),
       targetVersion: wf.typedSearchAttributes.get(SA_TARGET_VERSION),
       stage: wf.typedSearchAttributes.get(SA_STAGE),
+      hosts: Array.isArray(wf.memo?.hosts) ? (wf.memo?.hosts as string[]) : [],
       startTime: wf.startTime,
       closeTime: wf.closeTime,
     });

@@ -1,13 +1,13 @@
 // A plan file on disk → the workflow's UpgradeInput: read, parse, check, apply defaults and command-line overrides.
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { GATES, type UpgradeInput } from '../shared/types';
+import { DEFAULT_GATES, type UpgradeInput } from '../shared/types';
 import { parsePlanText } from './parse';
 import { PlanError } from './problems';
 import type { PlanFile } from './schema';
 
 export const DEFAULTS = {
-  gates: [...GATES],
+  gates: DEFAULT_GATES,
   drainTimeoutMs: 40_000,
   healthTimeoutMs: 120_000,
   batchSize: 1,
@@ -64,7 +64,10 @@ export function toUpgradeInput(plan: PlanFile, file: string, o: PlanOverrides): 
       container: g.container.replace(/^\//, ''),
       url: g.url.replace(/\/+$/, ''),
       helloPath: (g.helloPath ?? DEFAULTS.helloPath).replace(/^\//, ''),
+      ...(g.host ? { host: g.host } : {}),
+      ...(g.pool ? { pool: g.pool } : {}),
     })),
+    pumps: [],
     gatewayVersion: o.gatewayVersion ?? plan.gateway.version,
     allowDowngrade: o.allowDowngrade ?? plan.allowDowngrade ?? false,
     gates: plan.gates ?? DEFAULTS.gates,
@@ -76,8 +79,13 @@ export function toUpgradeInput(plan: PlanFile, file: string, o: PlanOverrides): 
     keepOldContainers: plan.keepOldContainers ?? false,
   };
   if (plan.gateway.repository) input.gatewayRepository = plan.gateway.repository;
+  if (plan.maxUnavailable !== undefined) input.maxUnavailable = plan.maxUnavailable;
+  if (plan.maxFailures !== undefined) input.maxFailures = plan.maxFailures;
+  if (plan.onFailure) input.onFailure = plan.onFailure;
+  if (plan.pauseTimeout !== undefined) input.pauseTimeoutMs = plan.pauseTimeout;
   if (plan.pump) {
-    input.pump = { container: plan.pump.container.replace(/^\//, ''), healthUrl: plan.pump.healthUrl };
+    const listed = plan.pump.instances ?? [{ container: plan.pump.container as string, healthUrl: plan.pump.healthUrl as string, host: plan.pump.host }];
+    input.pumps = listed.map((p) => ({ container: p.container.replace(/^\//, ''), healthUrl: p.healthUrl, ...(p.host ? { host: p.host } : {}) }));
     input.pumpVersion = o.pumpVersion ?? plan.pump.version;
     if (plan.pump.repository) input.pumpRepository = plan.pump.repository;
   }

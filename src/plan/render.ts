@@ -1,13 +1,13 @@
 // Writes a plan file for people to read and edit: every setting present, each with a comment saying what it does.
 import { stringify } from 'yaml';
-import { GATES } from '../shared/types';
 import { DEFAULTS } from './load';
 
 export interface PlanDraft {
   stack: string;
   gatewayVersion: string;
-  gateways: { container: string; url: string; helloPath: string; current?: string }[];
-  pump?: { container: string; healthUrl: string; version: string; current?: string };
+  gateways: { container: string; url: string; helloPath: string; current?: string; host?: string }[];
+  pumpVersion?: string;
+  pumps: { container: string; healthUrl: string; current?: string; host?: string }[];
   /** Shown as a comment at the top: where the containers were found. */
   source: string;
   backupDir?: string;
@@ -30,30 +30,48 @@ export function renderPlan(d: PlanDraft): string {
     c('  # repository: docker.tyk.io/tyk-gateway/tyk-gateway', 'default: the repository each container runs now'),
     '  instances:',
   ];
+  const hostLine = (indent: string, h?: string) => (h ? [c(`${indent}host: ${v(h)}`, `its worker: tyk-upgrade worker --host ${h}`)] : []);
   for (const g of d.gateways) {
     out.push(
       c(`    - container: ${v(g.container)}`, g.current && `runs ${g.current} now`),
+      ...hostLine('      ', g.host),
       c(`      url: ${v(g.url)}`, `where /${g.helloPath} answers (listen_port, or control_api_port)`),
       c(`      helloPath: ${v(g.helloPath)}`, 'health_check_endpoint_name'),
+      ...(d.gateways.some((x) => x.host) ? [c('      # pool: default', 'gateways behind the same load balancer; maxUnavailable is per pool')] : []),
     );
   }
-  if (d.pump) {
-    out.push(
-      'pump:',
-      c(`  version: ${v(d.pump.version)}`, 'target: an exact release'),
-      c('  # repository: tykio/tyk-pump-docker-pub', 'default: the repository the container runs now'),
-      c(`  container: ${v(d.pump.container)}`, d.pump.current && `runs ${d.pump.current} now`),
-      c(`  healthUrl: ${v(d.pump.healthUrl)}`, 'health_check_endpoint_port and _name'),
-    );
+  if (d.pumps.length && d.pumpVersion) {
+    out.push('pump:', c(`  version: ${v(d.pumpVersion)}`, 'target: an exact release'), c('  # repository: tykio/tyk-pump-docker-pub', 'default: the repository each container runs now'));
+    if (d.pumps.length === 1 && !d.pumps[0].host) {
+      const p = d.pumps[0];
+      out.push(c(`  container: ${v(p.container)}`, p.current && `runs ${p.current} now`), c(`  healthUrl: ${v(p.healthUrl)}`, 'health_check_endpoint_port and _name'));
+    } else {
+      out.push('  instances:');
+      for (const p of d.pumps) {
+        out.push(
+          c(`    - container: ${v(p.container)}`, p.current && `runs ${p.current} now`),
+          ...hostLine('      ', p.host),
+          c(`      healthUrl: ${v(p.healthUrl)}`, 'health_check_endpoint_port and _name'),
+        );
+      }
+    }
   } else {
     out.push('# pump:                                # no Tyk Pump container was found');
   }
+  const fleet = d.gateways.length > 1;
   out.push(
-    c(`gates: [${GATES.join(', ')}]`, 'approval gates; [] for none'),
+    c(`gates: [${DEFAULTS.gates.join(', ')}]`, 'approval gates (also after-canary); [] for none'),
     c('# approvalTimeout: 24h', 'an undecided gate aborts after this (default: wait)'),
     c(`drainTimeout: ${seconds(DEFAULTS.drainTimeoutMs)}`, 'stop timeout for an old gateway (Tyk drains up to 30s)'),
     c(`healthTimeout: ${seconds(DEFAULTS.healthTimeoutMs)}`, 'how long a new container may take to become healthy'),
-    c(`batchSize: ${DEFAULTS.batchSize}`, 'gateways recreated at once; the others keep serving'),
+    c(`batchSize: ${DEFAULTS.batchSize}`, 'gateways at once: a number, "25%", or a ramp [1, 2, "25%"]'),
+    ...(fleet
+      ? [
+          c('# maxUnavailable: 1', 'most gateways of one pool out at once (default: all but one)'),
+          c('maxFailures: 0', 'failed instances tolerated (each is rolled back) before onFailure'),
+          c('onFailure: rollback', 'rollback: everything this run changed; pause: ask a person'),
+        ]
+      : []),
     c(`soak: ${seconds(DEFAULTS.soakMs)}`, 'keep watching each healthy batch this long before the next one goes (0s: none)'),
     c(`backupDir: ${v(d.backupDir ?? DEFAULTS.backupDir)}`, "on the worker's machine; relative to this file"),
     c('keepOldContainers: false', 'true: keep old containers, stopped, as <name>-pre-<tag>'),

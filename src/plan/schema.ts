@@ -1,6 +1,8 @@
 // The plan file: what a person writes (YAML), checked field by field. Strict objects, so a misspelt key is an
 // error rather than a silently ignored setting. Durations stay text here; to-input.ts turns them into numbers.
 import { z } from 'zod';
+import { stepProblem } from '../shared/batches';
+import { HOST_NAME } from '../shared/names';
 import { GATES } from '../shared/types';
 import { parseDuration } from './duration';
 import { checkTargetVersion } from './version-policy';
@@ -64,6 +66,26 @@ const repository = text('an image repository').regex(REPOSITORY, {
 
 const flag = z.boolean({ error: 'must be true or false' });
 
+const host = text('a host name').regex(HOST_NAME, {
+  error: 'must be 1–63 letters, digits, "_", "." or "-" (the name its worker was started with: tyk-upgrade worker --host NAME)',
+});
+const pool = text('a pool name').regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, { error: 'must be 1–63 letters, digits, "_", "." or "-"' });
+
+/** A count (≥ 1) or a percentage such as "25%". */
+const step = z.union([z.number(), z.string()], { error: 'must be a whole number or a percentage such as "25%"' }).superRefine((value, ctx) => {
+  const problem = stepProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+const batchSize = z.union([step, z.array(step, { error: 'must be a number, a percentage, or a list of them' }).min(1, { error: 'must list at least one batch size' })], {
+  error: 'must be a number, a percentage such as "25%", or a ramp such as [1, 2, "25%"]',
+});
+/** A failure budget may be 0. */
+const budget = z.union([z.number(), z.string()], { error: 'must be a whole number or a percentage such as "10%"' }).superRefine((value, ctx) => {
+  if (value === 0) return;
+  const problem = stepProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem.replace('at least 1', 'at least 0') });
+});
+
 const gatewayInstance = z.strictObject(
   {
     container,
@@ -71,8 +93,15 @@ const gatewayInstance = z.strictObject(
     helloPath: text('the health endpoint name')
       .regex(/^\/?[A-Za-z0-9_.\-/]+$/, { error: 'must be a path such as hello' })
       .optional(),
+    host: host.optional(),
+    pool: pool.optional(),
   },
   { error: 'must be a mapping with container: and url:' },
+);
+
+const pumpInstance = z.strictObject(
+  { container, healthUrl: httpUrl({ pathAllowed: true }), host: host.optional() },
+  { error: 'must be a mapping with container: and healthUrl:' },
 );
 
 function gatewaySection(allowPrerelease: boolean) {
@@ -93,11 +122,21 @@ function pumpSection(allowPrerelease: boolean) {
     {
       version: version(allowPrerelease, 'v1.10.0'),
       repository: repository.optional(),
-      container,
-      healthUrl: httpUrl({ pathAllowed: true }),
+      // One pump: container/healthUrl (and host); several (a pump per host or region): instances.
+      container: container.optional(),
+      healthUrl: httpUrl({ pathAllowed: true }).optional(),
+      host: host.optional(),
+      instances: z.array(pumpInstance, { error: 'must be a list of pump containers, each with container: and healthUrl:' }).min(1, { error: 'must list at least one pump' }).optional(),
     },
-    { error: 'must be a mapping with version:, container: and healthUrl:' },
-  );
+    { error: 'must be a mapping with version: and container:/healthUrl: (or instances:)' },
+  ).superRefine((p, ctx) => {
+    const single = p.container !== undefined || p.healthUrl !== undefined || p.host !== undefined;
+    if (single && p.instances) ctx.addIssue({ code: 'custom', message: 'give either container: and healthUrl: for one pump, or instances: for several, not both' });
+    else if (!p.instances && (p.container === undefined || p.healthUrl === undefined)) {
+      const missing = p.container === undefined ? 'container' : 'healthUrl';
+      ctx.addIssue({ code: 'custom', path: [missing], message: missing === 'container' ? 'must be a container name' : 'must be a URL such as http://127.0.0.1:8083/health' });
+    }
+  });
 }
 
 const gates = z.array(z.enum(GATES, { error: `must be one of ${GATES.join(', ')}` }), {
@@ -117,7 +156,11 @@ export function planShape(allowPrerelease: boolean) {
       approvalTimeout: duration.optional(),
       drainTimeout: duration.optional(),
       healthTimeout: duration.optional(),
-      batchSize: z.int({ error: 'must be a whole number' }).min(1, { error: 'must be at least 1' }).optional(),
+      batchSize: batchSize.optional(),
+      maxUnavailable: step.optional(),
+      maxFailures: budget.optional(),
+      onFailure: z.enum(['rollback', 'pause'], { error: 'must be rollback or pause' }).optional(),
+      pauseTimeout: duration.optional(),
       soak: duration.optional(),
       backupDir: text('a folder').optional(),
       keepOldContainers: flag.optional(),
@@ -131,23 +174,40 @@ export function planShape(allowPrerelease: boolean) {
 /** The shape plus the rules that span fields. */
 export function planSchema(allowPrerelease: boolean) {
   return planShape(allowPrerelease).superRefine((plan, ctx) => {
+    // A container name repeats across hosts (each host runs its own tyk-gateway), never on one host.
     const seen = new Map<string, string>();
+    const key = (c: string, h?: string) => `${h ?? ''}/${c.replace(/^\//, '')}`;
+    const onHost = (h?: string) => (h ? ` on host ${h}` : '');
     plan.gateway.instances.forEach((g, i) => {
-      const name = g.container.replace(/^\//, '');
-      const where = `gateway.instances[${i}]`;
-      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['gateway', 'instances', i, 'container'], message: `"${name}" is already listed at ${seen.get(name)}` });
-      else seen.set(name, where);
+      const k = key(g.container, g.host);
+      if (seen.has(k)) ctx.addIssue({ code: 'custom', path: ['gateway', 'instances', i, 'container'], message: `"${g.container}"${onHost(g.host)} is already listed at ${seen.get(k)}` });
+      else seen.set(k, `gateway.instances[${i}]`);
     });
-    if (plan.pump && seen.has(plan.pump.container.replace(/^\//, ''))) {
-      ctx.addIssue({ code: 'custom', path: ['pump', 'container'], message: `"${plan.pump.container}" is also listed as a gateway` });
+    const pumps = plan.pump ? (plan.pump.instances ?? (plan.pump.container ? [{ container: plan.pump.container, host: plan.pump.host }] : [])) : [];
+    pumps.forEach((p, i) => {
+      const k = key(p.container, p.host);
+      const path = plan.pump?.instances ? ['pump', 'instances', i, 'container'] : ['pump', 'container'];
+      if (seen.has(k)) ctx.addIssue({ code: 'custom', path, message: `"${p.container}"${onHost(p.host)} is already listed at ${seen.get(k)}` });
+      else seen.set(k, plan.pump?.instances ? `pump.instances[${i}]` : 'pump');
+    });
+    const withHost = [...plan.gateway.instances, ...pumps].filter((t) => t.host).length;
+    if (withHost && withHost < plan.gateway.instances.length + pumps.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gateway', 'instances'],
+        message: 'some instances name a host and some do not; in a fleet plan every gateway and pump names its host (host: NAME), in a single-host plan none does',
+      });
+    }
+    if (plan.pauseTimeout !== undefined && plan.onFailure !== 'pause') {
+      ctx.addIssue({ code: 'custom', path: ['pauseTimeout'], message: 'only applies with onFailure: pause' });
     }
     const listed = plan.gates ?? [];
     listed.forEach((g, i) => {
       if (listed.indexOf(g) !== i) ctx.addIssue({ code: 'custom', path: ['gates', i], message: `"${g}" is listed twice` });
     });
-    for (const key of ['drainTimeout', 'healthTimeout', 'approvalTimeout'] as const) {
-      const ms = plan[key];
-      if (ms !== undefined && ms < 1000) ctx.addIssue({ code: 'custom', path: [key], message: 'must be at least 1s' });
+    for (const k of ['drainTimeout', 'healthTimeout', 'approvalTimeout', 'pauseTimeout'] as const) {
+      const ms = plan[k];
+      if (ms !== undefined && ms < 1000) ctx.addIssue({ code: 'custom', path: [k], message: 'must be at least 1s' });
     }
   });
 }

@@ -2,7 +2,38 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const TASK_QUEUE = 'tyk-upgrade';
-export const WORKFLOW_TYPE = 'upgradeStack';
+/**
+ * Since 0.2 one workflow type upgrades one host or a fleet. 0.1's `upgradeStack` is not registered any more: a 0.1
+ * upgrade still running must be finished by a 0.1 worker (Temporal's versioning by workflow type).
+ */
+export const WORKFLOW_TYPE = 'upgradeFleet';
+export const BATCH_WORKFLOW_TYPE = 'upgradeBatch';
+export const ROLLBACK_WORKFLOW_TYPE = 'rollbackBatch';
+
+/** Each Docker host's worker polls its own queue; only it touches that host's engine, files and Redis. */
+export function hostTaskQueue(host: string): string {
+  return `tyk-upgrade.host.${host}`;
+}
+const HOST_MARK = ' tyk-upgrade-host=';
+/** A host worker says which host it serves in its identity, so `init` can find the fleet through Temporal. */
+export function workerIdentity(base: string, host?: string): string {
+  return host ? `${base}${HOST_MARK}${host}` : base;
+}
+export function hostOfIdentity(identity: string): string | undefined {
+  const i = identity.indexOf(HOST_MARK);
+  return i < 0 ? undefined : identity.slice(i + HOST_MARK.length);
+}
+/** Host names are task-queue and folder names too. */
+export const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+
+/** Children of one upgrade run get ids under the parent's, so a retry of the parent finds the same children. */
+export function childWorkflowId(parentId: string, what: string): string {
+  return `${parentId}/${what}`;
+}
+/** One instance across a fleet: the container name alone repeats from host to host. */
+export function instanceKey(i: { host?: string; container: string }): string {
+  return i.host ? `${i.host}/${i.container}` : i.container;
+}
 
 /** One workflow per stack: the id is derived from the stack name so two upgrades of one stack cannot run. */
 export function workflowIdFor(stack: string): string {

@@ -2,8 +2,11 @@
 // Plain JSON only. Nothing here may carry a value read from tyk.conf or pump.conf: it lands in workflow history.
 
 export type Role = 'gateway' | 'pump';
-export const GATES = ['before-gateways', 'before-pump'] as const;
+/** after-canary waits after the first batch of gateways, when there is more than one batch. */
+export const GATES = ['before-gateways', 'after-canary', 'before-pump'] as const;
 export type GateName = (typeof GATES)[number];
+/** Gates a plan has when it names none: after-canary is asked for explicitly. */
+export const DEFAULT_GATES: GateName[] = ['before-gateways', 'before-pump'];
 
 export interface GatewayTarget {
   /** Container name on the Docker engine. */
@@ -12,19 +15,29 @@ export interface GatewayTarget {
   url: string;
   /** health_check_endpoint_name; "hello" unless the gateway renamed it. */
   helloPath: string;
+  /** The Docker host that runs it (its worker polls tyk-upgrade.host.NAME); absent: the workflow's own worker. */
+  host?: string;
+  /** Load-balancer pool: gateways that serve the same traffic; maxUnavailable applies per pool. */
+  pool?: string;
 }
 
 export interface PumpTarget {
   container: string;
   /** Full URL of the pump's health endpoint, e.g. http://127.0.0.1:8083/health. */
   healthUrl: string;
+  host?: string;
 }
+
+/** One step of a ramp: a count of gateways, or a percentage of all of them ("25%"). */
+export type BatchStep = number | string;
+export type FailureAction = 'rollback' | 'pause';
 
 /** A validated, normalised plan: the workflow's input. Durations are milliseconds. */
 export interface UpgradeInput {
   stack: string;
   gateways: GatewayTarget[];
-  pump?: PumpTarget;
+  /** One pump per host or region, or none. */
+  pumps: PumpTarget[];
   gatewayVersion: string;
   pumpVersion?: string;
   /** Repositories to take the target images from; default: the one each container runs now. */
@@ -37,11 +50,22 @@ export interface UpgradeInput {
   /** How long a gateway may drain on stop; longer than Tyk's own 30 s by default. */
   drainTimeoutSec: number;
   healthTimeoutMs: number;
-  /** How many gateways are recreated at once; the rest keep serving. */
-  batchSize: number;
+  /**
+   * How many gateways are recreated at once: a number, a percentage of all gateways, or a ramp such as
+   * [1, 2, "25%"] whose last step repeats (the first batch is the canary).
+   */
+  batchSize: BatchStep | BatchStep[];
+  /** Most gateways of one pool out of service at once (count or percentage); default: all but one of the pool. */
+  maxUnavailable?: BatchStep;
+  /** Failed instances the fleet tolerates before the failure action (count or percentage); default 0. */
+  maxFailures?: BatchStep;
+  /** What happens past the budget: roll back everything this run changed (default), or pause for a person. */
+  onFailure?: FailureAction;
+  /** A pause left undecided this long rolls back (it never proceeds by itself). */
+  pauseTimeoutMs?: number;
   /** After each batch (and the pump) is healthy, keep watching it this long before moving on; 0 or absent: none. */
   soakMs?: number;
-  /** Where backups go on the worker's machine. */
+  /** Where backups go, on each host's own disk. */
   backupDir: string;
   keepOldContainers: boolean;
 }
@@ -49,6 +73,8 @@ export interface UpgradeInput {
 export interface InstancePlan {
   role: Role;
   container: string;
+  host?: string;
+  pool?: string;
   containerId: string;
   fromImage: string;
   toImage: string;
@@ -76,6 +102,7 @@ export interface BackupFile {
 }
 
 export interface BackupResult {
+  host?: string;
   dir: string;
   manifest: string;
   entries: BackupFile[];
@@ -94,6 +121,9 @@ export type InstanceState =
 export interface InstanceStatus {
   role: Role;
   container: string;
+  host?: string;
+  /** 1-based batch number; 0 for pumps. */
+  batch?: number;
   fromVersion?: string;
   toVersion: string;
   state: InstanceState;
@@ -115,7 +145,50 @@ export const STAGES = ['preflight', 'backup', 'pull', 'before-gateways', 'gatewa
 export type StageName = (typeof STAGES)[number];
 export type StageState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 
-export type Outcome = 'running' | 'succeeded' | 'rolled-back' | 'failed' | 'rejected' | 'timed-out' | 'cancelled';
+/** partial: it ended with some instances back on their old version, by the failure budget or a person's choice. */
+export type Outcome = 'running' | 'succeeded' | 'partial' | 'rolled-back' | 'failed' | 'rejected' | 'timed-out' | 'cancelled';
+
+export type BatchState = 'pending' | 'running' | 'done' | 'failed' | 'rolling-back' | 'rolled-back';
+
+export interface BatchStatus {
+  /** 1-based; "pumps" for the pump batch. */
+  name: string;
+  instances: string[];
+  state: BatchState;
+  /** The child workflow that runs it (its own history, its own live details in the Web UI). */
+  workflowId?: string;
+}
+
+export const PAUSE_CHOICES = ['retry', 'continue', 'rollback'] as const;
+export type PauseChoice = (typeof PAUSE_CHOICES)[number];
+
+export interface PauseStatus {
+  /** Counts the pauses of one run; decisions are deduplicated per pause. */
+  number: number;
+  state: 'waiting' | 'decided' | 'timed-out';
+  since: string;
+  reason: string;
+  /** Which failed instances a retry would take again. */
+  failed: string[];
+  choice?: PauseChoice;
+  by?: string;
+  at?: string;
+  comment?: string;
+}
+
+export interface PauseDecision {
+  choice: PauseChoice;
+  by?: string;
+  comment?: string;
+}
+
+export interface HostBackup {
+  host?: string;
+  dir: string;
+  manifest: string;
+  files: number;
+  redis: string;
+}
 
 export interface UpgradeStatus {
   stack: string;
@@ -124,7 +197,13 @@ export interface UpgradeStatus {
   stages: { name: StageName; state: StageState; startedAt?: string; endedAt?: string }[];
   instances: InstanceStatus[];
   gates: GateStatus[];
-  backup?: { dir: string; manifest: string; files: number; redis: string };
+  /** Hosts of the fleet; empty for a plan without hosts. */
+  hosts: string[];
+  batches: BatchStatus[];
+  failures: { count: number; budget: number };
+  pause?: PauseStatus;
+  /** One per host, each on that host's disk. */
+  backups: HostBackup[];
   pull?: string;
   errors: string[];
   reason?: string;

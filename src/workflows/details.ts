@@ -17,10 +17,29 @@ export function renderDetails(s: UpgradeStatus): string {
     lines.push(`| ${st.name} | ${MARK[st.state]} ${st.state} | ${st.startedAt ?? ''} | ${st.endedAt ?? ''} |`);
   }
   if (s.instances.length) {
-    lines.push('', '| container | role | from | to | state |', '|---|---|---|---|---|');
+    lines.push('', '| host | container | role | batch | from | to | state |', '|---|---|---|---|---|---|---|');
     for (const i of s.instances) {
-      lines.push(`| ${i.container} | ${i.role} | ${i.fromVersion ?? ''} | ${i.toVersion} | ${i.state}${i.detail ? `: ${escape(i.detail)}` : ''} |`);
+      const batch = i.batch === undefined ? '' : i.batch === 0 ? 'pumps' : String(i.batch);
+      lines.push(`| ${i.host ?? ''} | ${i.container} | ${i.role} | ${batch} | ${i.fromVersion ?? ''} | ${i.toVersion} | ${i.state}${i.detail ? `: ${escape(i.detail)}` : ''} |`);
     }
+  }
+  if (s.batches.length) {
+    const done = s.batches.filter((b) => b.state === 'done').length;
+    const current = s.batches.find((b) => b.state === 'running' || b.state === 'rolling-back');
+    lines.push(
+      '',
+      `**Batches:** ${done} of ${s.batches.length} done${current ? `; batch ${current.name} ${current.state} in child workflow \`${current.workflowId}\`` : ''}. ` +
+        `**Failures:** ${s.failures.count} (budget ${s.failures.budget}).`,
+    );
+  }
+  if (s.pause?.state === 'waiting') {
+    const id = workflowIdFor(s.stack);
+    lines.push(
+      '',
+      `**Paused** since ${s.pause.since}: ${escape(s.pause.reason)}`,
+      '',
+      `Decide: \`tyk-upgrade resume ${id} retry\` (the failed instances again), \`continue\` (without them) or \`rollback\` (everything this run changed).`,
+    );
   }
   const waiting = s.gates.find((g) => g.state === 'waiting');
   if (waiting) {

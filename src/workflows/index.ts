@@ -1,1 +1,3 @@
-export { upgradeStack } from './upgrade';
+export { upgradeFleet } from './fleet';
+export { rollbackBatch, upgradeBatch } from './batch';
+export { discoverFleet, dryRunFleet } from './inspect';

@@ -1,6 +1,6 @@
-// Messages defined once, imported by the workflow and by the client.
+// Messages defined once, imported by the workflows and by the client.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Decision, GateStatus, UpgradeStatus } from '../shared/types';
+import type { Decision, GateStatus, InstanceStatus, PauseDecision, PauseStatus, UpgradeStatus } from '../shared/types';
 
 /** Approve the waiting gate. Rejected by the validator when that gate is not waiting. */
 export const approveUpdate = defineUpdate<GateStatus, [Decision]>('approveGate');
@@ -9,9 +9,19 @@ export const rejectUpdate = defineUpdate<GateStatus, [Decision]>('rejectGate');
 /** Same meaning as the updates, for `temporal workflow signal --name approve|reject`; ignored when no gate waits. */
 export const approveSignal = defineSignal<[Decision]>('approve');
 export const rejectSignal = defineSignal<[Decision]>('reject');
+/** A paused fleet: retry the failed instances, continue without them, or roll back everything this run changed. */
+export const resolvePauseUpdate = defineUpdate<PauseStatus, [PauseDecision]>('resolvePause');
+export const resolvePauseSignal = defineSignal<[PauseDecision]>('resolvePause');
 export const statusQuery = defineQuery<UpgradeStatus>('status');
+/** A batch child's live view of its instances; the client overlays it on the parent's status. */
+export const batchStatusQuery = defineQuery<InstanceStatus[]>('batchStatus');
 
 /** A fixed update id per gate and decision, so a retried approve is deduplicated by the server. */
 export function decisionUpdateId(gate: string, decision: 'approve' | 'reject'): string {
   return `${decision}-${gate}`;
+}
+
+/** One id per pause and choice: a retried call is deduplicated, a later pause is a new decision. */
+export function pauseUpdateId(pauseNumber: number, choice: string): string {
+  return `pause-${pauseNumber}-${choice}`;
 }

@@ -48,7 +48,7 @@ export async function testStack(opts: {
     input: (overrides = {}) => ({
       stack: name,
       gateways: info.gateways.map((g) => ({ container: g.container, url: g.url, helloPath: 'hello' })),
-      pump: info.pump ? { container: info.pump.container, healthUrl: info.pump.healthUrl } : undefined,
+      pumps: info.pump ? [{ container: info.pump.container, healthUrl: info.pump.healthUrl }] : [],
       gatewayVersion: 'v5.3.0',
       pumpVersion: info.pump ? 'v1.10.0' : undefined,
       allowDowngrade: false,

@@ -85,9 +85,9 @@ export async function demoCommand(f: { keep?: boolean }): Promise<void> {
 
     step(4, 'tyk-upgrade init, then tyk-upgrade plan (a dry run)');
     const planFile = `.tyk-upgrade/${STACK}-plan.yaml`;
-    await initCommand({ label: [`${SANDBOX_LABEL}=${STACK}`], gatewayVersion: 'v5.3.0', pumpVersion: 'v1.10.0', output: planFile, force: true, backupDir: 'backups' });
+    await initCommand({ label: [`${SANDBOX_LABEL}=${STACK}`], host: [], taskQueue: TASK_QUEUE, gatewayVersion: 'v5.3.0', pumpVersion: 'v1.10.0', output: planFile, force: true, backupDir: 'backups' }, temporal);
     print('');
-    await planCommand({ file: planFile });
+    await planCommand({ file: planFile, taskQueue: TASK_QUEUE }, temporal);
 
     step(5, 'tyk-upgrade start --watch');
     if (!ask) print('stdin is not a terminal, so the demo approves each gate itself (as "demo"); at a terminal it asks you.');

@@ -1,18 +1,25 @@
-// `tyk-upgrade init`: finds the Tyk gateways and pump on the engine and writes a plan file for them.
+// `tyk-upgrade init`: asks each host's worker (through Temporal) for the Tyk gateways and pumps on its engine and
+// writes one plan file for them all.
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { parsePlanText } from '../../plan/parse';
 import { PlanError } from '../../plan/problems';
 import { renderPlan } from '../../plan/render';
-import { connectDocker, dockerAddress } from '../docker';
-import { discoverTyk, type FoundContainer } from '../discover';
+import type { FoundContainer } from '../../activities/discover';
+import { discover, fleetWorkers } from '../../client-lib/fleet';
+import { HOST_NAME } from '../../shared/names';
 import { CliError, Exit } from '../exit-codes';
 import { versionOption } from '../options';
 import { note, print } from '../output';
 import { table } from '../table';
+import { explainTemporalError, withTemporal, type TemporalOptions } from '../temporal';
+import { requireWorkers } from '../workers';
 
 export interface InitFlags {
   label: string[];
+  /** Hosts to ask; default: every host whose worker polls the task queue. */
+  host: string[];
+  taskQueue: string;
   stack?: string;
   gatewayVersion: string;
   pumpVersion?: string;
@@ -22,15 +29,37 @@ export interface InitFlags {
   backupDir?: string;
 }
 
-export async function initCommand(f: InitFlags): Promise<void> {
+interface Found extends FoundContainer {
+  host?: string;
+}
+
+export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<void> {
   const gatewayVersion = versionOption('--gateway-version', f.gatewayVersion, !!f.allowPrerelease, 'v5.3.0') as string;
   const pumpVersion = versionOption('--pump-version', f.pumpVersion, !!f.allowPrerelease, 'v1.10.0');
+  const badHost = f.host.find((h) => !HOST_NAME.test(h));
+  if (badHost !== undefined) throw new CliError(`--host "${badHost}" is not a host name: 1–63 letters, digits, "_", "." or "-"`, Exit.Usage);
   if (existsSync(f.output) && !f.force) {
     throw new CliError(`${f.output} already exists; write elsewhere with -o FILE, or replace it with --force`, Exit.Usage);
   }
-  const docker = await connectDocker();
-  const found = await discoverTyk(docker, f.label);
-  const where = `on ${dockerAddress()}${f.label.length ? ` with label ${f.label.join(', ')}` : ''}`;
+  const found = await withTemporal(g, async (session) => {
+    const workers = await fleetWorkers(session.client, f.taskQueue).catch((err) => {
+      throw explainTemporalError(err, 'cannot look up the workers');
+    });
+    // Asked hosts, else every host worker that polls, else the local worker (a single-host setup such as `dev`).
+    const hosts: (string | undefined)[] = f.host.length ? f.host : workers.hosts.length ? workers.hosts : [undefined];
+    await requireWorkers(session, hosts, f.taskQueue);
+    const answers = await discover(session.client, hosts, f.label, f.taskQueue).catch((err) => {
+      throw explainTemporalError(err, 'discovery failed', f.taskQueue);
+    });
+    const failed = answers.filter((a) => a.error);
+    if (failed.length) {
+      const docker = failed.some((a) => /cannot reach its Docker engine/.test(a.error ?? ''));
+      throw new CliError(`cannot look for Tyk containers: ${failed.map((a) => `${a.host ? `host ${a.host}: ` : ''}${a.error}`).join('; ')}`, docker ? Exit.DockerUnreachable : Exit.StackNotReady);
+    }
+    return answers.flatMap((a) => (a.result ?? []).map((c): Found => ({ ...c, ...(a.host ? { host: a.host } : {}) })));
+  });
+  const hostNames = [...new Set(found.map((c) => c.host).filter((h): h is string => !!h))];
+  const where = `${hostNames.length ? `on host${hostNames.length === 1 ? '' : 's'} ${hostNames.join(', ')}` : "on the worker's Docker engine"}${f.label.length ? ` with label ${f.label.join(', ')}` : ''}`;
   const gateways = found.filter((c) => c.role === 'gateway');
   const pumps = found.filter((c) => c.role === 'pump');
   if (!gateways.length) {
@@ -48,19 +77,22 @@ export async function initCommand(f: InitFlags): Promise<void> {
       Exit.StackNotReady,
     );
   }
-  if (pumps.length > 1) {
-    throw new CliError(`found ${pumps.length} Tyk Pump containers (${pumps.map((p) => p.container).join(', ')}); a plan covers one: narrow the search with --label`, Exit.StackNotReady);
+  const perHost = new Map<string, number>();
+  for (const p of pumps) perHost.set(p.host ?? '', (perHost.get(p.host ?? '') ?? 0) + 1);
+  const crowded = [...perHost].find(([, n]) => n > 1);
+  if (crowded) {
+    throw new CliError(`found ${crowded[1]} Tyk Pump containers${crowded[0] ? ` on host ${crowded[0]}` : ''} (${pumps.map((p) => p.container).join(', ')}); a plan has one pump per host: narrow the search with --label`, Exit.StackNotReady);
   }
-  const pump = pumps[0];
-  if (pump && !pumpVersion) throw new CliError(`found the pump "${pump.container}"; give its target version with --pump-version (e.g. v1.10.0)`, Exit.Usage);
-  if (!pump && pumpVersion) note(`note: no Tyk Pump container found ${where}; --pump-version is ignored`);
+  if (pumps.length && !pumpVersion) throw new CliError(`found the pump${pumps.length > 1 ? 's' : ''} ${pumps.map(nameOf).join(', ')}; give the target version with --pump-version (e.g. v1.10.0)`, Exit.Usage);
+  if (!pumps.length && pumpVersion) note(`note: no Tyk Pump container found ${where}; --pump-version is ignored`);
 
   const stack = f.stack ?? found[0].group ?? 'tyk';
   const text = renderPlan({
     stack,
     gatewayVersion,
-    gateways: gateways.map((g) => ({ container: g.container, url: g.url, helloPath: g.helloPath, current: g.version })),
-    pump: pump && pumpVersion ? { container: pump.container, healthUrl: pump.url, version: pumpVersion, current: pump.version } : undefined,
+    gateways: gateways.map((c) => ({ container: c.container, url: c.url, helloPath: c.helloPath, current: c.version, ...(c.host ? { host: c.host } : {}) })),
+    pumpVersion,
+    pumps: pumps.map((c) => ({ container: c.container, healthUrl: c.url, current: c.version, ...(c.host ? { host: c.host } : {}) })),
     source: `found ${where}`,
     backupDir: f.backupDir,
   });
@@ -72,10 +104,13 @@ export async function initCommand(f: InitFlags): Promise<void> {
   }
   await writeFile(f.output, text, { flag: f.force ? 'w' : 'wx' });
   print(`Found ${where}:`);
-  print(table([['CONTAINER', 'ROLE', 'VERSION', 'HEALTH URL'], ...found.map(row)]));
-  for (const c of found) if (c.note) note(`note: ${c.container}: ${c.note}`);
+  const fleet = hostNames.length > 0;
+  print(table([[...(fleet ? ['HOST'] : []), 'CONTAINER', 'ROLE', 'VERSION', 'HEALTH URL'], ...found.map((c) => [...(fleet ? [c.host ?? ''] : []), ...row(c)])]));
+  for (const c of found) if (c.note) note(`note: ${nameOf(c)}: ${c.note}`);
   print(`Wrote ${f.output} (stack "${stack}"). Next: tyk-upgrade plan -f ${f.output}`);
 }
+
+const nameOf = (c: Found) => (c.host ? `${c.host}/${c.container}` : c.container);
 
 function row(c: FoundContainer): string[] {
   return [c.container, c.role, c.version ?? '?', c.role === 'gateway' ? `${c.url}/${c.helloPath}` : c.url];

@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import { listSandboxes, SandboxRefused, sandboxDown, sandboxUp, type ImageSource, type Sandbox } from '../../sandbox/sandbox';
 import { ROLE_LABEL, SANDBOX_LABEL } from '../../sandbox/stack';
 import { connectDocker } from '../docker';
-import { describeGateway, describePump } from '../discover';
+import { describeGateway, describePump } from '../../activities/discover';
 import { CliError, Exit } from '../exit-codes';
 import { versionOption } from '../options';
 import { note, print } from '../output';

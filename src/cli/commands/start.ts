@@ -3,17 +3,16 @@
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { findUpgrade, startUpgrade, UpgradeAlreadyRunning } from '../../client-lib/upgrades';
 import { TASK_QUEUE, workflowIdFor } from '../../shared/names';
-import { connectDocker } from '../docker';
-import { dryRun } from '../dry-run';
 import { CliError, Exit } from '../exit-codes';
 import { note, print } from '../output';
 import { dateTime } from '../table';
 import { explainTemporalError, withTemporal, workerPolling, type TemporalOptions } from '../temporal';
 import { watchToEnd } from '../watch';
+import { mergeReports } from '../render';
+import { fleetDryRun } from '../workers';
 import { loadPlanWithFlags, type PlanFlags } from './plan';
 
 export interface StartFlags extends PlanFlags {
-  taskQueue?: string;
   watch?: boolean;
   autoApprove?: boolean;
   by?: string;
@@ -39,11 +38,12 @@ export async function startCommand(f: StartFlags, g: TemporalOptions): Promise<{
       );
     }
     if (!f.skipChecks) {
-      const report = await dryRun(await connectDocker(), input);
+      const { reports, dockerDown } = await fleetDryRun(session, input, taskQueue);
+      const report = mergeReports(reports);
       if (report.problems.length) {
         throw new CliError(
           [`the stack is not ready for this plan; nothing was started:`, ...report.problems.map((p) => `  - ${p}`), `(full dry run: tyk-upgrade plan -f ${file})`].join('\n'),
-          Exit.StackNotReady,
+          dockerDown ? Exit.DockerUnreachable : Exit.StackNotReady,
         );
       }
     }

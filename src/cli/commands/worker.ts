@@ -1,15 +1,19 @@
 // `tyk-upgrade worker`: runs the upgrade workflow and its activities against TEMPORAL_ADDRESS (or a profile),
 // so it works with the embedded dev server, the compose server and Temporal Cloud alike.
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { crashAt, createUpgradeWorker } from '../../worker';
+import { HOST_NAME, hostTaskQueue } from '../../shared/names';
+import { crashAt, createHostWorkers, createUpgradeWorker, runWorkers } from '../../worker';
 import { temporalTarget } from '../../temporal-config';
-import { connectDocker } from '../docker';
+import { connectDocker, dockerAddress } from '../docker';
 import { CliError, Exit } from '../exit-codes';
 import { note } from '../output';
 import { CONNECT_TIMEOUT_MS, NO_FRONTEND, tcpProblem, unreachable, type TemporalOptions } from '../temporal';
 import { quietRuntime } from './runtime';
 
-export async function workerCommand(f: { taskQueue: string; logLevel: string }, g: TemporalOptions): Promise<void> {
+export async function workerCommand(f: { taskQueue: string; logLevel: string; host?: string }, g: TemporalOptions): Promise<void> {
+  if (f.host !== undefined && !HOST_NAME.test(f.host)) {
+    throw new CliError(`--host "${f.host}" is not a host name: 1–63 letters, digits, "_", "." or "-" (it names a task queue)`, Exit.Usage);
+  }
   let target: ReturnType<typeof temporalTarget>;
   try {
     target = temporalTarget(g);
@@ -20,15 +24,10 @@ export async function workerCommand(f: { taskQueue: string; logLevel: string }, 
   quietRuntime(f.logLevel);
   const { address } = target.connectionOptions;
   const connection = await connectNative(target.connectionOptions, target.namespace);
-  let worker: Worker;
+  let workers: Worker[];
+  const opts = { connection, namespace: target.namespace, taskQueue: f.taskQueue, docker, dockerAddress: dockerAddress(), checkpoint: crashAt(process.env.TYK_UPGRADE_CRASH_AT) };
   try {
-    worker = await createUpgradeWorker({
-      connection,
-      namespace: target.namespace,
-      taskQueue: f.taskQueue,
-      docker,
-      checkpoint: crashAt(process.env.TYK_UPGRADE_CRASH_AT),
-    });
+    workers = f.host ? await createHostWorkers({ ...opts, host: f.host }) : [await createUpgradeWorker(opts)];
   } catch (err) {
     await connection.close();
     if (/namespace/i.test((err as Error).message)) {
@@ -36,9 +35,13 @@ export async function workerCommand(f: { taskQueue: string; logLevel: string }, 
     }
     throw err;
   }
-  note(`worker: polling task queue "${f.taskQueue}" on ${address} (namespace ${target.namespace}); Ctrl-C stops it`);
+  note(
+    f.host
+      ? `worker for host "${f.host}": activities on "${hostTaskQueue(f.host)}" (Docker at ${dockerAddress()}), workflows on "${f.taskQueue}", on ${address} (namespace ${target.namespace}); Ctrl-C stops it`
+      : `worker: polling task queue "${f.taskQueue}" on ${address} (namespace ${target.namespace}); Ctrl-C stops it`,
+  );
   try {
-    await worker.run();
+    await runWorkers(workers);
   } finally {
     await connection.close();
   }

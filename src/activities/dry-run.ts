@@ -4,12 +4,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import type { ContainerInspectInfo } from 'dockerode';
-import { readArchive } from '../activities/archive';
-import { inspectContainer, isNotFound } from '../activities/docker-util';
-import { imageAvailable } from '../activities/images';
-import { directionProblem, leftoverProblems, preflightStack } from '../activities/preflight';
-import { CONFIG_DIRS, confDir, confPath, readConf, redisTarget } from '../activities/tyk-config';
-import { describeHello, getHello, getPumpHealth } from '../activities/tyk-http';
+import { readArchive } from './archive';
+import { inspectContainer, isNotFound } from './docker-util';
+import { imageAvailable } from './images';
+import { directionProblem, leftoverProblems, preflightStack } from './preflight';
+import { CONFIG_DIRS, confDir, confPath, readConf, redisTarget } from './tyk-config';
+import { describeHello, getHello, getPumpHealth } from './tyk-http';
 import type { Role, UpgradeInput } from '../shared/types';
 import { normaliseVersion, splitImage, tagForVersion } from '../shared/version';
 import { describePump } from './discover';
@@ -37,8 +37,9 @@ export interface ImageReport {
   problem?: string;
 }
 
+/** One host's part of the dry run; it carries no config value, so it may cross into workflow history. */
 export interface DryRunReport {
-  input: UpgradeInput;
+  host?: string;
   instances: InstanceReport[];
   images: ImageReport[];
   redis?: string;
@@ -65,19 +66,19 @@ export async function dryRun(docker: Docker, input: UpgradeInput): Promise<DryRu
     report.backup = await backupPaths(docker, info, 'gateway');
     redis ??= await redisToSave(docker, info);
   }
-  if (input.pump) {
+  for (const pump of input.pumps) {
     const target = input.pumpVersion ?? '';
-    const { report, info } = await baseReport(docker, 'pump', input.pump.container, target);
+    const { report, info } = await baseReport(docker, 'pump', pump.container, target);
     instances.push(report);
     if (info) {
-      const health = await getPumpHealth(input.pump.healthUrl);
+      const health = await getPumpHealth(pump.healthUrl);
       if (!health.ok || health.body?.status !== 'ok') {
-        report.problems.push(`"${input.pump.container}" does not answer like Tyk Pump at ${input.pump.healthUrl} (${health.error ?? `HTTP ${health.code}`}); is it Tyk Pump, and is healthUrl in the plan right?`);
+        report.problems.push(`"${pump.container}" does not answer like Tyk Pump at ${pump.healthUrl} (${health.error ?? `HTTP ${health.code}`}); is it Tyk Pump, and is healthUrl in the plan right?`);
       }
       const found = await describePump(docker, info);
       report.current = found.version;
       report.currentFrom = found.versionFrom;
-      if (!found.version) report.problems.push(`cannot tell which version "${input.pump.container}" runs: no "## Tyk Pump" line in its log and no version in its image tag`);
+      if (!found.version) report.problems.push(`cannot tell which version "${pump.container}" runs: no "## Tyk Pump" line in its log and no version in its image tag`);
       report.targetImage = `${input.pumpRepository ?? splitImage(info.Config.Image).repository}:${tagForVersion(target)}`;
       report.backup = await backupPaths(docker, info, 'pump');
     }
@@ -99,7 +100,7 @@ export async function dryRun(docker: Docker, input: UpgradeInput): Promise<DryRu
       problems.push(err.message);
     }
   }
-  return { input, instances, images, redis, problems, warnings };
+  return { instances, images, redis, problems, warnings };
 }
 
 async function baseReport(

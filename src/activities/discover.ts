@@ -2,10 +2,10 @@
 // entrypoint), where their health endpoints answer (from their own config and port bindings), what they run.
 import type Docker from 'dockerode';
 import type { ContainerInspectInfo } from 'dockerode';
-import { containerLogs, nameOf } from '../activities/docker-util';
-import { readConf, type TykConf } from '../activities/tyk-config';
-import { getHello } from '../activities/tyk-http';
-import { versionInLog } from '../activities/versions-from-logs';
+import { containerLogs, nameOf } from './docker-util';
+import { readConf, type TykConf } from './tyk-config';
+import { getHello } from './tyk-http';
+import { versionInLog } from './versions-from-logs';
 import { failedContainerName, newContainerName, oldContainerName } from '../shared/names';
 import type { Role } from '../shared/types';
 import { normaliseVersion, parseVersion, splitImage } from '../shared/version';

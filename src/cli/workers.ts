@@ -1,0 +1,49 @@
+// The CLI reaches Docker only through the workers: before it asks them anything it makes sure each one it needs
+// is polling, and says by name which host has none.
+import type { DryRunReport } from '../activities/dry-run';
+import { dryRunPlan, hostsWithoutWorker, workflowWorkerPolling } from '../client-lib/fleet';
+import { hostsOf } from '../client-lib/upgrades';
+import type { UpgradeInput } from '../shared/types';
+import { CliError, Exit } from './exit-codes';
+import { explainTemporalError, type TemporalSession } from './temporal';
+
+const hostLabel = (h: string | undefined) => (h ? `host "${h}"` : 'the local worker');
+
+/** Workers for the workflows (main queue) and for every host of the plan, or a CLI error naming who is missing. */
+export async function requireWorkers(session: TemporalSession, hosts: (string | undefined)[], taskQueue: string): Promise<void> {
+  try {
+    if (!(await workflowWorkerPolling(session.client, taskQueue))) {
+      throw new CliError(
+        `no worker polls task queue "${taskQueue}" on ${session.address}; start \`tyk-upgrade dev\` (one machine) or \`tyk-upgrade worker --host NAME\` on each Docker host`,
+        Exit.TemporalUnreachable,
+      );
+    }
+    const missing = await hostsWithoutWorker(session.client, hosts, taskQueue);
+    if (missing.length) {
+      const fix = missing.map((h) => (h ? `tyk-upgrade worker --host ${h}` : `tyk-upgrade worker --task-queue ${taskQueue}`)).join('`, `');
+      throw new CliError(`no worker polls ${missing.map(hostLabel).join(', ')}; nothing was changed. Start \`${fix}\` on ${missing.length === 1 ? 'that machine' : 'those machines'}`, Exit.TemporalUnreachable);
+    }
+  } catch (err) {
+    throw explainTemporalError(err, 'cannot look up the workers');
+  }
+}
+
+export function planHosts(input: UpgradeInput): (string | undefined)[] {
+  const hosts = hostsOf(input);
+  return hosts.length ? hosts : [undefined];
+}
+
+/** The dry run, each host's part done by its own worker; a host that cannot look is a problem of the report. */
+export async function fleetDryRun(session: TemporalSession, input: UpgradeInput, taskQueue: string): Promise<{ reports: DryRunReport[]; dockerDown: boolean }> {
+  await requireWorkers(session, planHosts(input), taskQueue);
+  const answers = await dryRunPlan(session.client, input, taskQueue).catch((err) => {
+    throw explainTemporalError(err, 'the dry run failed', taskQueue);
+  });
+  let dockerDown = false;
+  const reports = answers.map((a): DryRunReport => {
+    if (a.result) return { ...a.result, ...(a.host ? { host: a.host } : {}) };
+    if (/cannot reach its Docker engine/.test(a.error ?? '')) dockerDown = true;
+    return { ...(a.host ? { host: a.host } : {}), instances: [], images: [], problems: [a.error ?? 'no answer'], warnings: [] };
+  });
+  return { reports, dockerDown };
+}

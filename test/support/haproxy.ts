@@ -1,0 +1,89 @@
+// A real HAProxy (Debian's haproxy 2.6, installed by rig/packages.sh) in front of a test's gateways: one frontend
+// on a free 127.0.0.1 port, one backend whose servers are health-checked on /hello every 500 ms, the Runtime API
+// on a unix socket (level admin; a second one at level operator) and optionally on 127.0.0.1 TCP. Runs in the foreground (-db) as a child of the
+// test; no chroot or user switch, so it needs nothing from /etc/haproxy.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runtimeCommand } from '../../src/activities/load-balancer/haproxy-runtime';
+import { freePort, tempDir, waitFor } from './services';
+
+export interface HaproxyServerSpec {
+  name: string;
+  /** host:port, e.g. 127.0.0.1:18080 */
+  address: string;
+}
+
+export interface TestHaproxy {
+  frontendUrl: string;
+  socketPath: string;
+  /** The same API at `level operator` (may read, may not `set server`): how a misconfigured socket looks. */
+  operatorSocketPath: string;
+  /** host:port of the TCP Runtime API, when asked for. */
+  address?: string;
+  backend: string;
+  /** The process's log (health-check transitions, state changes), for failure messages. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export async function startHaproxy(opts: { servers: HaproxyServerSpec[]; backend?: string; tcpApi?: boolean }): Promise<TestHaproxy> {
+  const dir = tempDir('haproxy');
+  const backend = opts.backend ?? 'tyk';
+  const frontendPort = await freePort();
+  const apiAddress = opts.tcpApi ? `127.0.0.1:${await freePort()}` : undefined;
+  const socketPath = join(dir, 'admin.sock');
+  const operatorSocketPath = join(dir, 'operator.sock');
+  const cfg = join(dir, 'haproxy.cfg');
+  writeFileSync(
+    cfg,
+    `global
+  stats socket ${socketPath} mode 600 level admin
+  stats socket ${operatorSocketPath} mode 600 level operator
+${apiAddress ? `  stats socket ipv4@${apiAddress} level admin\n` : ''}  nbthread 1
+
+defaults
+  mode http
+  timeout connect 1s
+  timeout client 30s
+  timeout server 30s
+  retries 2
+  option redispatch 1
+
+frontend fe
+  bind 127.0.0.1:${frontendPort}
+  default_backend ${backend}
+
+backend ${backend}
+  balance roundrobin
+  option httpchk GET /hello
+  http-check expect string '"status":"pass"'
+  default-server check inter 500ms fall 2 rise 2
+  # Which server answered, so tests can count requests per server.
+  http-response set-header X-Served-By %s
+${opts.servers.map((s) => `  server ${s.name} ${s.address}`).join('\n')}
+`,
+  );
+  let output = '';
+  const child: ChildProcess = spawn('haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor('haproxy to answer on its stats socket', async () => {
+      if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}: ${output.trim()}`);
+      return (await runtimeCommand({ socket: socketPath }, 'show info', 1000)).includes('Name: HAProxy') ? true : undefined;
+    }, 10_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { frontendUrl: `http://127.0.0.1:${frontendPort}`, socketPath, operatorSocketPath, address: apiAddress, backend, log: () => output, stop };
+}
