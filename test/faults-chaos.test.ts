@@ -45,7 +45,8 @@ describe(`chaos: the worker SIGKILLed ${kills} times at random moments (seed ${s
         workers.push(worker);
         await waitFor('the worker to poll', async () => (/polling task queue/.test(worker.output()) ? true : undefined), 60_000);
         await sleep(Math.floor(random() * 6_000));
-        const s = await getStatus(env.client, handle.workflowId);
+        // The worker says it polls a moment before the server has seen its first poll: a query may need a retry.
+        const s = await waitFor('the status', () => getStatus(env.client, handle.workflowId), 30_000, 200);
         if (s.outcome !== 'running') break;
         await worker.kill();
         killed++;

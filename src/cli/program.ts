@@ -200,6 +200,7 @@ export function buildProgram(): Command {
     .command('doctor')
     .description('check what an upgrade needs (Temporal, search attributes, workers, Docker, images, leftovers, dev servers, backup folder) and how to fix it')
     .option('--task-queue <name>', 'task queue a worker must poll (repeatable)', collect, [])
+    .option('--host <name>', 'a fleet host whose worker must poll (repeatable; hosts seen on the task queue are checked anyway)', collect, [])
     .option('--backup-dir <path>', 'backup folder to check', '.tyk-upgrade/backups')
     .option('--db-file <path>', "dev server's db file to check", '.tyk-upgrade/temporal.db')
     .action(async (f, cmd) => (await import('./commands/doctor')).doctorCommand({ ...f, taskQueue: f.taskQueue.length ? f.taskQueue : [defaultQueue()] }, globals(cmd)));

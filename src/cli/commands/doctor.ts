@@ -4,14 +4,17 @@ import { access, constants, statfs } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import Docker from 'dockerode';
 import { orphanedDevServers, serverState } from '../../devserver/pid-file';
-import { failedContainerName, newContainerName, oldContainerName, SEARCH_ATTRIBUTES } from '../../shared/names';
+import { fleetWorkers, hostsWithoutWorker, workflowWorkerPolling } from '../../client-lib/fleet';
+import { failedContainerName, hostTaskQueue, newContainerName, oldContainerName, SEARCH_ATTRIBUTES } from '../../shared/names';
 import { dockerAddress } from '../docker';
 import { CliError, Exit, type ExitCode } from '../exit-codes';
 import { print } from '../output';
-import { connectTemporal, workerPolling, type TemporalOptions, type TemporalSession } from '../temporal';
+import { connectTemporal, type TemporalOptions, type TemporalSession } from '../temporal';
 
 export interface DoctorFlags {
   taskQueue: string[];
+  /** Hosts of a fleet whose workers must poll (besides those seen on the task queue). */
+  host: string[];
   backupDir: string;
   dbFile: string;
 }
@@ -33,7 +36,7 @@ export async function doctorCommand(f: DoctorFlags, g: TemporalOptions): Promise
   const findings: Finding[] = [];
   const add = (x: Finding) => findings.push(x);
 
-  await checkTemporal(g, f.taskQueue, add);
+  await checkTemporal(g, f.taskQueue, f.host, add);
   await checkDocker(add);
   checkDevServers(resolve(f.dbFile), add);
   await checkBackupDir(resolve(f.backupDir), add);
@@ -46,12 +49,12 @@ export async function doctorCommand(f: DoctorFlags, g: TemporalOptions): Promise
   const failed = findings.filter((x) => x.level === 'fail');
   const warned = findings.filter((x) => x.level === 'warn').length;
   if (failed.length) {
-    throw new CliError(`doctor: ${failed.length} problem${failed.length > 1 ? 's' : ''} (${failed.map((x) => x.check).join(', ')})${warned ? ` and ${warned} warning${warned > 1 ? 's' : ''}` : ''}; see the fixes above`, failed[0].code ?? Exit.StackNotReady);
+    throw new CliError(`doctor: ${failed.length} problem${failed.length > 1 ? 's' : ''} (${[...new Set(failed.map((x) => x.check))].join(', ')})${warned ? ` and ${warned} warning${warned > 1 ? 's' : ''}` : ''}; see the fixes above`, failed[0].code ?? Exit.StackNotReady);
   }
   print(warned ? `\nReady, with ${warned} warning${warned > 1 ? 's' : ''}.` : '\nReady for an upgrade.');
 }
 
-async function checkTemporal(g: TemporalOptions, queues: string[], add: (f: Finding) => void): Promise<void> {
+async function checkTemporal(g: TemporalOptions, queues: string[], named: string[], add: (f: Finding) => void): Promise<void> {
   let s: TemporalSession;
   try {
     s = await connectTemporal(g);
@@ -77,17 +80,28 @@ async function checkTemporal(g: TemporalOptions, queues: string[], add: (f: Find
         : { check: 'Search attributes', level: 'ok', text: SEARCH_ATTRIBUTES.map((k) => k.name).join(', ') },
     );
     for (const q of queues) {
+      // Workflows run on the main queue; Docker work on it (one machine) or on each host's own queue (a fleet).
+      const fleet = await fleetWorkers(s.client, q);
+      const hosts = [...new Set([...fleet.hosts, ...named])].sort();
       add(
-        (await workerPolling(s, q))
-          ? { check: 'Workers', level: 'ok', text: `a worker polls task queue "${q}"` }
+        (await workflowWorkerPolling(s.client, q))
+          ? { check: 'Workers', level: 'ok', text: `a worker runs the workflows of task queue "${q}"${fleet.hosts.length ? ` (hosts: ${fleet.hosts.join(', ')})` : ''}` }
           : {
               check: 'Workers',
               level: 'fail',
               text: `no worker polls task queue "${q}": an upgrade started there would wait`,
-              fix: `run \`tyk-upgrade worker --task-queue ${q}\` where the Docker engine of the stack is (or \`tyk-upgrade dev\`)`,
+              fix: `run \`tyk-upgrade worker --task-queue ${q}\` on the machine with the stack's Docker engine (or \`tyk-upgrade dev\`; for a fleet, \`tyk-upgrade worker --host NAME\` on each host)`,
               code: Exit.TemporalUnreachable,
             },
       );
+      const missing = new Set(await hostsWithoutWorker(s.client, hosts, q));
+      for (const h of hosts) {
+        add(
+          missing.has(h)
+            ? { check: 'Workers', level: 'fail', text: `no worker polls host "${h}" (task queue ${hostTaskQueue(h)}): its containers cannot be upgraded`, fix: `run \`tyk-upgrade worker --host ${h}\` on that machine`, code: Exit.TemporalUnreachable }
+            : { check: 'Workers', level: 'ok', text: `host "${h}" has a worker` },
+        );
+      }
     }
   } finally {
     await s.close();
