@@ -44,7 +44,7 @@ describe(`chaos: the worker SIGKILLed ${kills} times at random moments (seed ${s
         const worker = spawnWorker(taskQueue);
         workers.push(worker);
         await waitFor('the worker to poll', async () => (/polling task queue/.test(worker.output()) ? true : undefined), 60_000);
-        await sleep(Math.floor(random() * 6_000));
+        await sleep(Math.floor(random() * 3_000));
         // The worker says it polls a moment before the server has seen its first poll: a query may need a retry.
         const s = await waitFor('the status', () => getStatus(env.client, handle.workflowId), 30_000, 200);
         if (s.outcome !== 'running') break;
