@@ -54,7 +54,7 @@ describe('rolling upgrade of three gateways behind nginx, batch size 1, 3 s soak
 
     const handle = await startUpgrade(t.env.client, stack.input({ gates: [], batchSize: 1, soakMs: 3_000 }), { taskQueue: t.worker.taskQueue });
     const result = await handle.result();
-    await keepHistory(handle, 'rolling-three-gateways');
+    await keepHistory(handle, 'rolling-three-gateways', t.env.client);
     await sleep(300);
     running = false;
     await Promise.all([...clients, monitor]);

@@ -73,7 +73,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
   const now = () => new Date().toISOString();
   const gateOf = (name: GateName) => status.gates.find((g) => g.gate === name) as GateStatus;
   const stageOf = (name: StageName) => status.stages.find((s) => s.name === name);
-  const publish = () => setCurrentDetails(renderDetails(status));
+  const publish = () => setCurrentDetails(renderDetails(status, workflowInfo().namespace));
 
   function enterStage(name: StageName): void {
     const s = stageOf(name);
