@@ -48,7 +48,7 @@ describe('rolling upgrade of three gateways behind nginx, batch size 1, 3 s soak
       while (running) {
         const answers = await Promise.all(stack.gateways.map((g) => getHello(g.url, 'hello', 500)));
         // Down means refused or cut; a reply slower than 500 ms on this busy machine is slow, not down.
-          maxDown = Math.max(maxDown, answers.filter((a) => !a.body && !/TIMEOUT/.test(a.error ?? '')).length);
+        maxDown = Math.max(maxDown, answers.filter((a) => !a.body && !/TIMEOUT/.test(a.error ?? '')).length);
         await sleep(20);
       }
     })();
