@@ -29,11 +29,12 @@ describe('deploy files for a worker per host', () => {
     })();
     assert.match(missing, /set TYK_UPGRADE_HOST to this host's name in plans/);
     const resolved = parseYaml(execFileSync('docker-compose', ['-f', file, 'config'], { encoding: 'utf8', env: { ...process.env, TYK_UPGRADE_HOST: 'web-1' } })) as {
-      services: Record<string, { command: string[]; volumes: { source?: string; target: string }[]; network_mode: string }>;
+      services: Record<string, { command: string[]; volumes: string[]; network_mode: string }>;
     };
     const worker = resolved.services['tyk-upgrade-worker'];
     assert.deepEqual(worker.command, ['worker', '--host', 'web-1']);
     assert.equal(worker.network_mode, 'host');
-    assert.ok(worker.volumes.some((v) => v.source === '/var/run/docker.sock' && v.target === '/var/run/docker.sock'));
+    // docker-compose 1.29 resolves volumes to the short form "source:target:mode".
+    assert.deepEqual(worker.volumes.filter((v) => v.includes('docker.sock')), ['/var/run/docker.sock:/var/run/docker.sock:rw']);
   });
 });

@@ -73,7 +73,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
   const now = () => new Date().toISOString();
   const gateOf = (name: GateName) => status.gates.find((g) => g.gate === name) as GateStatus;
   const stageOf = (name: StageName) => status.stages.find((s) => s.name === name);
-  const publish = () => setCurrentDetails(renderDetails(status));
+  const publish = () => setCurrentDetails(renderDetails(status, workflowInfo().namespace));
 
   function enterStage(name: StageName): void {
     const s = stageOf(name);
@@ -434,12 +434,18 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     endStage('verify');
     const left = failedKeys();
     status.outcome = left.length ? 'partial' : 'succeeded';
-    if (left.length) status.reason = `${left.length} of ${plan.length} instances are back on their old version: ${left.join(', ')}`;
     status.stage = 'done';
     upsertSearchAttributes([{ key: SA_STAGE, value: status.outcome }]);
+    if (left.length) {
+      // Not a success to show in green: the run ends failed, with everything it did recorded.
+      status.reason = `${left.length} of ${plan.length} instances are back on their old version: ${left.join(', ')}`;
+      publish();
+      throw ApplicationFailure.create({ type: FAILURE_TYPE.partial, message: status.reason, details: [status], nonRetryable: true });
+    }
     publish();
     return status;
   } catch (err) {
+    if (status.outcome === 'partial') throw err;
     return await CancellationScope.nonCancellable(() => finishFailed(err));
   }
 
@@ -479,7 +485,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
 const FAILURE_TYPE: Record<Outcome, string> = {
   running: 'UpgradeFailed',
   succeeded: 'UpgradeFailed',
-  partial: 'UpgradeFailed',
+  partial: 'UpgradePartial',
   failed: 'UpgradeFailed',
   'rolled-back': 'UpgradeRolledBack',
   rejected: 'UpgradeRejected',

@@ -37,14 +37,20 @@ export interface Fleet {
   redis: RedisServer;
   gatewayPort: number;
   input(overrides?: Partial<UpgradeInput>): UpgradeInput;
-  startWorker(host: FleetHost, crashAt?: string): Promise<HostWorker>;
+  startWorker(host: FleetHost, opts?: WorkerOptions): Promise<HostWorker>;
   remove(): Promise<void>;
 }
 
 /** The CLI in a child process: `tyk-upgrade worker --host NAME` against the test dev server and the host's engine. */
-export function spawnHostWorker(host: string, taskQueue: string, dockerHost: string, crashAt?: string): HostWorker {
-  const child = spawn(process.execPath, [join(__dirname, '..', '..', 'src', 'client.js'), 'worker', '--host', host, '--task-queue', taskQueue], {
-    env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), DOCKER_HOST: dockerHost, TYK_UPGRADE_CRASH_AT: crashAt ?? '' },
+export interface WorkerOptions {
+  /** A checkpoint where the worker kills itself (TYK_UPGRADE_CRASH_AT). */
+  crashAt?: string;
+  args?: string[];
+}
+
+export function spawnHostWorker(host: string, taskQueue: string, dockerHost: string, opts: WorkerOptions = {}): HostWorker {
+  const child = spawn(process.execPath, [join(__dirname, '..', '..', 'src', 'client.js'), 'worker', '--host', host, '--task-queue', taskQueue, ...(opts.args ?? [])], {
+    env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), DOCKER_HOST: dockerHost, TYK_UPGRADE_CRASH_AT: opts.crashAt ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -79,6 +85,8 @@ export interface FleetOptions {
   firstAddress?: number;
   /** Engines are named PREFIX-1, PREFIX-2, ...: a benchmark keeps its own away from the tests'. */
   enginePrefix?: string;
+  /** This host (0-based) gets a throwaway engine of its own, for a test that kills it; deleted by remove(). */
+  throwawayHost?: number;
   /**
    * Gateways of this host (0-based) run a healthy v5.2.0 under the faulty repository's name, so the target that
    * preflight derives for them (same repository, tag v5.3.0) is the faulty build: one host fails, the others not.
@@ -96,7 +104,11 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   for (let i = 0; i < opts.hosts; i++) {
     const n = i + 1;
     // Persistent engines (images stay cached between files and runs); each host's containers on its own address.
-    const engine = await startEngine({ name: `${opts.enginePrefix ?? 'fleet'}-${n}`, address: `127.0.0.${(opts.firstAddress ?? 11) + i}` });
+    const address = `127.0.0.${(opts.firstAddress ?? 11) + i}`;
+    const engine =
+      opts.throwawayHost === i
+        ? await startEngine({ name: `${opts.prefix}-${id}`, address, dir: tempDir(`engine-${opts.prefix}`) })
+        : await startEngine({ name: `${opts.enginePrefix ?? 'fleet'}-${n}`, address });
     const name = `h${n}-${id}`;
     let gatewayImage = `${GATEWAY_REPO}:v5.2.0`;
     if (opts.faultyHost === i) {
@@ -148,17 +160,18 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       keepOldContainers: false,
       ...overrides,
     }),
-    startWorker: async (host, crashAt) => {
-      const w = spawnHostWorker(host.name, taskQueue, host.engine.dockerHost, crashAt);
+    startWorker: async (host, workerOpts) => {
+      const w = spawnHostWorker(host.name, taskQueue, host.engine.dockerHost, workerOpts);
       host.worker = w;
       await w.ready;
       return w;
     },
     remove: async () => {
       for (const h of hosts) await h.worker?.kill();
-      for (const h of hosts) {
+      for (const [i, h] of hosts.entries()) {
         await h.engine.start(); // a test may have stopped it
         await removeStack(h.engine.docker, h.stack.name, h.stack.dir);
+        if (opts.throwawayHost === i) await h.engine.remove();
       }
       await redis.stop();
     },
