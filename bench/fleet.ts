@@ -20,6 +20,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time';
 import Docker from 'dockerode';
 import { pullImage } from '../src/activities/images';
@@ -114,34 +115,76 @@ async function allHealthy(gs: Gateway[]): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Where the time goes inside a batch child: per activity type, the wait in the queue and the run.
-interface ActivityTimes {
-  queueMs: number[];
-  runMs: number[];
+// Where the time goes inside a workflow: every activity with its type, when it was scheduled, started and ended.
+interface ActivityRun {
+  type: string;
+  scheduled: number;
+  started: number;
+  ended: number;
+  /** What the activity returned (recreateContainer: when the old container had stopped and the new one started). */
+  result?: unknown;
+  /** Task queue and container the activity was for (recreate and health check of one gateway share it). */
+  target?: string;
 }
 
-async function activityTimes(handle: WorkflowHandle): Promise<Map<string, ActivityTimes>> {
+async function activityRuns(handle: WorkflowHandle): Promise<ActivityRun[]> {
   const history = await handle.fetchHistory();
-  const scheduled = new Map<string, { type: string; at: number }>();
+  const scheduled = new Map<string, { type: string; at: number; target?: string }>();
   const started = new Map<string, number>();
-  const out = new Map<string, ActivityTimes>();
+  const out: ActivityRun[] = [];
   for (const e of history.events ?? []) {
     const at = tsToMs(e.eventTime);
-    const id = String(e.eventId);
-    if (e.activityTaskScheduledEventAttributes) scheduled.set(id, { type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
+    const sched = e.activityTaskScheduledEventAttributes;
+    if (sched) {
+      const arg = sched.input?.payloads?.[0] ? defaultPayloadConverter.fromPayload<{ container?: string; instance?: { container?: string } }>(sched.input.payloads[0]) : undefined;
+      const container = arg?.container ?? arg?.instance?.container;
+      scheduled.set(String(e.eventId), { type: sched.activityType?.name ?? '?', at, target: container && `${sched.taskQueue?.name}/${container}` });
+    }
     if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
     const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
-    if (done) {
-      const s = scheduled.get(String(done.scheduledEventId));
-      const st = started.get(String(done.scheduledEventId));
-      if (!s || st === undefined) continue;
-      const t = out.get(s.type) ?? { queueMs: [], runMs: [] };
-      t.queueMs.push(st - s.at);
-      t.runMs.push(at - st);
-      out.set(s.type, t);
-    }
+    if (!done) continue;
+    const s = scheduled.get(String(done.scheduledEventId));
+    const st = started.get(String(done.scheduledEventId));
+    const payload = e.activityTaskCompletedEventAttributes?.result?.payloads?.[0];
+    if (s && st !== undefined) out.push({ type: s.type, target: s.target, scheduled: s.at, started: st, ended: at, result: payload ? defaultPayloadConverter.fromPayload(payload) : undefined });
   }
   return out;
+}
+
+/** Per activity type: count, run mean / max, queue wait (scheduled → started) mean / max. */
+function printActivities(runs: ActivityRun[]): void {
+  for (const type of [...new Set(runs.map((r) => r.type))]) {
+    const mine = runs.filter((r) => r.type === type);
+    const run = mine.map((r) => r.ended - r.started);
+    const queue = mine.map((r) => r.started - r.scheduled);
+    console.log(`  ${type.padEnd(20)} ×${String(mine.length).padEnd(3)} run ${(mean(run) / 1000).toFixed(2)} / ${(max(run) / 1000).toFixed(2)} s   queue ${(mean(queue) / 1000).toFixed(2)} / ${(max(queue) / 1000).toFixed(2)} s`);
+  }
+}
+
+/**
+ * One gateway's way through a batch, from recreateContainer's own stoppedAt / startedAt (mean over all gateways),
+ * next to the floor's bare stop, start and boot.
+ */
+function recreateBreakdown(runs: ActivityRun[], floor: Restart[]): string {
+  const recreates = runs.filter((r) => r.type === 'recreateContainer');
+  const checks = runs.filter((r) => r.type === 'checkHealth');
+  const parts = { toStopped: [] as number[], toStarted: [] as number[], toEnd: [] as number[], handoff: [] as number[], check: [] as number[] };
+  for (const r of recreates) {
+    const t = r.result as { stoppedAt?: number; startedAt?: number } | undefined;
+    const check = checks.find((c) => c.target === r.target);
+    if (!t?.stoppedAt || !t.startedAt || !check) continue;
+    parts.toStopped.push(t.stoppedAt - r.started);
+    parts.toStarted.push(t.startedAt - t.stoppedAt);
+    parts.toEnd.push(r.ended - t.startedAt);
+    parts.handoff.push(check.started - r.ended);
+    parts.check.push(check.ended - check.started);
+  }
+  const f = (xs: number[]) => (mean(xs) / 1000).toFixed(2);
+  return (
+    `  per gateway (mean): recreate: create + stop ${f(parts.toStopped)}, renames + start ${f(parts.toStarted)}, return ${f(parts.toEnd)}; ` +
+    `hand-off to checkHealth ${f(parts.handoff)}; checkHealth ${f(parts.check)}  |  floor: stop ${f(floor.map((r) => r.stopMs))}, ` +
+    `start ${f(floor.map((r) => r.startMs))}, start→healthy ${f(floor.map((r) => r.bootMs))}`
+  );
 }
 
 const max = (xs: number[]) => xs.reduce((a, b) => Math.max(a, b), 0);
@@ -209,13 +252,14 @@ async function main(): Promise<void> {
   const workerPeaks = fleet.hosts.map((h) => [h.name, peakMb(h.worker?.child.pid as number)] as const);
   console.log(`  memory after the upgrade: ${freeMb()}`);
 
-  // The batch children: duration, history, activities.
+  // The batch children: duration, history, activities; the parent's own activities.
   const children = [];
   for (const b of status.batches) {
     const h = client.workflow.getHandle(b.workflowId as string);
     const d = await h.describe();
-    children.push({ name: b.name, instances: b.instances, start: d.startTime.getTime(), end: (d.closeTime as Date).getTime(), history: d.historyLength, activities: await activityTimes(h) });
+    children.push({ name: b.name, instances: b.instances, start: d.startTime.getTime(), end: (d.closeTime as Date).getTime(), history: d.historyLength, runs: await activityRuns(h) });
   }
+  const parentRuns = await activityRuns(handle);
 
   // The floor, batch by batch, on the same gateways.
   const gateways = new Map<string, Gateway>();
@@ -238,6 +282,11 @@ async function main(): Promise<void> {
   console.log(`total upgrade time   ${sec(totalMs)}  (workflow start → close)`);
   console.log(`floor                ${sec(floorMs)}  (${children.length} batches: bare stop + start + first healthy /hello of the slowest gateway ${sec(floorMs - SOAK_MS * children.length)}, + soaks ${sec(SOAK_MS * children.length)})`);
   console.log(`ratio total/floor    ${ratio.toFixed(2)}  (goal ≤ 1.25${ratio <= 1.25 ? ', met' : ', NOT met'})`);
+  const gatewaysStage = status.stages.find((st) => st.name === 'gateways');
+  if (gatewaysStage?.startedAt && gatewaysStage.endedAt) {
+    const g = Date.parse(gatewaysStage.endedAt) - Date.parse(gatewaysStage.startedAt);
+    console.log(`  the gateways stage alone (no preflight, backup, pull, verify): ${sec(g)}, ${(g / floorMs).toFixed(2)} × the floor`);
+  }
   const largest = children.reduce((a, b) => (b.history > a.history ? b : a));
   console.log(`history length       parent ${parent.historyLength} events (goal < 2,000${parent.historyLength < 2000 ? ', met' : ', NOT met'}); largest child ${largest.history} (batch ${largest.name})`);
   console.log(`peak memory (VmHWM)  ${workerPeaks.map(([h, mb]) => `${h} ${mb === undefined ? '?' : `${mb.toFixed(0)} MB`}`).join(', ')}; this process ${(peakMb('self') ?? 0).toFixed(0)} MB`);
@@ -248,36 +297,42 @@ async function main(): Promise<void> {
     if (!s.startedAt || !s.endedAt) continue;
     console.log(`  ${s.name.padEnd(16)} ${sec(Date.parse(s.endedAt) - Date.parse(s.startedAt)).padStart(8)}  ${s.state}`);
   }
-  console.log('batches: the child from start to close, its floor (slowest restart + soak), and the parent\'s gap before it');
+  console.log('activities of the parent (mean / max over hosts; queue = scheduled → started)');
+  printActivities(parentRuns);
+  console.log('batches: the child from start to close = recreate + health check of all 5 (up) + soak of all 5 + the rest;');
+  console.log('         floor = the slowest bare stop + start + healthy of the same 5, + the 2 s soak');
+  const lastEnd = (runs: ActivityRun[], type: string, otherwise: number) => runs.filter((r) => r.type === type).reduce((t, r) => Math.max(t, r.ended), otherwise);
   let prevEnd = parent.startTime.getTime();
-  const gaps: number[] = [];
+  const excess = { before: 0, up: 0, soak: 0, between: 0, after: 0 };
   children.forEach((c, i) => {
     const f = slowest[i];
-    const gap = c.start - prevEnd;
-    if (i > 0) gaps.push(gap);
+    const healthyAt = lastEnd(c.runs, 'checkHealth', c.start);
+    const soakedAt = lastEnd(c.runs, 'soakHealth', healthyAt);
+    const [up, soak, rest, gap] = [healthyAt - c.start, soakedAt - healthyAt, c.end - soakedAt, c.start - prevEnd];
+    const firstActivity = c.runs.reduce((t, r) => Math.min(t, r.scheduled), c.end) - c.start;
+    if (i === 0) excess.before = gap;
+    else excess.between += gap;
+    excess.up += up - f.totalMs;
+    excess.soak += soak - SOAK_MS;
+    excess.between += rest;
     prevEnd = c.end;
     const hosts = [...new Set(c.instances.map((k) => k.split('/')[0]))].join(',');
     console.log(
-      `  batch ${c.name.padEnd(3)} ${sec(c.end - c.start).padStart(7)}  floor ${sec(f.totalMs + SOAK_MS).padStart(7)} ` +
-        `(stop ${(f.stopMs / 1000).toFixed(2)}, start ${(f.startMs / 1000).toFixed(2)}, start→healthy ${(f.bootMs / 1000).toFixed(2)})  ` +
-        `gap before ${sec(gap).padStart(6)}  history ${c.history}  on ${hosts}`,
+      `  batch ${c.name.padEnd(3)} ${sec(c.end - c.start).padStart(7)} (up ${(up / 1000).toFixed(2)} of which to the first activity ${(firstActivity / 1000).toFixed(2)}, soak ${(soak / 1000).toFixed(2)}, rest ${(rest / 1000).toFixed(2)})  ` +
+        `floor ${sec(f.totalMs + SOAK_MS).padStart(7)} (stop ${(f.stopMs / 1000).toFixed(2)}, start ${(f.startMs / 1000).toFixed(2)}, start→healthy ${(f.bootMs / 1000).toFixed(2)})  ` +
+        `gap before ${(gap / 1000).toFixed(2)}  history ${c.history}  on ${hosts}`,
     );
   });
-  const batchesMs = children.reduce((n, c) => n + c.end - c.start, 0);
-  console.log(`  sum of batches ${sec(batchesMs)}; parent between batches ${sec(gaps.reduce((a, b) => a + b, 0))} (mean ${sec(mean(gaps))}); before the first and after the last ${sec(totalMs - batchesMs - gaps.reduce((a, b) => a + b, 0))}`);
-  console.log('activities inside the batches (over all batches: mean / max, queue = scheduled → started)');
-  const types = new Map<string, ActivityTimes>();
-  for (const c of children) {
-    for (const [t, a] of c.activities) {
-      const all = types.get(t) ?? { queueMs: [], runMs: [] };
-      all.queueMs.push(...a.queueMs);
-      all.runMs.push(...a.runMs);
-      types.set(t, all);
-    }
-  }
-  for (const [t, a] of types) {
-    console.log(`  ${t.padEnd(20)} ×${String(a.runMs.length).padEnd(3)} run ${(mean(a.runMs) / 1000).toFixed(2)} / ${(max(a.runMs) / 1000).toFixed(2)} s   queue ${(mean(a.queueMs) / 1000).toFixed(2)} / ${(max(a.queueMs) / 1000).toFixed(2)} s`);
-  }
+  excess.after = (parent.closeTime as Date).getTime() - prevEnd;
+  console.log('activities inside the batches (mean / max over all batches)');
+  printActivities(children.flatMap((c) => c.runs));
+  console.log(recreateBreakdown(children.flatMap((c) => c.runs), floors.flat()));
+  console.log(`total − floor = ${sec(totalMs - floorMs)}:`);
+  console.log(`  before the first batch (preflight, backup, pull)            ${sec(excess.before).padStart(7)}`);
+  console.log(`  recreate + health check over the bare stop/start/healthy    ${sec(excess.up).padStart(7)}`);
+  console.log(`  soak beyond its configured ${SOAK_MS / 1000} s                              ${sec(excess.soak).padStart(7)}`);
+  console.log(`  between batches (child close, parent, next child start)     ${sec(excess.between).padStart(7)}`);
+  console.log(`  after the last batch (verify, old containers)               ${sec(excess.after).padStart(7)}`);
   console.log('');
   console.log(`load average now: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores; other work on the machine adds noise)`);
   await cleanup();
