@@ -8,9 +8,10 @@
 //           timeout) + `docker start` of all 5 in parallel with plain dockerode calls, until the slowest answers a
 //           healthy /hello (status pass AND details.redis pass, on the target version, as the product's health
 //           check requires); summed over the batches, plus the configured soak of every batch.
-// Also printed: where the time goes (stages, each batch child next to its floor, the parent's gaps between
-// batches, the activities inside the batches), the parent's and the largest child's history length, and the
-// peak memory (VmHWM) of each worker process and of this one.
+// Also printed: where the time goes (stages, the parent's activities, each batch child next to its floor, the
+// activities inside the batches, and total − floor split into before / inside / between / after the batches),
+// the parent's and the largest child's history length, and the peak memory (VmHWM) of each worker process and of
+// this one. It removes what it made (also on Ctrl-C) and stops its engines, keeping their data roots.
 //
 // Run: npm run bench:fleet   (or: npm run build && node dist/bench/fleet.js)
 // Env: BENCH_FLEET_PORT / BENCH_FLEET_UI_PORT (its dev server; default 7743 / 8743), REGISTRY_ADDR.
