@@ -284,7 +284,8 @@ describe('a host named in the plan with no worker polling', () => {
     await withFleet({ prefix: 'fleet-ghost', hosts: 2, gatewaysPerHost: 1, pump: false, workers: false }, async (fleet) => {
       await fleet.startWorker(fleet.hosts[0]);
       const before = await fleetContainers(fleet);
-      const ids = async () => (await fleet.hosts[0].engine.docker.listContainers({ all: true })).map((c) => c.Id).sort();
+      const ids = async () =>
+        (await fleet.hosts[0].engine.docker.listContainers({ all: true, filters: { label: [`io.tyk-upgrade.sandbox=${fleet.input().stack}`] } })).map((c) => c.Id).sort();
       const idsBefore = await ids();
       const handle = await startUpgrade(env.client, fleet.input(), { taskQueue: fleet.taskQueue });
       const failure = await failureOf(handle.result());
@@ -307,7 +308,8 @@ describe('the CLI with no Docker socket at all', () => {
         assert.equal(r.code, code, `tyk-upgrade ${args.join(' ')}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
         return r;
       };
-      const init = await cli(['init', '--gateway-version', 'v5.3.0', '--pump-version', 'v1.10.0', '-o', 'fleet.yaml', '--stack', fleet.input().stack]);
+      const stack = fleet.input().stack;
+      const init = await cli(['init', '--gateway-version', 'v5.3.0', '--pump-version', 'v1.10.0', '-o', 'fleet.yaml', '--label', `io.tyk-upgrade.sandbox=${stack}`]);
       assert.match(init.stdout, new RegExp(`Found on hosts ${fleet.hosts.map((h) => h.name).join(', ')}`));
       const plan = readFileSync(join(dir, 'fleet.yaml'), 'utf8');
       for (const h of fleet.hosts) assert.equal(plan.split(`host: ${h.name}`).length - 1, 2, `gateway and pump of ${h.name} name their host:\n${plan}`);
