@@ -181,10 +181,10 @@ describe('a gateway on the second host fails its health check', () => {
 
 describe('a paused fleet: the other choices', () => {
   it('retry: once the host has a good build, the failed instance is upgraded and the fleet finishes', async () => {
-    await withFleet({ prefix: 'fleet-retry', hosts: 2, gatewaysPerHost: 1, pump: false, faultyHost: 1 }, async (fleet) => {
+    await withFleet({ prefix: 'fleet-retry', hosts: 2, gatewaysPerHost: 1, pump: false, faultyHost: 1, throwawayHost: 1 }, async (fleet) => {
       const handle = await startUpgrade(env.client, fleet.input({ healthTimeoutMs: 8_000, onFailure: 'pause' }), { taskQueue: fleet.taskQueue });
       await waitUntil(env.client, handle.workflowId, 'the pause', (s) => s.pause?.state === 'waiting');
-      // The operator puts a good v5.3.0 under the name that host pulled, then asks for a retry.
+      // The operator puts a good v5.3.0 under the name that host pulled (on its own engine), then asks for a retry.
       const host = fleet.hosts[1].engine.docker;
       await pullImage(host, `${GATEWAY_REPO}:v5.3.0`, () => undefined, new AbortController().signal);
       await host.getImage(`${GATEWAY_REPO}:v5.3.0`).tag({ repo: FAULTY_REPO('hello-fail'), tag: 'v5.3.0' });
