@@ -29,7 +29,12 @@ describe('batches', () => {
     assert.deepEqual(sizes(planBatches(gw(6), 6, '50%')), [3, 3], 'a percentage limit is of the pool, rounded down');
   });
 
-  it('every gateway lands in exactly one batch, in plan order within the pool limits', () => {
+  it('hosts take turns, so a batch spreads over hosts', () => {
+    const members = ['a', 'b'].flatMap((h) => [1, 2, 3].map((n) => ({ key: `${h}/gw-${n}`, host: h })));
+    assert.deepEqual(planBatches(members, [1, 2]), [['a/gw-1'], ['b/gw-1', 'a/gw-2'], ['b/gw-2', 'a/gw-3'], ['b/gw-3']]);
+  });
+
+  it('every gateway lands in exactly one batch, within the pool limits', () => {
     const members = gw(23);
     const batches = planBatches(members, [1, 4, '20%'], 3);
     assert.deepEqual(batches.flat().sort(), members.map((m) => m.key).sort());

@@ -181,10 +181,10 @@ describe('a gateway on the second host fails its health check', () => {
 
 describe('a paused fleet: the other choices', () => {
   it('retry: once the host has a good build, the failed instance is upgraded and the fleet finishes', async () => {
-    await withFleet({ prefix: 'fleet-retry', hosts: 2, gatewaysPerHost: 1, pump: false, faultyHost: 1 }, async (fleet) => {
+    await withFleet({ prefix: 'fleet-retry', hosts: 2, gatewaysPerHost: 1, pump: false, faultyHost: 1, throwawayHost: 1 }, async (fleet) => {
       const handle = await startUpgrade(env.client, fleet.input({ healthTimeoutMs: 8_000, onFailure: 'pause' }), { taskQueue: fleet.taskQueue });
       await waitUntil(env.client, handle.workflowId, 'the pause', (s) => s.pause?.state === 'waiting');
-      // The operator puts a good v5.3.0 under the name that host pulled, then asks for a retry.
+      // The operator puts a good v5.3.0 under the name that host pulled (on its own engine), then asks for a retry.
       const host = fleet.hosts[1].engine.docker;
       await pullImage(host, `${GATEWAY_REPO}:v5.3.0`, () => undefined, new AbortController().signal);
       await host.getImage(`${GATEWAY_REPO}:v5.3.0`).tag({ repo: FAULTY_REPO('hello-fail'), tag: 'v5.3.0' });
@@ -284,7 +284,8 @@ describe('a host named in the plan with no worker polling', () => {
     await withFleet({ prefix: 'fleet-ghost', hosts: 2, gatewaysPerHost: 1, pump: false, workers: false }, async (fleet) => {
       await fleet.startWorker(fleet.hosts[0]);
       const before = await fleetContainers(fleet);
-      const ids = async () => (await fleet.hosts[0].engine.docker.listContainers({ all: true })).map((c) => c.Id).sort();
+      const ids = async () =>
+        (await fleet.hosts[0].engine.docker.listContainers({ all: true, filters: { label: [`io.tyk-upgrade.sandbox=${fleet.input().stack}`] } })).map((c) => c.Id).sort();
       const idsBefore = await ids();
       const handle = await startUpgrade(env.client, fleet.input(), { taskQueue: fleet.taskQueue });
       const failure = await failureOf(handle.result());
@@ -307,7 +308,8 @@ describe('the CLI with no Docker socket at all', () => {
         assert.equal(r.code, code, `tyk-upgrade ${args.join(' ')}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
         return r;
       };
-      const init = await cli(['init', '--gateway-version', 'v5.3.0', '--pump-version', 'v1.10.0', '-o', 'fleet.yaml', '--stack', fleet.input().stack]);
+      const stack = fleet.input().stack;
+      const init = await cli(['init', '--gateway-version', 'v5.3.0', '--pump-version', 'v1.10.0', '-o', 'fleet.yaml', '--label', `io.tyk-upgrade.sandbox=${stack}`]);
       assert.match(init.stdout, new RegExp(`Found on hosts ${fleet.hosts.map((h) => h.name).join(', ')}`));
       const plan = readFileSync(join(dir, 'fleet.yaml'), 'utf8');
       for (const h of fleet.hosts) assert.equal(plan.split(`host: ${h.name}`).length - 1, 2, `gateway and pump of ${h.name} name their host:\n${plan}`);

@@ -109,7 +109,10 @@ export async function soakHealth(
       }
     }
     checks++;
-    await sleep(input.intervalMs ?? 250);
+    // The last probe lands on the end of the soak, not an interval past it.
+    const left = end - Date.now();
+    if (left > 0) await sleep(Math.min(input.intervalMs ?? 250, left));
+    else break;
   }
   return { checks };
 }

@@ -39,7 +39,7 @@ export function renderDryRun(input: UpgradeInput, r: DryRunReport, planFile: str
     out.push('Images pulled before any container is touched:');
     out.push(table([['IMAGE', 'AVAILABLE'], ...r.images.map((i) => [i.image, i.where ?? 'NO'])]), '');
   }
-  const batches = planBatches(input.gateways.map((g) => ({ key: instanceKey(g), pool: g.pool })), input.batchSize, input.maxUnavailable);
+  const batches = planBatches(input.gateways.map((g) => ({ key: instanceKey(g), pool: g.pool, host: g.host })), input.batchSize, input.maxUnavailable);
   out.push(`Gateway batches (${batches.length}; each one finishes healthy${input.soakMs ? ` and soaks ${formatDuration(input.soakMs)}` : ''} before the next):`);
   batches.forEach((b, i) => out.push(`  ${i + 1}${i === 0 && batches.length > 1 ? ' (canary)' : ''}: ${b.join(', ')}`));
   const all = input.gateways.length + input.pumps.length;

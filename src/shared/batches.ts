@@ -6,6 +6,7 @@ import type { BatchStep } from './types';
 export interface BatchMember {
   key: string;
   pool?: string;
+  host?: string;
 }
 
 const PERCENT = /^(\d{1,3}(?:\.\d+)?)%$/;
@@ -40,8 +41,22 @@ export function poolLimit(poolSize: number, maxUnavailable: BatchStep | undefine
   return Math.max(1, stepCount(maxUnavailable, poolSize, 'down'));
 }
 
+/**
+ * Hosts take turns (the first gateway of each host, then the second of each, ...), so a batch spreads over hosts
+ * and no host loses several gateways while others lose none; within a host the plan's order holds.
+ */
+function acrossHosts(members: BatchMember[]): BatchMember[] {
+  const byHost = new Map<string, BatchMember[]>();
+  for (const m of members) byHost.set(m.host ?? '', [...(byHost.get(m.host ?? '') ?? []), m]);
+  const lists = [...byHost.values()];
+  const out: BatchMember[] = [];
+  for (let i = 0; out.length < members.length; i++) for (const l of lists) if (l[i]) out.push(l[i]);
+  return out;
+}
+
 /** The batches, in order; every member lands in exactly one, and none breaks its pool's limit. */
-export function planBatches(members: BatchMember[], batchSize: BatchStep | BatchStep[], maxUnavailable?: BatchStep): string[][] {
+export function planBatches(inPlanOrder: BatchMember[], batchSize: BatchStep | BatchStep[], maxUnavailable?: BatchStep): string[][] {
+  const members = acrossHosts(inPlanOrder);
   const ramp = rampOf(batchSize);
   const poolSizes = new Map<string, number>();
   for (const m of members) poolSizes.set(poolOf(m), (poolSizes.get(poolOf(m)) ?? 0) + 1);

@@ -368,7 +368,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     for (const [host, r] of preflights) status.errors.push(...r.warnings.map((w) => `warning: ${host ? `${host}: ` : ''}${w}`));
     status.failures.budget = failureBudget(input.maxFailures, plan.length);
     const gateways = plan.filter((p) => p.role === 'gateway');
-    const batches = planBatches(gateways.map((p) => ({ key: instanceKey(p), pool: p.pool })), input.batchSize, input.maxUnavailable);
+    const batches = planBatches(gateways.map((p) => ({ key: instanceKey(p), pool: p.pool, host: p.host })), input.batchSize, input.maxUnavailable);
     status.batches = batches.map((keys, i) => ({ name: String(i + 1), instances: keys, state: 'pending' }));
     batches.forEach((keys, i) => keys.forEach((k) => (statusOf(k).batch = i + 1)));
     const pumps = plan.filter((p) => p.role === 'pump');

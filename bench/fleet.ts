@@ -1,0 +1,354 @@
+// How long does a fleet upgrade take, next to the bare floor measured in the same run on the same gateways?
+//
+//   fleet = 50 gateways on 5 simulated hosts (10 per host; each host its own dockerd and loopback address
+//           127.0.0.21-25, see test/support/engines.ts), one `tyk-upgrade worker --host NAME` process per host,
+//           no pump, gates off, batches of 5, soak 2 s, on a Temporal dev server this bench starts on its own ports.
+//   total = the upgrade workflow from start to close (Temporal's own start and close times).
+//   floor = for each batch the upgrade ran, measured afterwards on the same 5 gateways: `docker stop` (same drain
+//           timeout) + `docker start` of all 5 in parallel with plain dockerode calls, until the slowest answers a
+//           healthy /hello (status pass AND details.redis pass, on the target version, as the product's health
+//           check requires); summed over the batches, plus the configured soak of every batch.
+// Also printed: where the time goes (stages, the parent's activities, each batch child next to its floor, the
+// activities inside the batches, and total − floor split into before / inside / between / after the batches),
+// the parent's and the largest child's history length, and the peak memory (VmHWM) of each worker process and of
+// this one. It removes what it made (also on Ctrl-C) and stops its engines, keeping their data roots.
+//
+// Run: npm run bench:fleet   (or: npm run build && node dist/bench/fleet.js)
+// Env: BENCH_FLEET_PORT / BENCH_FLEET_UI_PORT (its dev server; default 7743 / 8743), REGISTRY_ADDR.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { tsToMs } from '@temporalio/common/lib/time';
+import Docker from 'dockerode';
+import { pullImage } from '../src/activities/images';
+import { getHello, type HelloBody } from '../src/activities/tyk-http';
+import { startUpgrade } from '../src/client-lib/upgrades';
+import { startDevServer, type DevServer } from '../src/devserver/dev-server';
+import { removeStack } from '../src/sandbox/stack';
+import { instanceKey } from '../src/shared/names';
+import type { UpgradeStatus } from '../src/shared/types';
+import { startEngine } from '../test/support/engines';
+import { servedVersions, startFleet, stopEngines, type Fleet } from '../test/support/fleet';
+import { GATEWAY_REPO, sleep } from '../test/support/services';
+
+const PORT = Number(process.env.BENCH_FLEET_PORT ?? 7743);
+const UI_PORT = Number(process.env.BENCH_FLEET_UI_PORT ?? 8743);
+const HOSTS = 5;
+const PER_HOST = 10;
+const BATCH_SIZE = 5;
+const SOAK_MS = 2_000;
+// 50 stand-in gateways on 2 shared cores: a slow boot must not read as a failed upgrade.
+const HEALTH_TIMEOUT_MS = 60_000;
+const DRAIN_SEC = 40;
+const TARGET = 'v5.3.0';
+const TARGET_VERSION = '5.3.0';
+const ENGINE_PREFIX = 'benchfleet';
+const FIRST_ADDRESS = 21;
+
+const now = () => performance.now();
+const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function healthy(body: HelloBody | undefined): boolean {
+  return body?.status === 'pass' && body.details?.redis?.status === 'pass' && body.version === TARGET_VERSION;
+}
+
+/** Peak resident memory of a process, from the kernel (MB). */
+function peakMb(pid: number | 'self'): number | undefined {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function freeMb(): string {
+  const mem = execFileSync('free', ['-m'], { encoding: 'utf8' }).split('\n')[1].trim().split(/\s+/);
+  return `used ${mem[2]} MB, available ${mem[6]} MB of ${mem[1]} MB`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The floor: bare stop + start of one batch's gateways in parallel, until the slowest is healthy.
+interface Gateway {
+  key: string;
+  docker: Docker;
+  container: string;
+  url: string;
+}
+
+interface Restart {
+  key: string;
+  stopMs: number;
+  startMs: number;
+  bootMs: number;
+  totalMs: number;
+}
+
+async function restart(g: Gateway): Promise<Restart> {
+  const c = g.docker.getContainer(g.container);
+  const t0 = now();
+  await c.stop({ t: DRAIN_SEC });
+  const t1 = now();
+  await c.start();
+  const t2 = now();
+  for (;;) {
+    const p = await getHello(g.url, 'hello', 1000);
+    if (healthy(p.body)) break;
+    if (now() - t2 > HEALTH_TIMEOUT_MS) throw new Error(`${g.key} not healthy ${HEALTH_TIMEOUT_MS / 1000} s after docker start`);
+    await sleep(20);
+  }
+  const t3 = now();
+  return { key: g.key, stopMs: t1 - t0, startMs: t2 - t1, bootMs: t3 - t2, totalMs: t3 - t0 };
+}
+
+async function allHealthy(gs: Gateway[]): Promise<void> {
+  const deadline = now() + HEALTH_TIMEOUT_MS;
+  for (const g of gs) {
+    while (!healthy((await getHello(g.url, 'hello', 1000)).body)) {
+      if (now() > deadline) throw new Error(`${g.key} is not healthy on ${TARGET_VERSION} before the floor measurement`);
+      await sleep(50);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Where the time goes inside a workflow: every activity with its type, when it was scheduled, started and ended.
+interface ActivityRun {
+  type: string;
+  scheduled: number;
+  started: number;
+  ended: number;
+  /** What the activity returned (recreateContainer: when the old container had stopped and the new one started). */
+  result?: unknown;
+  /** Task queue and container the activity was for (recreate and health check of one gateway share it). */
+  target?: string;
+}
+
+async function activityRuns(handle: WorkflowHandle): Promise<ActivityRun[]> {
+  const history = await handle.fetchHistory();
+  const scheduled = new Map<string, { type: string; at: number; target?: string }>();
+  const started = new Map<string, number>();
+  const out: ActivityRun[] = [];
+  for (const e of history.events ?? []) {
+    const at = tsToMs(e.eventTime);
+    const sched = e.activityTaskScheduledEventAttributes;
+    if (sched) {
+      const arg = sched.input?.payloads?.[0] ? defaultPayloadConverter.fromPayload<{ container?: string; instance?: { container?: string } }>(sched.input.payloads[0]) : undefined;
+      const container = arg?.container ?? arg?.instance?.container;
+      scheduled.set(String(e.eventId), { type: sched.activityType?.name ?? '?', at, target: container && `${sched.taskQueue?.name}/${container}` });
+    }
+    if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
+    const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+    if (!done) continue;
+    const s = scheduled.get(String(done.scheduledEventId));
+    const st = started.get(String(done.scheduledEventId));
+    const payload = e.activityTaskCompletedEventAttributes?.result?.payloads?.[0];
+    if (s && st !== undefined) out.push({ type: s.type, target: s.target, scheduled: s.at, started: st, ended: at, result: payload ? defaultPayloadConverter.fromPayload(payload) : undefined });
+  }
+  return out;
+}
+
+/** Per activity type: count, run mean / max, queue wait (scheduled → started) mean / max. */
+function printActivities(runs: ActivityRun[]): void {
+  for (const type of [...new Set(runs.map((r) => r.type))]) {
+    const mine = runs.filter((r) => r.type === type);
+    const run = mine.map((r) => r.ended - r.started);
+    const queue = mine.map((r) => r.started - r.scheduled);
+    console.log(`  ${type.padEnd(20)} ×${String(mine.length).padEnd(3)} run ${(mean(run) / 1000).toFixed(2)} / ${(max(run) / 1000).toFixed(2)} s   queue ${(mean(queue) / 1000).toFixed(2)} / ${(max(queue) / 1000).toFixed(2)} s`);
+  }
+}
+
+/**
+ * One gateway's way through a batch, from recreateContainer's own stoppedAt / startedAt (mean over all gateways),
+ * next to the floor's bare stop, start and boot.
+ */
+function recreateBreakdown(runs: ActivityRun[], floor: Restart[]): string {
+  const recreates = runs.filter((r) => r.type === 'recreateContainer');
+  const checks = runs.filter((r) => r.type === 'checkHealth');
+  const parts = { toStopped: [] as number[], toStarted: [] as number[], toEnd: [] as number[], handoff: [] as number[], check: [] as number[] };
+  for (const r of recreates) {
+    const t = r.result as { stoppedAt?: number; startedAt?: number } | undefined;
+    const check = checks.find((c) => c.target === r.target);
+    if (!t?.stoppedAt || !t.startedAt || !check) continue;
+    parts.toStopped.push(t.stoppedAt - r.started);
+    parts.toStarted.push(t.startedAt - t.stoppedAt);
+    parts.toEnd.push(r.ended - t.startedAt);
+    parts.handoff.push(check.started - r.ended);
+    parts.check.push(check.ended - check.started);
+  }
+  const f = (xs: number[]) => (mean(xs) / 1000).toFixed(2);
+  return (
+    `  per gateway (mean): recreate: create + stop ${f(parts.toStopped)}, renames + start ${f(parts.toStarted)}, return ${f(parts.toEnd)}; ` +
+    `hand-off to checkHealth ${f(parts.handoff)}; checkHealth ${f(parts.check)}  |  floor: stop ${f(floor.map((r) => r.stopMs))}, ` +
+    `start ${f(floor.map((r) => r.startMs))}, start→healthy ${f(floor.map((r) => r.bootMs))}`
+  );
+}
+
+const max = (xs: number[]) => xs.reduce((a, b) => Math.max(a, b), 0);
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+// ---------------------------------------------------------------------------------------------------------
+let server: DevServer | undefined;
+let fleet: Fleet | undefined;
+let connection: Connection | undefined;
+let work: string | undefined;
+let cleaned: Promise<void> | undefined;
+
+/** Everything this bench made goes: stacks, workers, Redis, its dev server; its engines stop (data kept). */
+function cleanup(): Promise<void> {
+  cleaned ??= (async () => {
+    if (fleet) {
+      await fleet.remove().catch((err) => console.error(`cleanup: ${(err as Error).message}`));
+      await stopEngines(fleet).catch((err) => console.error(`cleanup: ${(err as Error).message}`));
+    } else {
+      // startFleet failed part-way: remove this bench's containers from whichever of its engines came up.
+      for (let n = 1; n <= HOSTS; n++) {
+        const probe = new Docker({ socketPath: `/run/tyk-upgrade-engines/${ENGINE_PREFIX}-${n}/docker.sock` });
+        if (!(await probe.ping().then(() => true, () => false))) continue;
+        const engine = await startEngine({ name: `${ENGINE_PREFIX}-${n}`, address: `127.0.0.${FIRST_ADDRESS + n - 1}` });
+        const mine = await engine.docker.listContainers({ all: true, filters: { label: ['io.tyk-upgrade.sandbox'] } });
+        for (const name of new Set(mine.map((c) => c.Labels['io.tyk-upgrade.sandbox']).filter((l) => l.startsWith(ENGINE_PREFIX)))) {
+          await removeStack(engine.docker, name).catch(() => undefined);
+        }
+        await engine.remove();
+      }
+    }
+    await connection?.close().catch(() => undefined);
+    await server?.stop().catch(() => undefined);
+    if (work) rmSync(work, { recursive: true, force: true });
+  })();
+  return cleaned;
+}
+
+async function main(): Promise<void> {
+  const wall0 = now();
+  work = mkdtempSync(join(tmpdir(), 'benchfleet-'));
+  // The test support modules put their folders here and reach Temporal through TEMPORAL_ADDRESS.
+  process.env.TYK_UPGRADE_TEST_DIR = work;
+  server = await startDevServer({ port: PORT, uiPort: UI_PORT, logFile: join(work, 'temporal.log') });
+  process.env.TEMPORAL_ADDRESS = server.address;
+  console.log(`fleet bench: ${HOSTS} hosts × ${PER_HOST} gateways, batches of ${BATCH_SIZE}, soak ${SOAK_MS / 1000} s, gates off, no pump`);
+  console.log(`  dev server ${server.address} (UI ${server.uiUrl}); memory before: ${freeMb()}`);
+
+  const t0 = now();
+  fleet = await startFleet({ prefix: ENGINE_PREFIX, hosts: HOSTS, gatewaysPerHost: PER_HOST, pump: false, firstAddress: FIRST_ADDRESS, enginePrefix: ENGINE_PREFIX });
+  // The target image on every engine beforehand, so the pull stage costs the same on the first run and later ones.
+  for (const h of fleet.hosts) await pullImage(h.engine.docker, `${GATEWAY_REPO}:${TARGET}`, () => undefined, new AbortController().signal);
+  console.log(`  fleet up in ${sec(now() - t0)}: ${fleet.hosts.length} engines, ${fleet.hosts.length * PER_HOST} gateways, ${fleet.hosts.length} workers; memory: ${freeMb()}`);
+
+  connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const input = fleet.input({ gatewayVersion: TARGET, batchSize: BATCH_SIZE, soakMs: SOAK_MS, gates: [], healthTimeoutMs: HEALTH_TIMEOUT_MS, drainTimeoutSec: DRAIN_SEC });
+  const handle = await startUpgrade(client, input, { taskQueue: fleet.taskQueue });
+  const status: UpgradeStatus = await handle.result();
+  const parent = await handle.describe();
+  if (status.outcome !== 'succeeded') throw new Error(`the fleet upgrade ended ${status.outcome}: ${status.reason}`);
+  const served = Object.entries(await servedVersions(fleet)).filter(([, v]) => v !== TARGET_VERSION);
+  if (served.length) throw new Error(`not on ${TARGET_VERSION} after the upgrade: ${served.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  const totalMs = (parent.closeTime as Date).getTime() - parent.startTime.getTime();
+  const workerPeaks = fleet.hosts.map((h) => [h.name, peakMb(h.worker?.child.pid as number)] as const);
+  console.log(`  memory after the upgrade: ${freeMb()}`);
+
+  // The batch children: duration, history, activities; the parent's own activities.
+  const children = [];
+  for (const b of status.batches) {
+    const h = client.workflow.getHandle(b.workflowId as string);
+    const d = await h.describe();
+    children.push({ name: b.name, instances: b.instances, start: d.startTime.getTime(), end: (d.closeTime as Date).getTime(), history: d.historyLength, runs: await activityRuns(h) });
+  }
+  const parentRuns = await activityRuns(handle);
+
+  // The floor, batch by batch, on the same gateways.
+  const gateways = new Map<string, Gateway>();
+  for (const h of fleet.hosts) {
+    for (const g of h.stack.gateways) gateways.set(instanceKey({ host: h.name, container: g.container }), { key: '', docker: h.engine.docker, container: g.container, url: g.url });
+  }
+  for (const [k, g] of gateways) g.key = k;
+  const floors: Restart[][] = [];
+  for (const c of children) {
+    const gs = c.instances.map((k) => gateways.get(k) as Gateway);
+    await allHealthy(gs);
+    floors.push(await Promise.all(gs.map(restart)));
+  }
+  const slowest = floors.map((rs) => rs.reduce((a, b) => (b.totalMs > a.totalMs ? b : a)));
+  const floorMs = slowest.reduce((n, r) => n + r.totalMs, 0) + SOAK_MS * children.length;
+
+  // --- report ---
+  const ratio = totalMs / floorMs;
+  console.log('');
+  console.log(`total upgrade time   ${sec(totalMs)}  (workflow start → close)`);
+  console.log(`floor                ${sec(floorMs)}  (${children.length} batches: bare stop + start + first healthy /hello of the slowest gateway ${sec(floorMs - SOAK_MS * children.length)}, + soaks ${sec(SOAK_MS * children.length)})`);
+  console.log(`ratio total/floor    ${ratio.toFixed(2)}  (goal ≤ 1.25${ratio <= 1.25 ? ', met' : ', NOT met'})`);
+  const gatewaysStage = status.stages.find((st) => st.name === 'gateways');
+  if (gatewaysStage?.startedAt && gatewaysStage.endedAt) {
+    const g = Date.parse(gatewaysStage.endedAt) - Date.parse(gatewaysStage.startedAt);
+    console.log(`  the gateways stage alone (no preflight, backup, pull, verify): ${sec(g)}, ${(g / floorMs).toFixed(2)} × the floor`);
+  }
+  const largest = children.reduce((a, b) => (b.history > a.history ? b : a));
+  console.log(`history length       parent ${parent.historyLength} events (goal < 2,000${parent.historyLength < 2000 ? ', met' : ', NOT met'}); largest child ${largest.history} (batch ${largest.name})`);
+  console.log(`peak memory (VmHWM)  ${workerPeaks.map(([h, mb]) => `${h} ${mb === undefined ? '?' : `${mb.toFixed(0)} MB`}`).join(', ')}; this process ${(peakMb('self') ?? 0).toFixed(0)} MB`);
+
+  console.log('');
+  console.log('where the time goes: stages (workflow clock)');
+  for (const s of status.stages) {
+    if (!s.startedAt || !s.endedAt) continue;
+    console.log(`  ${s.name.padEnd(16)} ${sec(Date.parse(s.endedAt) - Date.parse(s.startedAt)).padStart(8)}  ${s.state}`);
+  }
+  console.log('activities of the parent (mean / max over hosts; queue = scheduled → started)');
+  printActivities(parentRuns);
+  console.log('batches: the child from start to close = recreate + health check of all 5 (up) + soak of all 5 + the rest;');
+  console.log('         floor = the slowest bare stop + start + healthy of the same 5, + the 2 s soak');
+  const lastEnd = (runs: ActivityRun[], type: string, otherwise: number) => runs.filter((r) => r.type === type).reduce((t, r) => Math.max(t, r.ended), otherwise);
+  let prevEnd = parent.startTime.getTime();
+  const excess = { before: 0, up: 0, soak: 0, between: 0, after: 0 };
+  children.forEach((c, i) => {
+    const f = slowest[i];
+    const healthyAt = lastEnd(c.runs, 'checkHealth', c.start);
+    const soakedAt = lastEnd(c.runs, 'soakHealth', healthyAt);
+    const [up, soak, rest, gap] = [healthyAt - c.start, soakedAt - healthyAt, c.end - soakedAt, c.start - prevEnd];
+    const firstActivity = c.runs.reduce((t, r) => Math.min(t, r.scheduled), c.end) - c.start;
+    if (i === 0) excess.before = gap;
+    else excess.between += gap;
+    excess.up += up - f.totalMs;
+    excess.soak += soak - SOAK_MS;
+    excess.between += rest;
+    prevEnd = c.end;
+    const hosts = [...new Set(c.instances.map((k) => k.split('/')[0]))].join(',');
+    console.log(
+      `  batch ${c.name.padEnd(3)} ${sec(c.end - c.start).padStart(7)} (up ${(up / 1000).toFixed(2)} of which to the first activity ${(firstActivity / 1000).toFixed(2)}, soak ${(soak / 1000).toFixed(2)}, rest ${(rest / 1000).toFixed(2)})  ` +
+        `floor ${sec(f.totalMs + SOAK_MS).padStart(7)} (stop ${(f.stopMs / 1000).toFixed(2)}, start ${(f.startMs / 1000).toFixed(2)}, start→healthy ${(f.bootMs / 1000).toFixed(2)})  ` +
+        `gap before ${(gap / 1000).toFixed(2)}  history ${c.history}  on ${hosts}`,
+    );
+  });
+  excess.after = (parent.closeTime as Date).getTime() - prevEnd;
+  console.log('activities inside the batches (mean / max over all batches)');
+  printActivities(children.flatMap((c) => c.runs));
+  console.log(recreateBreakdown(children.flatMap((c) => c.runs), floors.flat()));
+  console.log(`total − floor = ${sec(totalMs - floorMs)}:`);
+  console.log(`  before the first batch (preflight, backup, pull)            ${sec(excess.before).padStart(7)}`);
+  console.log(`  recreate + health check over the bare stop/start/healthy    ${sec(excess.up).padStart(7)}`);
+  console.log(`  soak beyond its configured ${SOAK_MS / 1000} s                              ${sec(excess.soak).padStart(7)}`);
+  console.log(`  between batches (child close, parent, next child start)     ${sec(excess.between).padStart(7)}`);
+  console.log(`  after the last batch (verify, old containers)               ${sec(excess.after).padStart(7)}`);
+  console.log('');
+  console.log(`load average now: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores; other work on the machine adds noise)`);
+  await cleanup();
+  const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => fleet!.hosts.some((h) => l.includes(`--host ${h.name}`)));
+  console.log(`cleanup: stacks removed, ${left.length} worker processes left, dev server stopped, engines stopped (data roots kept)`);
+  console.log(`bench wall time: ${sec(now() - wall0)}`);
+  if (left.length) process.exitCode = 1;
+}
+
+const onSignal = () => void cleanup().finally(() => process.exit(130));
+process.once('SIGINT', onSignal);
+process.once('SIGTERM', onSignal);
+main().catch(async (err) => {
+  console.error(`bench: ${(err as Error).stack ?? err}`);
+  for (const h of fleet?.hosts ?? []) console.error(`worker of ${h.name}, last output:\n${h.worker?.output().split('\n').slice(-15).join('\n')}`);
+  await cleanup();
+  process.exit(1);
+});
