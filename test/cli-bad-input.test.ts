@@ -72,9 +72,10 @@ async function snapshot() {
     .filter((c) => c.Names.some((n) => n.includes(stack.name)))
     .map((c) => `${c.Names.join(',')} ${c.Id} ${c.Image} ${c.State}`)
     .sort();
-  // `plan` and `start` ask the workers through short look-only workflows; what must not appear is an upgrade.
+  // `plan` and `start` ask the workers through short look-only workflows; what must not appear is an upgrade of
+  // this stack (other test files' upgrades may run in the other lane at the same time).
   const workflows: string[] = [];
-  for await (const wf of env.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}'` })) {
+  for await (const wf of env.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}' AND TykStack = '${stack.name}'` })) {
     const d = await env.client.workflow.getHandle(wf.workflowId, wf.runId).describe();
     workflows.push(`${wf.workflowId} ${wf.runId} ${d.status.name} ${d.historyLength}`);
   }

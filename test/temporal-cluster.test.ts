@@ -46,7 +46,8 @@ function startWorker(taskQueue: string, cwd: string): CliProcess {
 
 /** init + start through the CLI, for a stack made by testStack; returns the workflow id. */
 async function startFromPlan(stack: TestStack, dir: string, taskQueue: string): Promise<string> {
-  const init = ['init', '--label', `io.tyk-upgrade.sandbox=${stack.name}`, '--gateway-version', 'v5.3.0', '-o', 'plan.yaml'];
+  // The CLI reaches Docker only through the worker: init asks it on its task queue.
+  const init = ['init', '--label', `io.tyk-upgrade.sandbox=${stack.name}`, '--gateway-version', 'v5.3.0', '-o', 'plan.yaml', '--task-queue', taskQueue];
   if (stack.pump) init.push('--pump-version', 'v1.10.0');
   await cli(init, dir);
   const started = await cli(['start', '-f', 'plan.yaml', '--task-queue', taskQueue], dir);

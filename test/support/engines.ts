@@ -103,11 +103,33 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     }
   }
 
+  /** dockerd's own containerd, whose pid file it keeps in the exec root. */
+  const containerdPid = () => {
+    try {
+      return Number(readFileSync(join(runDir, 'exec', 'containerd', 'containerd.pid'), 'utf8').trim()) || undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  /** Gone for good, not a zombie: a zombie containerd makes the next dockerd wait for it and time out. */
+  const gone = (p: number | undefined) => {
+    if (!p) return true;
+    try {
+      return /^State:\s+Z/m.test(readFileSync(`/proc/${p}/status`, 'utf8'));
+    } catch {
+      return true; // no such process
+    }
+  };
+
   async function kill(): Promise<void> {
     const p = pid();
     if (!alive(p)) return;
+    const containerd = containerdPid();
     process.kill(p as number, 'SIGKILL');
     while (alive(p)) await sleep(50);
+    // The managed containerd dies with its dockerd; wait until it has, or a restart times out waiting for it.
+    const deadline = Date.now() + 10_000;
+    while (!gone(containerd) && Date.now() < deadline) await sleep(100);
   }
 
   async function stopGracefully(): Promise<void> {
@@ -152,5 +174,12 @@ function unmountBelow(dir: string): void {
     .map((l) => l.split(' ')[1])
     .filter((m) => m && (m === dir || m.startsWith(`${dir}/`)))
     .sort((a, b) => b.length - a.length);
-  for (const m of mounts) execFileSync('umount', ['-l', m]);
+  // A crashed engine can leave nested mounts that are gone by the time their turn comes: best effort.
+  for (const m of mounts) {
+    try {
+      execFileSync('umount', ['-l', m], { stdio: 'ignore' });
+    } catch {
+      // already unmounted with its parent
+    }
+  }
 }

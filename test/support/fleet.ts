@@ -104,11 +104,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   for (let i = 0; i < opts.hosts; i++) {
     const n = i + 1;
     // Persistent engines (images stay cached between files and runs); each host's containers on its own address.
-    const address = `127.0.0.${(opts.firstAddress ?? 11) + i}`;
-    const engine =
-      opts.throwawayHost === i
-        ? await startEngine({ name: `${opts.prefix}-${id}`, address, dir: tempDir(`engine-${opts.prefix}`) })
-        : await startEngine({ name: `${opts.enginePrefix ?? 'fleet'}-${n}`, address });
+    const engine = await engineFor(opts, i, `127.0.0.${(opts.firstAddress ?? 11) + i}`, id);
     const name = `h${n}-${id}`;
     let gatewayImage = `${GATEWAY_REPO}:v5.2.0`;
     if (opts.faultyHost === i) {
@@ -199,6 +195,26 @@ export async function servedVersions(fleet: Fleet): Promise<Record<string, strin
   return out;
 }
 
+/** This test process's own engines: never shared with another run on the machine (a helper, a second clone). */
+const RUN = randomBytes(2).toString('hex');
+const runEngines = new Map<string, Engine>();
+
+async function engineFor(opts: FleetOptions, i: number, address: string, id: string): Promise<Engine> {
+  if (opts.throwawayHost === i) return startEngine({ name: `${opts.prefix}-${id}`, address, dir: tempDir(`engine-${opts.prefix}`) });
+  // A benchmark names its engines and keeps their data (images stay cached between its runs).
+  if (opts.enginePrefix) return startEngine({ name: `${opts.enginePrefix}-${i + 1}`, address });
+  const name = `fleet-${RUN}-${i + 1}`;
+  let engine = runEngines.get(name);
+  if (!engine) {
+    engine = await startEngine({ name, address, dir: tempDir(`engine-${i + 1}`) });
+    runEngines.set(name, engine);
+  }
+  return engine;
+}
+
+/** Stops a fleet's engines: the test process's own ones are deleted, a benchmark's keep their data. */
 export async function stopEngines(fleet: Fleet | undefined): Promise<void> {
   for (const h of fleet?.hosts ?? []) await h.engine.remove();
+  for (const e of runEngines.values()) await e.remove();
+  runEngines.clear();
 }
