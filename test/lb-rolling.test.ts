@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { LoadBalancerInput } from '../src/activities/load-balancer';
@@ -17,7 +18,9 @@ import { toUpgradeInput } from '../src/plan/load';
 import { ErrorType } from '../src/shared/errors';
 import { startHaproxy, type TestHaproxy } from './support/haproxy';
 import { startNginx } from './support/nginx';
-import { docker, FAULTY_REPO, sleep, temporalAddress, waitFor } from './support/services';
+import { Exit } from '../src/cli/exit-codes';
+import { runCli } from './support/cli';
+import { docker, FAULTY_REPO, sleep, tempDir, temporalAddress, waitFor } from './support/services';
 import { containerNames, testStack, type TestStack } from './support/stack';
 import { describeTraffic, startTraffic, type TrafficResult } from './support/traffic';
 import { failureOf, keepHistory } from './support/upgrade';
@@ -202,11 +205,42 @@ describe('the worker SIGKILLed while a gateway is drained', () => {
   });
 });
 
-describe('a plan naming a server HAProxy does not have', () => {
-  it('is refused by `plan` and at preflight, naming the server; nothing is drained or stopped', async () => {
-    const stack = await testStack({ prefix: 'lbmiss', gateways: 2, pump: false });
-    const h = await haproxyFor(stack);
-    try {
+describe('init and plan with HAProxy', () => {
+  let stack: TestStack;
+  let h: TestHaproxy;
+  after(async () => {
+    await h?.stop();
+    await stack?.remove();
+  });
+
+  it('init --haproxy-socket writes loadBalancer: with each gateway\'s server; plan finds them and says who drains', async () => {
+    stack = await testStack({ prefix: 'lbmiss', gateways: 2, pump: false });
+    h = await haproxyFor(stack);
+    const dir = tempDir('lbinit');
+    const q = ['--task-queue', t.worker.taskQueue];
+    const init = await runCli(['init', '--label', `io.tyk-upgrade.sandbox=${stack.name}`, '--gateway-version', 'v5.3.0', '--haproxy-socket', h.socketPath, '-o', 'plan.yaml', ...q], { cwd: dir });
+    assert.equal(init.code, 0, init.stderr);
+    const [c1, c2] = stack.gateways.map((g) => g.container);
+    assert.match(init.stdout, new RegExp(`HAProxy backend "tyk": ${c1} is server gw1, ${c2} is server gw2`));
+    const written = parsePlanText(readFileSync(join(dir, 'plan.yaml'), 'utf8'), 'plan.yaml');
+    assert.deepEqual(toUpgradeInput(written, join(dir, 'plan.yaml'), {}).loadBalancer, {
+      type: 'haproxy', socket: h.socketPath, backend: 'tyk', drainTimeoutMs: 30_000, readyTimeoutMs: 30_000, servers: { [c1]: 'gw1', [c2]: 'gw2' },
+    });
+
+    const plan = await runCli(['plan', '-f', 'plan.yaml', ...q], { cwd: dir });
+    assert.equal(plan.code, 0, plan.stdout + plan.stderr);
+    assert.match(plan.stdout, new RegExp(`Load balancer: HAProxy backend tyk at ${h.socketPath}`));
+    assert.match(plan.stdout, new RegExp(`${c1} +gw1 +UP\n +${c2} +gw2 +UP`));
+    assert.match(plan.stdout, new RegExp(`by the load balancer only .*: ${c1}, ${c2}\.`));
+
+    const wrong = await runCli(['init', '--label', `io.tyk-upgrade.sandbox=${stack.name}`, '--gateway-version', 'v5.3.0', '--haproxy-socket', h.socketPath, '--haproxy-backend', 'nope', '-o', 'other.yaml', ...q], { cwd: dir });
+    assert.equal(wrong.code, Exit.StackNotReady, wrong.stderr);
+    assert.match(wrong.stderr, /HAProxy has no backend "nope" with servers \(backends with servers: tyk\)/);
+    assert.ok(!existsSync(join(dir, 'other.yaml')), 'no plan written');
+  });
+
+  it('a plan naming a server HAProxy does not have is refused by `plan` and at preflight; nothing is drained or stopped', async () => {
+    {
       const before = await Promise.all(stack.gateways.map((g) => docker.getContainer(g.container).inspect()));
       const input = stack.input({ gates: [], loadBalancer: { ...lbOf(h), servers: { [stack.gateways[1].container]: 'gw9' } } });
 
@@ -228,9 +262,6 @@ describe('a plan naming a server HAProxy does not have', () => {
         const now = await docker.getContainer(g.container).inspect();
         assert.deepEqual([now.Id, now.State.StartedAt], [before[i].Id, before[i].State.StartedAt], `${g.container} untouched`);
       }
-    } finally {
-      await h.stop();
-      await stack.remove();
     }
   });
 
