@@ -46,7 +46,7 @@ async function round(client: Client, taskQueue: string, mode: Mode): Promise<Rou
     let loadBalancer;
     if (mode === 'nginx') {
       const nginx = await startNginx(addresses);
-      stop = nginx.stop;
+      stop = async () => nginx.stop();
       url = nginx.url;
     } else {
       const h = await startHaproxy({ servers: addresses.map((address, i) => ({ name: `gw${i + 1}`, address })) });

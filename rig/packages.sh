@@ -14,5 +14,8 @@ want redis-server redis-server
 want docker-compose docker-compose
 want chromium chromium
 want nginx nginx
+want systemd-analyze systemd
 want haproxy haproxy
+# PostgreSQL for the Temporal cluster tests; Debian keeps its server programs off PATH, per major version.
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; else log "packages present"; fi

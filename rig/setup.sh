@@ -19,4 +19,6 @@ bash rig/registry.sh
 bash rig/redis.sh
 bash rig/standins.sh
 node dist/src/devserver/temporal-cli.js >/dev/null
+# Temporal server, schema tool and Web UI server for the PostgreSQL-backed cluster tests (built once, cached).
+node dist/src/devserver/temporal-binaries.js >/dev/null
 log "rig ready in $(( $(date +%s) - t0 )) s"

@@ -15,6 +15,7 @@ export interface UpgradeWorkerOptions {
   hookHeaders?: ActivityDeps['hookHeaders'];
   /** DOCKER_HOST or the local socket, for messages. */
   dockerAddress?: string;
+  engineWaitMs?: number;
   /** A bundle made once with bundleWorkflows(), so several workers in one process do not bundle again. */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
@@ -29,7 +30,7 @@ const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, 
 const workflowSource = (opts: UpgradeWorkerOptions) =>
   opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') };
 const activitiesOf = (opts: UpgradeWorkerOptions) =>
-  createActivities({ docker: opts.docker ?? new Docker(), checkpoint: opts.checkpoint, dockerAddress: opts.dockerAddress, hookHeaders: opts.hookHeaders });
+  createActivities({ docker: opts.docker ?? new Docker(), checkpoint: opts.checkpoint, dockerAddress: opts.dockerAddress, engineWaitMs: opts.engineWaitMs, hookHeaders: opts.hookHeaders });
 // Let a running health check or drain finish its step before the worker goes.
 const SHUTDOWN_GRACE = '30s' as const;
 

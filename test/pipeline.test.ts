@@ -68,7 +68,7 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     await waitForGate(handle.workflowId, 'before-pump');
     await decide(t.env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'bob' });
     const result = await handle.result();
-    await keepHistory(handle, 'happy-path');
+    await keepHistory(handle, 'happy-path', t.env.client);
 
     assert.equal(result.outcome, 'succeeded');
     // The gateway carries compose labels: the person is told the compose file must follow.

@@ -14,7 +14,12 @@ describe('replay of recorded histories', () => {
     const files = readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.json'));
     assert.ok(files.length >= 10, `expected the recorded fixtures in ${HISTORY_DIR}, found ${files.length}`);
     const bundle = await bundleWorkflows();
-    const histories = files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(join(HISTORY_DIR, f), 'utf8'))) }));
+    // The recorded run's own workflow id: the batch children's ids are derived from it.
+    const histories = files.map((f) => {
+      const json = JSON.parse(readFileSync(join(HISTORY_DIR, f), 'utf8'));
+      const workflowId: string = json.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId ?? f.replace(/\.json$/, '');
+      return { workflowId, history: historyFromJSON(json) };
+    });
     const failures: string[] = [];
     for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
       if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);

@@ -11,6 +11,7 @@ import { request } from 'undici';
 import { parse as parseYaml } from 'yaml';
 import { SEARCH_ATTRIBUTES } from '../src/shared/names';
 import { findTemporalCli } from '../src/devserver/temporal-cli';
+import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION } from '../src/devserver/temporal-binaries';
 import { pullImage } from '../src/activities/images';
 import { containerLogs } from '../src/activities/docker-util';
 import { getHello } from '../src/activities/tyk-http';
@@ -175,17 +176,37 @@ describe('gateway stand-in shutdown', () => {
 });
 
 describe('docker-compose.temporal.yml', () => {
-  it('validates with docker-compose, pins every image, binds to 127.0.0.1 and registers our search attributes', () => {
-    const file = join(__dirname, '..', '..', 'docker-compose.temporal.yml');
-    const resolved = execFileSync('docker-compose', ['-f', file, 'config'], { encoding: 'utf8' });
-    const compose = parseYaml(resolved) as { services: Record<string, { image: string; ports?: unknown[]; depends_on?: Record<string, { condition: string }> }> };
-    for (const [name, svc] of Object.entries(compose.services)) {
+  const file = join(__dirname, '..', '..', 'docker-compose.temporal.yml');
+  type Service = { image: string; ports?: unknown[]; depends_on?: Record<string, { condition: string }>; volumes?: string[]; entrypoint?: string[] };
+  const resolved = () => parseYaml(execFileSync('docker-compose', ['-f', file, 'config'], { encoding: 'utf8' })) as { services: Record<string, Service> };
+
+  it('validates with docker-compose, pins every image, binds to 127.0.0.1 and waits for each dependency', () => {
+    for (const [name, svc] of Object.entries(resolved().services)) {
       assert.match(svc.image, /:[^:/]+$/, `${name} names a tag`);
       assert.doesNotMatch(svc.image, /:latest$/, `${name} is pinned`);
       for (const p of svc.ports ?? []) assert.match(JSON.stringify(p), /127\.0\.0\.1/, `${name} publishes on 127.0.0.1 only`);
       for (const [dep, how] of Object.entries(svc.depends_on ?? {})) assert.match(how.condition, /service_(healthy|completed_successfully)/, `${name} waits for ${dep}`);
     }
-    const text = readFileSync(file, 'utf8');
-    for (const key of SEARCH_ATTRIBUTES) assert.match(text, new RegExp(`\\b${key.name}\\b`), `${key.name} registered`);
+  });
+
+  it('runs the Temporal versions the rig builds for the cluster tests', () => {
+    const s = resolved().services;
+    assert.equal(s.temporal.image, `temporalio/server:${TEMPORAL_SERVER_VERSION}`);
+    assert.equal(s['temporal-ui'].image, `temporalio/ui:${TEMPORAL_UI_VERSION}`);
+    for (const name of ['temporal-schema', 'temporal-setup']) assert.ok(s[name].image.startsWith(`temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}-`), `${name}: admin-tools of server ${TEMPORAL_SERVER_VERSION}`);
+  });
+
+  it('sets up schema, namespace and search attributes with the scripts the cluster tests run, which register every search attribute the code defines', () => {
+    const s = resolved().services;
+    for (const [name, script] of [['temporal-schema', 'schema.sh'], ['temporal-setup', 'setup.sh']]) {
+      const mount = (s[name].volumes ?? []).map(String).find((v) => v.includes(`/temporal/${script}:`));
+      assert.ok(mount, `${name} mounts temporal/${script}`);
+      const inside = mount.split(':')[1];
+      assert.deepEqual(s[name].entrypoint, ['/bin/sh', inside], `${name} runs temporal/${script}`);
+    }
+    const setup = readFileSync(join(__dirname, '..', '..', 'temporal', 'setup.sh'), 'utf8');
+    const listed = /^SEARCH_ATTRIBUTES="([^"]*)"$/m.exec(setup)?.[1].split(' ') ?? [];
+    const type: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', FLOAT: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
+    assert.deepEqual(listed.sort(), SEARCH_ATTRIBUTES.map((k) => `${k.name}=${type[k.type]}`).sort());
   });
 });

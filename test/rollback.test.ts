@@ -39,7 +39,7 @@ for (const { fault, saw } of cases) {
           { taskQueue: t.worker.taskQueue },
         );
         const failure = await failureOf(handle.result());
-        await keepHistory(handle, `rollback-${fault}`);
+        await keepHistory(handle, `rollback-${fault}`, t.env.client);
         assert.equal(failure.type, 'UpgradeRolledBack');
         assert.match(failure.message, new RegExp(`${gw} is not healthy on 5\\.3\\.0`));
         assert.match(failure.message, saw);
@@ -77,7 +77,7 @@ describe('a pump that fails after the gateways were upgraded', () => {
         { taskQueue: t.worker.taskQueue },
       );
       const failure = await failureOf(handle.result());
-      await keepHistory(handle, 'rollback-pump-and-gateways');
+      await keepHistory(handle, 'rollback-pump-and-gateways', t.env.client);
       assert.equal(failure.status.outcome, 'rolled-back');
       assert.deepEqual(failure.status.instances.map((i) => i.state), ['rolled-back', 'rolled-back', 'rolled-back']);
       assert.match(failure.message, new RegExp(`${stack.pump!.container} is not healthy on 5\\.3\\.0`));
@@ -106,7 +106,7 @@ describe('a gateway that dies after passing its health check', () => {
       await sleep(500);
       await docker.getContainer(gw).kill(); // restart policy brings it back: the soak must notice anyway
       const failure = await failureOf(handle.result());
-      await keepHistory(handle, 'rollback-during-soak');
+      await keepHistory(handle, 'rollback-during-soak', t.env.client);
       assert.equal(failure.status.outcome, 'rolled-back');
       assert.match(failure.message, new RegExp(`${gw} became unhealthy during the 20 s soak on 5\\.3\\.0: container (restarted|exited|is restarting)`));
       const now = await docker.getContainer(gw).inspect();
@@ -136,7 +136,7 @@ describe('restore from the backup', () => {
       writeFileSync(conf, JSON.stringify({ ...JSON.parse(original.conf.toString()), migrated_to: '5.3.0' }));
       writeFileSync(api, '{"broken": true}\n');
       const failure = await failureOf(handle.result());
-      await keepHistory(handle, 'rollback-restores-config');
+      await keepHistory(handle, 'rollback-restores-config', t.env.client);
       assert.equal(failure.status.outcome, 'rolled-back', failure.status.errors.join('; '));
       assert.deepEqual(readFileSync(conf), original.conf, 'tyk.conf restored byte for byte');
       assert.deepEqual(readFileSync(api), original.api, 'apps/ restored byte for byte');

@@ -26,6 +26,8 @@ export interface Manifest {
 
 export interface BackupInput {
   stack: string;
+  /** The host whose containers these are: its own folder, even where hosts share a backup disk. */
+  host?: string;
   runId: string;
   backupDir: string;
   instances: InstancePlan[];
@@ -34,7 +36,7 @@ export interface BackupInput {
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+/, '');
 
 export async function backupStack(docker: Docker, input: BackupInput, heartbeat: () => void): Promise<BackupResult> {
-  const dir = join(input.backupDir, safe(input.stack), safe(input.runId));
+  const dir = join(input.backupDir, safe(input.stack), safe(input.runId), ...(input.host ? [safe(input.host)] : []));
   const manifestPath = join(dir, 'manifest.json');
   const existing = await readManifest(manifestPath).catch(() => undefined);
   if (existing) return toResult(dir, manifestPath, existing); // a retry after the manifest was written

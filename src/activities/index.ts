@@ -22,6 +22,11 @@ export interface ActivityDeps {
   docker: Docker;
   /** Where the engine is (DOCKER_HOST or the local socket), for messages. */
   dockerAddress?: string;
+  /**
+   * How long a step that changes containers waits for an engine that does not answer (a dockerd restart takes
+   * seconds) before it fails for good; the instance then fails and the plan's onFailure decides. Default 60 s.
+   */
+  engineWaitMs?: number;
   /** Called at named points inside the activities; tests use it to crash a worker at an exact point. */
   checkpoint?: Checkpoint;
   /** Headers for load-balancer hook calls, from the worker's environment (readHookHeaders); never in history. */
@@ -55,18 +60,30 @@ export function createActivities(deps: ActivityDeps) {
   }
   const redactFor = async (p: InstancePlan) => redactor(await secretsOf(p));
 
-  /** A clear, non-retryable failure instead of a socket error when this host's engine is not there. */
-  async function engineAnswers(): Promise<void> {
-    try {
-      await docker.ping();
-    } catch (err) {
-      throw ApplicationFailure.create({
-        type: ErrorType.DockerUnreachable,
-        nonRetryable: true,
-        message: `the worker cannot reach its Docker engine at ${deps.dockerAddress ?? 'the local socket'}: ${(err as Error).message}; start dockerd there, or set DOCKER_HOST for the worker`,
-      });
+  /**
+   * A clear, non-retryable failure instead of a socket error when this host's engine is not there, after waiting
+   * up to waitMs for it to come back (heartbeating, so the wait itself is not mistaken for a dead worker).
+   */
+  async function engineAnswers(waitMs = 0): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        await docker.ping();
+        return;
+      } catch (err) {
+        if (Date.now() >= deadline) {
+          throw ApplicationFailure.create({
+            type: ErrorType.DockerUnreachable,
+            nonRetryable: true,
+            message: `the worker cannot reach its Docker engine at ${deps.dockerAddress ?? 'the local socket'}${waitMs ? ` (waited ${Math.round(waitMs / 1000)} s)` : ''}: ${(err as Error).message}; start dockerd there, or set DOCKER_HOST for the worker`,
+          });
+        }
+        Context.current().heartbeat();
+        await new Promise((r) => setTimeout(r, 500));
+      }
     }
   }
+  const engineWait = deps.engineWaitMs ?? 60_000;
 
   return {
     ...lb,
@@ -105,6 +122,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async recreateContainer(input: RecreateInput) {
+      await engineAnswers(engineWait);
       return heartbeating(() => recreateContainer(docker, input, checkpoint));
     },
 
@@ -122,6 +140,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async rollbackContainer(input: RollbackInput) {
+      await engineAnswers(engineWait);
       const redact = await redactFor(input.instance);
       return heartbeating(() => rollbackContainer(docker, input, redact, () => Context.current().heartbeat()));
     },

@@ -1,5 +1,6 @@
 // Checking option values the way plan files are checked, but reported as command-line errors (exit 2).
 import { InvalidArgumentError } from 'commander';
+import { parseDuration } from '../plan/duration';
 import { checkTargetVersion } from '../plan/version-policy';
 import { CliError, Exit } from './exit-codes';
 
@@ -24,4 +25,11 @@ export function intIn(min: number, max: number): (value: string) => number {
 export function collect(value: string, previous: string[] = []): string[] {
   if (!/^[^=\s]+(=.*)?$/.test(value)) throw new InvalidArgumentError('must be key or key=value');
   return [...previous, value];
+}
+
+/** A duration such as 30s or 2m, as milliseconds. */
+export function durationOption(value: string): number {
+  const d = parseDuration(value);
+  if (!d.ok) throw new InvalidArgumentError(d.message);
+  return d.ms;
 }

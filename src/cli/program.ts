@@ -6,7 +6,7 @@ import { Argument, Command, Option } from 'commander';
 import { TASK_QUEUE } from '../shared/names';
 import { GATES, PAUSE_CHOICES } from '../shared/types';
 import { SANDBOX_DEFAULTS } from '../sandbox/sandbox';
-import { collect, intIn } from './options';
+import { collect, durationOption, intIn } from './options';
 import type { TemporalOptions } from './temporal';
 
 const EXIT_CODES = `
@@ -70,6 +70,7 @@ export function buildProgram(): Command {
     .description('run a worker against TEMPORAL_ADDRESS (dev server, compose server or Temporal Cloud)')
     .addOption(taskQueueOption())
     .option('--host <name>', "this Docker host's name in fleet plans: poll tyk-upgrade.host.NAME for its activities (and run workflows)")
+    .addOption(new Option('--engine-wait <duration>', 'how long a container change waits for a Docker engine that does not answer before it fails').argParser(durationOption).default(60_000, '60s'))
     .option('--log-level <level>', 'worker log level', 'WARN')
     .action(async (f, cmd) => (await import('./commands/worker')).workerCommand(f, globals(cmd)));
 

@@ -1,11 +1,10 @@
 // Where the `temporal` CLI comes from: TEMPORAL_CLI_PATH, PATH, our cache, or a build of the pinned version
 // with Go (no binary can be downloaded on machines without internet). Undefined means: let the SDK download it.
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { promisify } from 'node:util';
+import { goInstall } from './go-install';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 const MODULE = 'github.com/temporalio/cli/cmd/temporal';
@@ -45,26 +44,15 @@ export async function findTemporalCli(opts: FindOptions = {}): Promise<string | 
   if (path) return path;
   const go = onPath('go', ['/usr/local/go/bin']);
   if (!go || opts.build === false) return undefined;
-  log(`building the Temporal CLI v${TEMPORAL_CLI_VERSION} with ${go} into ${cached} (once; takes a few minutes)`);
-  await buildWithGo(go, cached);
+  await goInstall(go, {
+    label: `Temporal CLI v${TEMPORAL_CLI_VERSION}`,
+    pkg: `${MODULE}@v${TEMPORAL_CLI_VERSION}`,
+    binary: 'temporal',
+    target: cached,
+    ldflags: `-X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`,
+    log,
+  });
   return cached;
-}
-
-async function buildWithGo(go: string, target: string): Promise<void> {
-  const dir = join(target, '..');
-  await mkdir(dir, { recursive: true });
-  // Build into a private folder and rename: two concurrent builds cannot leave a half-written binary.
-  const tmp = await mkdtemp(join(dir, 'build-'));
-  try {
-    await promisify(execFile)(
-      go,
-      ['install', '-ldflags', `-X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`, `${MODULE}@v${TEMPORAL_CLI_VERSION}`],
-      { env: { ...process.env, GOBIN: tmp, GOFLAGS: '-mod=mod' }, maxBuffer: 64 * 1024 * 1024 },
-    );
-    await rename(join(tmp, 'temporal'), target);
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
 }
 
 export function cliVersion(path: string): string {

@@ -10,7 +10,10 @@ const MARK: Record<string, string> = {
   skipped: '–',
 };
 
-export function renderDetails(s: UpgradeStatus): string {
+const MARK_BATCH: Record<string, string> = { pending: '·', running: '▶', done: '✔', failed: '✖', 'rolling-back': '↩', 'rolled-back': '↩' };
+
+/** `namespace` makes each batch's child workflow a link in the Web UI (root-relative, so any UI address works). */
+export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
   const lines = [`**Tyk upgrade of \`${s.stack}\`** — ${s.outcome === 'running' ? `stage **${s.stage}**` : `**${s.outcome}**`}`, ''];
   lines.push('| stage | state | started | ended |', '|---|---|---|---|');
   for (const st of s.stages) {
@@ -25,12 +28,12 @@ export function renderDetails(s: UpgradeStatus): string {
   }
   if (s.batches.length) {
     const done = s.batches.filter((b) => b.state === 'done').length;
-    const current = s.batches.find((b) => b.state === 'running' || b.state === 'rolling-back');
-    lines.push(
-      '',
-      `**Batches:** ${done} of ${s.batches.length} done${current ? `; batch ${current.name} ${current.state} in child workflow \`${current.workflowId}\`` : ''}. ` +
-        `**Failures:** ${s.failures.count} (budget ${s.failures.budget}).`,
-    );
+    lines.push('', `**Batches:** ${done} of ${s.batches.length} done. **Failures:** ${s.failures.count} (budget ${s.failures.budget}).`, '');
+    lines.push('| batch | instances | state | workflow |', '|---|---|---|---|');
+    for (const b of s.batches) {
+      const link = b.workflowId ? `[${b.workflowId}](/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(b.workflowId)})` : '';
+      lines.push(`| ${b.name} | ${b.instances.join(', ')} | ${MARK_BATCH[b.state] ?? ''} ${b.state} | ${link} |`);
+    }
   }
   if (s.pause?.state === 'waiting') {
     const id = workflowIdFor(s.stack);

@@ -75,7 +75,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
   const now = () => new Date().toISOString();
   const gateOf = (name: GateName) => status.gates.find((g) => g.gate === name) as GateStatus;
   const stageOf = (name: StageName) => status.stages.find((s) => s.name === name);
-  const publish = () => setCurrentDetails(renderDetails(status));
+  const publish = () => setCurrentDetails(renderDetails(status, workflowInfo().namespace));
 
   function enterStage(name: StageName): void {
     const s = stageOf(name);
@@ -410,6 +410,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     const backups = await onEveryHost(plan, (host) =>
       on(host, SHORT, `Back up ${plan.filter((p) => p.host === host).length} containers${host ? ` on ${host}` : ''}`).backupStack({
         stack: input.stack,
+        ...(host ? { host } : {}),
         runId: workflowInfo().runId,
         backupDir: input.backupDir,
         instances: plan.filter((p) => p.host === host),

@@ -1,21 +1,21 @@
-// A real nginx (Debian's, installed by rig/packages.sh) in front of a test's gateways, as a child process on a
-// free 127.0.0.1 port: retries idempotent requests on another server (proxy_next_upstream), takes a failed server
-// out for fail_timeout. No load-balancer driver touches it: the baseline the HAProxy driver is compared with.
-import { spawn } from 'node:child_process';
+// A real nginx (Debian's) in front of gateways, as a process on 127.0.0.1: passive health checks only (nginx open
+// source has no active ones), and idempotent requests retried on the next upstream.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { freePort, tempDir, waitFor } from './services';
 
-export interface TestNginx {
+export interface Nginx {
   url: string;
-  stop(): Promise<void>;
+  stop(): void;
 }
 
-/** `servers`: host:port of each gateway. */
-export async function startNginx(servers: string[]): Promise<TestNginx> {
+/** upstreams: "host:port" of each gateway. */
+export async function startNginx(upstreams: string[]): Promise<Nginx> {
   const port = await freePort();
   const dir = tempDir('nginx');
+  const servers = upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=2s;`).join('\n');
   writeFileSync(
     join(dir, 'nginx.conf'),
     `daemon off;
@@ -27,7 +27,7 @@ http {
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   upstream tyk {
-${servers.map((s) => `    server ${s} max_fails=1 fail_timeout=2s;`).join('\n')}
+${servers}
   }
   server {
     listen 127.0.0.1:${port};
@@ -40,20 +40,8 @@ ${servers.map((s) => `    server ${s} max_fails=1 fail_timeout=2s;`).join('\n')}
 }
 `,
   );
-  const child = spawn('nginx', ['-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const nginx: ChildProcess = spawn('nginx', ['-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor('nginx', async () => {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}`);
-    return (await request(`${url}/hello`).catch(() => undefined))?.statusCode === 200 ? true : undefined;
-  });
-  return {
-    url,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGQUIT');
-        await exited;
-      }
-    },
-  };
+  await waitFor('nginx', async () => ((await request(`${url}/hello`)).statusCode === 200 ? true : undefined));
+  return { url, stop: () => void nginx.kill('SIGQUIT') };
 }

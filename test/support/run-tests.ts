@@ -1,11 +1,42 @@
 // `npm test`: one Temporal dev server for the whole run (the SDK's createLocal gives a busy machine too little
-// time to start one per file), then node's test runner over every test file, one file at a time because the
-// files share one Docker engine and the host network.
+// time to start one per file), then node's test runner over every test file in two lanes that run side by side.
+// Within a lane files run one at a time. The second lane holds the files that bring their own Docker engines
+// (simulated hosts) or their own Temporal cluster, so the two lanes never share an engine's containers or a
+// fixed port; everything else shares the one engine and runs in the first lane.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevServer } from '../../src/devserver/dev-server';
+
+/** Files with engines or a Temporal of their own. */
+const SECOND_LANE = [/^fleet\./, /^temporal-cluster\./];
+
+interface LaneResult {
+  code: number;
+  pass: number;
+  fail: number;
+}
+
+/**
+ * One lane: the spec report goes to the terminal (the second lane's as one block when it ends, so the two do not
+ * interleave line by line), a TAP report to a file for the run's closing count.
+ */
+function runLane(name: string, files: string[], env: NodeJS.ProcessEnv, dir: string, live: boolean): Promise<LaneResult> {
+  if (!files.length) return Promise.resolve({ code: 0, pass: 0, fail: 0 });
+  const tap = join(dir, `${name}.tap`);
+  const spec = join(dir, `${name}.spec.txt`);
+  const args = ['--test', '--test-concurrency=1', '--test-reporter=spec', `--test-reporter-destination=${live ? 'stdout' : spec}`, '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files];
+  return new Promise<LaneResult>((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
+    child.on('exit', (c) => {
+      if (!live && existsSync(spec)) process.stdout.write(`\n──── ${name} lane (${files.length} files) ────\n${readFileSync(spec, 'utf8')}\n`);
+      const report = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
+      const count = (what: string) => Number(new RegExp(`^# ${what} (\\d+)$`, 'm').exec(report)?.[1] ?? 0);
+      resolve({ code: c ?? 1, pass: count('pass'), fail: count('fail') + count('cancelled') });
+    });
+  });
+}
 
 async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'tyk-upgrade-test-'));
@@ -17,17 +48,19 @@ async function main(): Promise<number> {
   const only = process.argv.slice(2);
   const files = readdirSync(testDir)
     .filter((f) => f.endsWith('.test.js'))
-    .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
-    .map((f) => join(testDir, f));
-  const code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
-      stdio: 'inherit',
-      env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_UI_URL: server.uiUrl, TYK_UPGRADE_TEST_DIR: dir },
-    });
-    child.on('exit', (c) => resolve(c ?? 1));
-  });
+    .filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
+  const second = files.filter((f) => SECOND_LANE.some((re) => re.test(f)));
+  const first = files.filter((f) => !second.includes(f));
+  const env = { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_UI_URL: server.uiUrl, TYK_UPGRADE_TEST_DIR: dir };
+  const lanes = await Promise.all([
+    runLane('shared-engine', first.map((f) => join(testDir, f)), env, dir, true),
+    runLane('own-engines', second.map((f) => join(testDir, f)), env, dir, false),
+  ]);
   await server.stop();
-  return code;
+  const pass = lanes.reduce((n, l) => n + l.pass, 0);
+  const fail = lanes.reduce((n, l) => n + l.fail, 0);
+  console.log(`\ntests: ${pass} passed, ${fail} failed`);
+  return lanes.find((l) => l.code !== 0)?.code ?? (pass === 0 ? 1 : 0);
 }
 
 main().then(

@@ -60,27 +60,44 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** A real redis-server on a free port, for one test. */
+/**
+ * A real redis-server on a free port, for one test. The port is free when chosen but may be taken by another
+ * process's outgoing connection before Redis binds it (the ephemeral range is shared): then try another port.
+ */
 export async function startRedis(password?: string): Promise<RedisServer> {
-  const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tempDir('redis')];
-  if (password) args.push('--requirepass', password);
-  const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  while (await portFree(port)) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error('redis-server did not listen within 10 s');
-    await new Promise((r) => setTimeout(r, 50));
+  let lastError = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tempDir('redis')];
+    if (password) args.push('--requirepass', password);
+    const child: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    const deadline = Date.now() + 10_000;
+    let exited = false;
+    while (await portFree(port)) {
+      if (child.exitCode !== null) {
+        exited = true;
+        break;
+      }
+      if (Date.now() > deadline) throw new Error('redis-server did not listen within 10 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (exited) {
+      lastError = `redis-server exited with ${child.exitCode}: ${out.trim().split('\n').pop()}`;
+      continue;
+    }
+    return {
+      port,
+      stop: async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await gone;
+      },
+    };
   }
-  return {
-    port,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await gone;
-    },
-  };
+  throw new Error(lastError);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -37,9 +37,18 @@ export async function failureOf(result: Promise<unknown>): Promise<{ type?: stri
 /** Where recorded histories live in the source tree; replay.test replays every one of them. */
 export const HISTORY_DIR = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'histories');
 
-/** With RECORD_HISTORIES=1, keep this run's history as a replay fixture (commit it). */
-export async function keepHistory(handle: WorkflowHandle, name: string): Promise<void> {
+/** With RECORD_HISTORIES=1, keep this run's history, and its batch children's, as replay fixtures (commit them). */
+export async function keepHistory(handle: WorkflowHandle, name: string, client?: Client): Promise<void> {
   if (!process.env.RECORD_HISTORIES) return;
   mkdirSync(HISTORY_DIR, { recursive: true });
-  writeFileSync(join(HISTORY_DIR, `${name}.json`), historyToJSON(await handle.fetchHistory()));
+  const history = await handle.fetchHistory();
+  writeFileSync(join(HISTORY_DIR, `${name}.json`), historyToJSON(history));
+  if (!client) return;
+  const prefix = `${handle.workflowId}/`;
+  for (const e of history.events ?? []) {
+    const child = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
+    if (!child?.workflowId?.startsWith(prefix)) continue;
+    const childHistory = await client.workflow.getHandle(child.workflowId, child.runId ?? undefined).fetchHistory();
+    writeFileSync(join(HISTORY_DIR, `${name}.${child.workflowId.slice(prefix.length)}.json`), historyToJSON(childHistory));
+  }
 }

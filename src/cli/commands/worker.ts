@@ -11,7 +11,7 @@ import { note } from '../output';
 import { CONNECT_TIMEOUT_MS, NO_FRONTEND, tcpProblem, unreachable, type TemporalOptions } from '../temporal';
 import { quietRuntime } from './runtime';
 
-export async function workerCommand(f: { taskQueue: string; logLevel: string; host?: string }, g: TemporalOptions): Promise<void> {
+export async function workerCommand(f: { taskQueue: string; logLevel: string; host?: string; engineWait: number }, g: TemporalOptions): Promise<void> {
   if (f.host !== undefined && !HOST_NAME.test(f.host)) {
     throw new CliError(`--host "${f.host}" is not a host name: 1–63 letters, digits, "_", "." or "-" (it names a task queue)`, Exit.Usage);
   }
@@ -27,7 +27,7 @@ export async function workerCommand(f: { taskQueue: string; logLevel: string; ho
   const { address } = target.connectionOptions;
   const connection = await connectNative(target.connectionOptions, target.namespace);
   let workers: Worker[];
-  const opts = { connection, namespace: target.namespace, taskQueue: f.taskQueue, docker, dockerAddress: dockerAddress(), checkpoint: crashAt(process.env.TYK_UPGRADE_CRASH_AT), hookHeaders };
+  const opts = { connection, namespace: target.namespace, taskQueue: f.taskQueue, docker, dockerAddress: dockerAddress(), engineWaitMs: f.engineWait, checkpoint: crashAt(process.env.TYK_UPGRADE_CRASH_AT), hookHeaders };
   try {
     workers = f.host ? await createHostWorkers({ ...opts, host: f.host }) : [await createUpgradeWorker(opts)];
   } catch (err) {
