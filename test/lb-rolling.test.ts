@@ -73,7 +73,7 @@ describe('rolling upgrade of three gateways, batch size 1, with steady GET and P
       const traffic = startTraffic(h.frontendUrl);
       const handle = await startUpgrade(t.env.client, stack.input({ gates: [], batchSize: 1, soakMs: SOAK_MS, loadBalancer: lbOf(h) }), { taskQueue: t.worker.taskQueue });
       const result = await handle.result();
-      await keepHistory(handle, 'lb-rolling-haproxy');
+      await keepHistory(handle, 'lb-rolling-haproxy', t.env.client);
       await sleep(300);
       const r = (measured.haproxy = await traffic.stop());
 
@@ -125,7 +125,7 @@ describe('a gateway whose replacement fails its health check', () => {
         { taskQueue: t.worker.taskQueue },
       );
       const f = await failureOf(handle.result());
-      await keepHistory(handle, 'lb-rollback-hello-fail');
+      await keepHistory(handle, 'lb-rollback-hello-fail', t.env.client);
       await sleep(300);
       const r = await traffic.stop();
 
@@ -188,7 +188,7 @@ describe('the worker SIGKILLed while a gateway is drained', () => {
 
       second = spawnWorker(taskQueue);
       const result = await handle.result();
-      await keepHistory(handle, 'lb-crash-drained');
+      await keepHistory(handle, 'lb-crash-drained', t.env.client);
       await sleep(300);
       const r = await traffic.stop();
       assert.equal(result.outcome, 'succeeded', result.reason);
@@ -326,7 +326,7 @@ describe('HTTP hooks', () => {
       const lb: LoadBalancerInput = { type: 'hooks', beforeStop: `${rx.base}/drain`, afterHealthy: `${rx.base}/enable`, timeoutMs: 3_000 };
       const handle = await startUpgrade(t.env.client, stack.input({ gates: [], batchSize: 1, soakMs: 0, maxFailures: 1, loadBalancer: lb }), { taskQueue: worker.taskQueue });
       const result = await handle.result();
-      await keepHistory(handle, 'lb-hooks');
+      await keepHistory(handle, 'lb-hooks', t.env.client);
 
       assert.deepEqual(
         rx.calls.map((c) => `${c.event} ${c.container} ${c.answered}`),
