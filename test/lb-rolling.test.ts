@@ -15,7 +15,11 @@ import { dryRunPlan } from '../src/client-lib/fleet';
 import { startUpgrade } from '../src/client-lib/upgrades';
 import { parsePlanText } from '../src/plan/parse';
 import { toUpgradeInput } from '../src/plan/load';
+import type { DryRunReport, InstanceReport } from '../src/activities/dry-run';
+import { renderDryRun } from '../src/cli/render';
 import { ErrorType } from '../src/shared/errors';
+import type { UpgradeInput } from '../src/shared/types';
+import { gatewayHasReady } from '../src/shared/version';
 import { startHaproxy, type TestHaproxy } from './support/haproxy';
 import { startNginx } from './support/nginx';
 import { Exit } from '../src/cli/exit-codes';
@@ -62,6 +66,11 @@ async function activitiesOf(workflowId: string): Promise<string[]> {
   const history = await t.env.client.workflow.getHandle(workflowId).fetchHistory();
   return (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter((n): n is string => !!n);
 }
+
+/** The parts of a plan the dry-run rendering reads besides the gateways. */
+const stackless = {
+  stack: 's', pumps: [], gatewayVersion: 'v5.9.1', allowDowngrade: false, gates: [], healthTimeoutMs: 1000, batchSize: 1, backupDir: '/b', keepOldContainers: false,
+} satisfies Partial<UpgradeInput>;
 
 const measured: { haproxy?: TrafficResult; nginx?: TrafficResult } = {};
 
@@ -263,6 +272,21 @@ describe('init and plan with HAProxy', () => {
         assert.deepEqual([now.Id, now.State.StartedAt], [before[i].Id, before[i].State.StartedAt], `${g.container} untouched`);
       }
     }
+  });
+
+  it('plan says which gateways drain by themselves on stop and which need the load balancer', () => {
+    const gw = (container: string, current: string): InstanceReport => ({
+      role: 'gateway', container, state: 'running', current, target: '5.9.1', backup: [], problems: [], drainsItself: gatewayHasReady(current),
+    });
+    const report: DryRunReport = { instances: [gw('old-gw', '5.8.2'), gw('new-gw', '5.8.3')], images: [], problems: [], warnings: [] };
+    const base = { ...stackless, drainTimeoutSec: 10, gateways: [{ container: 'old-gw', url: 'http://127.0.0.1:1', helloPath: 'hello' }, { container: 'new-gw', url: 'http://127.0.0.1:2', helloPath: 'hello' }] };
+    const without = renderDryRun(base, report, 'p.yaml');
+    assert.match(without, /Drain on stop by Tyk itself \(5\.8\.3\+ \/ 5\.9\+, within drainTimeout 10 s\): new-gw\.\n +drainTimeout 10 s is shorter than Tyk's default graceful_shutdown_timeout_duration \(30 s\)/);
+    assert.match(without, /No drain on stop for old-gw: Tyk before 5\.8\.3 cuts its requests in flight, and the plan has no loadBalancer:/);
+    const withLb = renderDryRun({ ...base, drainTimeoutSec: 40, loadBalancer: { type: 'hooks', beforeStop: 'http://lb/drain', afterHealthy: 'http://lb/up', timeoutMs: 60_000 } }, report, 'p.yaml');
+    assert.match(withLb, /Load balancer: hooks http:\/\/lb\/drain \/ http:\/\/lb\/up; each gateway leaves it before its stop/);
+    assert.match(withLb, /Drain on stop by the load balancer only .*: old-gw\./);
+    assert.doesNotMatch(withLb, /shorter than/);
   });
 
   it('a plan file: loadBalancer reaches the workflow input; a server for a container the plan does not list is refused', () => {

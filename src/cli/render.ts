@@ -42,7 +42,11 @@ function drainLines(input: UpgradeInput, r: DryRunReport): string[] {
     out.push(`Load balancer: ${where}; each gateway leaves it before its stop and comes back once healthy (${waits}):`);
     if (r.loadBalancer) out.push(table([['GATEWAY', 'SERVER', 'NOW'], ...r.loadBalancer.map((s) => [s.container, s.server, s.state])], '  '));
   }
-  if (itself.length) out.push(`Drain on stop by Tyk itself (5.8.3+ / 5.9+, within drainTimeout ${input.drainTimeoutSec} s): ${itself.join(', ')}.`);
+  if (itself.length) {
+    out.push(`Drain on stop by Tyk itself (5.8.3+ / 5.9+, within drainTimeout ${input.drainTimeoutSec} s): ${itself.join(', ')}.`);
+    // Docker kills the gateway when its stop timeout ends, whatever Tyk is still draining.
+    if (input.drainTimeoutSec < 30) out.push(`  drainTimeout ${input.drainTimeoutSec} s is shorter than Tyk's default graceful_shutdown_timeout_duration (30 s): requests still draining are cut; set drainTimeout: 40s.`);
+  }
   if (cut.length) {
     out.push(
       lb

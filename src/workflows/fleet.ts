@@ -344,7 +344,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     for (const [host, r] of checks) {
       for (const s of r.servers) {
         // MAINT or DOWN now: lbReady will put it into rotation once its gateway is upgraded.
-        if (s.state !== 'UP' && s.state !== 'hooks') status.errors.push(`warning: ${host ? `${host}: ` : ''}load-balancer server ${s.server} (${s.container}) is ${s.state} now; it is put back into rotation once its gateway is upgraded`);
+        if (!['UP', 'no check', 'hooks'].includes(s.state)) status.errors.push(`warning: ${host ? `${host}: ` : ''}load-balancer server ${s.server} (${s.container}) is ${s.state} now; it is put back into rotation once its gateway is upgraded`);
       }
     }
   }
