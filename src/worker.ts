@@ -11,6 +11,8 @@ export interface UpgradeWorkerOptions {
   docker?: Docker;
   taskQueue?: string;
   checkpoint?: ActivityDeps['checkpoint'];
+  /** Headers sent with load-balancer hook calls (readHookHeaders of the worker's environment). */
+  hookHeaders?: ActivityDeps['hookHeaders'];
   /** DOCKER_HOST or the local socket, for messages. */
   dockerAddress?: string;
   engineWaitMs?: number;
@@ -28,7 +30,7 @@ const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, 
 const workflowSource = (opts: UpgradeWorkerOptions) =>
   opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') };
 const activitiesOf = (opts: UpgradeWorkerOptions) =>
-  createActivities({ docker: opts.docker ?? new Docker(), checkpoint: opts.checkpoint, dockerAddress: opts.dockerAddress, engineWaitMs: opts.engineWaitMs });
+  createActivities({ docker: opts.docker ?? new Docker(), checkpoint: opts.checkpoint, dockerAddress: opts.dockerAddress, engineWaitMs: opts.engineWaitMs, hookHeaders: opts.hookHeaders });
 // Let a running health check or drain finish its step before the worker goes.
 const SHUTDOWN_GRACE = '30s' as const;
 

@@ -10,8 +10,9 @@ import { imageAvailable } from './images';
 import { directionProblem, leftoverProblems, preflightStack } from './preflight';
 import { CONFIG_DIRS, confDir, confPath, readConf, redisTarget } from './tyk-config';
 import { describeHello, getHello, getPumpHealth } from './tyk-http';
+import type { LbGateway, LbServer, LoadBalancerInput } from './load-balancer/types';
 import type { Role, UpgradeInput } from '../shared/types';
-import { normaliseVersion, splitImage, tagForVersion } from '../shared/version';
+import { gatewayHasReady, normaliseVersion, splitImage, tagForVersion } from '../shared/version';
 import { describePump } from './discover';
 
 export interface InstanceReport {
@@ -27,6 +28,8 @@ export interface InstanceReport {
   targetImage?: string;
   /** Paths inside the container that the backup will copy. */
   backup: string[];
+  /** Gateways: whether the running version drains its requests in flight on stop by itself (Tyk 5.8.3+, 5.9+). */
+  drainsItself?: boolean;
   problems: string[];
 }
 
@@ -46,9 +49,13 @@ export interface DryRunReport {
   problems: string[];
   /** What the preflight would note without stopping (e.g. a compose file to update). */
   warnings: string[];
+  /** With a load balancer in the plan: each gateway's server in it, as the upgrade's preflight will find it. */
+  loadBalancer?: LbServer[];
 }
 
-export async function dryRun(docker: Docker, input: UpgradeInput): Promise<DryRunReport> {
+export type LbCheck = (input: { lb: LoadBalancerInput; gateways: LbGateway[] }) => Promise<{ servers: LbServer[] }>;
+
+export async function dryRun(docker: Docker, input: UpgradeInput, lbCheck?: LbCheck): Promise<DryRunReport> {
   const instances: InstanceReport[] = [];
   let redis: string | undefined;
   for (const gw of input.gateways) {
@@ -61,6 +68,7 @@ export async function dryRun(docker: Docker, input: UpgradeInput): Promise<DryRu
     } else {
       report.current = normaliseVersion(hello.body.version);
       report.currentFrom = '/hello';
+      report.drainsItself = gatewayHasReady(report.current);
     }
     report.targetImage = `${input.gatewayRepository ?? splitImage(info.Config.Image).repository}:${tagForVersion(input.gatewayVersion)}`;
     report.backup = await backupPaths(docker, info, 'gateway');
@@ -86,9 +94,11 @@ export async function dryRun(docker: Docker, input: UpgradeInput): Promise<DryRu
   for (const r of instances) if (r.current) checkDirection(r, input.allowDowngrade);
 
   const images = await imageReports(docker, instances);
+  const lb = input.loadBalancer && lbCheck && input.gateways.length ? await checkLoadBalancer(input.loadBalancer, input, lbCheck) : undefined;
   const problems = [
     ...instances.flatMap((r) => r.problems),
     ...images.filter((i) => i.problem).map((i) => i.problem as string),
+    ...(lb?.problem ? [lb.problem] : []),
   ];
   // The workflow's own preflight has the last word (e.g. Go plugin builds); only worth asking when all else is fine.
   const warnings: string[] = [];
@@ -100,7 +110,17 @@ export async function dryRun(docker: Docker, input: UpgradeInput): Promise<DryRu
       problems.push(err.message);
     }
   }
-  return { instances, images, redis, problems, warnings };
+  return { instances, images, redis, problems, warnings, ...(lb?.servers ? { loadBalancer: lb.servers } : {}) };
+}
+
+/** The preflight's lbCheck, run now: a gateway the load balancer does not have is a problem before anything changes. */
+async function checkLoadBalancer(lb: LoadBalancerInput, input: UpgradeInput, lbCheck: LbCheck): Promise<{ servers?: LbServer[]; problem?: string }> {
+  const gateways = input.gateways.map((g) => ({ container: g.container, url: g.url, ...(g.host ? { host: g.host } : {}), stack: input.stack }));
+  try {
+    return { servers: (await lbCheck({ lb, gateways })).servers };
+  } catch (err) {
+    return { problem: `load balancer: ${(err as Error).message}` };
+  }
 }
 
 async function baseReport(

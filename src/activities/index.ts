@@ -10,6 +10,7 @@ import { inspectContainer } from './docker-util';
 import { dryRun, type DryRunReport } from './dry-run';
 import { checkHealth, soakHealth, type HealthInput, type SoakInput } from './health';
 import { pullImage, type PullProgress } from './images';
+import { createLoadBalancerActivities, type LbGateway, type LoadBalancerInput } from './load-balancer';
 import { preflightStack } from './preflight';
 import { recreateContainer, type Checkpoint, type RecreateInput } from './recreate';
 import { retireOldContainers } from './retire';
@@ -28,6 +29,8 @@ export interface ActivityDeps {
   engineWaitMs?: number;
   /** Called at named points inside the activities; tests use it to crash a worker at an exact point. */
   checkpoint?: Checkpoint;
+  /** Headers for load-balancer hook calls, from the worker's environment (readHookHeaders); never in history. */
+  hookHeaders?: Record<string, string>;
 }
 
 /** Heartbeats while a long step runs, so a dead worker is noticed by its heartbeat timeout. */
@@ -46,6 +49,7 @@ async function heartbeating<T>(fn: () => Promise<T>, details?: () => unknown): P
 export function createActivities(deps: ActivityDeps) {
   const { docker } = deps;
   const checkpoint: Checkpoint = deps.checkpoint ?? (() => undefined);
+  const lb = createLoadBalancerActivities({ hookHeaders: deps.hookHeaders });
 
   /** The secrets of a container's config and environment, for redacting everything said about it. */
   async function secretsOf(p: InstancePlan): Promise<string[]> {
@@ -82,6 +86,15 @@ export function createActivities(deps: ActivityDeps) {
   const engineWait = deps.engineWaitMs ?? 60_000;
 
   return {
+    ...lb,
+
+    /** lbDrain, then a checkpoint: a worker that dies here leaves the gateway drained and still on its old version. */
+    async lbDrain(input: { lb: LoadBalancerInput; gateway: LbGateway }) {
+      const drained = await lb.lbDrain(input);
+      await checkpoint('lb:drained');
+      return drained;
+    },
+
     async preflight(input: UpgradeInput) {
       await engineAnswers();
       return heartbeating(() => preflightStack(docker, input));
@@ -145,7 +158,7 @@ export function createActivities(deps: ActivityDeps) {
     /** This host's part of `plan`: looks only, changes nothing. */
     async dryRun(input: UpgradeInput): Promise<DryRunReport> {
       await engineAnswers();
-      return heartbeating(() => dryRun(docker, input));
+      return heartbeating(() => dryRun(docker, input, lb.lbCheck));
     },
 
     async verifyStack(input: { instances: InstancePlan[] }) {

@@ -87,6 +87,9 @@ export function buildProgram(): Command {
     .option('--backup-dir <path>', "backup folder on the worker's machine, relative to the plan file (default: .tyk-upgrade/backups)")
     .option('--force', 'overwrite the plan file if it exists')
     .option('--allow-prerelease', 'accept pre-release target versions such as v5.3.0-rc1')
+    .option('--haproxy-socket <path>', "fill loadBalancer: from HAProxy's stats socket (level admin) on the gateways' host")
+    .option('--haproxy-address <host:port>', "the same, from a TCP stats socket such as 127.0.0.1:9999")
+    .option('--haproxy-backend <name>', 'the HAProxy backend that holds the gateways (when several would match)')
     .action(async (f, cmd) => (await import('./commands/init')).initCommand(f, globals(cmd)));
 
   const planOptions = (c: Command) =>

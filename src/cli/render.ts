@@ -23,7 +23,38 @@ export function mergeReports(reports: DryRunReport[]): DryRunReport & { hosts: (
     redis: reports.map((r) => r.redis && (r.host ? `${r.host}: ${r.redis}` : r.redis)).filter(Boolean).join('; ') || undefined,
     problems: reports.flatMap((r) => r.problems.map((p) => (r.host ? `host ${r.host}: ${p}` : p))),
     warnings: reports.flatMap((r) => r.warnings.map((w) => (r.host ? `host ${r.host}: ${w}` : w))),
+    ...(reports.some((r) => r.loadBalancer)
+      ? { loadBalancer: reports.flatMap((r) => (r.loadBalancer ?? []).map((s) => ({ ...s, ...(r.host ? { container: `${r.host}/${s.container}` } : {}) }))) }
+      : {}),
   };
+}
+
+/** Who protects the requests in flight when each gateway stops: Tyk itself (5.8.3+), the load balancer, or nobody. */
+function drainLines(input: UpgradeInput, r: DryRunReport): string[] {
+  const gateways = r.instances.filter((i) => i.role === 'gateway' && i.drainsItself !== undefined);
+  const itself = gateways.filter((i) => i.drainsItself).map((i) => i.container);
+  const cut = gateways.filter((i) => !i.drainsItself).map((i) => i.container);
+  const lb = input.loadBalancer;
+  const out: string[] = [];
+  if (lb) {
+    const where = lb.type === 'haproxy' ? `HAProxy backend ${lb.backend} at ${lb.socket ?? lb.address}` : `hooks ${lb.beforeStop} / ${lb.afterHealthy}`;
+    const waits = lb.type === 'haproxy' ? `drain up to ${formatDuration(lb.drainTimeoutMs)}, back UP within ${formatDuration(lb.readyTimeoutMs)}` : `each hook within ${formatDuration(lb.timeoutMs)}`;
+    out.push(`Load balancer: ${where}; each gateway leaves it before its stop and comes back once healthy (${waits}):`);
+    if (r.loadBalancer) out.push(table([['GATEWAY', 'SERVER', 'NOW'], ...r.loadBalancer.map((s) => [s.container, s.server, s.state])], '  '));
+  }
+  if (itself.length) {
+    out.push(`Drain on stop by Tyk itself (5.8.3+ / 5.9+, within drainTimeout ${input.drainTimeoutSec} s): ${itself.join(', ')}.`);
+    // Docker kills the gateway when its stop timeout ends, whatever Tyk is still draining.
+    if (input.drainTimeoutSec < 30) out.push(`  drainTimeout ${input.drainTimeoutSec} s is shorter than Tyk's default graceful_shutdown_timeout_duration (30 s): requests still draining are cut; set drainTimeout: 40s.`);
+  }
+  if (cut.length) {
+    out.push(
+      lb
+        ? `Drain on stop by the load balancer only (Tyk before 5.8.3 cuts its requests in flight on stop): ${cut.join(', ')}.`
+        : `No drain on stop for ${cut.join(', ')}: Tyk before 5.8.3 cuts its requests in flight, and the plan has no loadBalancer: to take ${cut.length === 1 ? 'it' : 'them'} out of rotation first (docs/load-balancers.md).`,
+    );
+  }
+  return out.length ? [...out, ''] : [];
 }
 
 export function renderDryRun(input: UpgradeInput, r: DryRunReport, planFile: string): string {
@@ -60,6 +91,7 @@ export function renderDryRun(input: UpgradeInput, r: DryRunReport, planFile: str
       `${input.pumps.length ? `, then the pump${input.pumps.length > 1 ? 's' : ''}` : ''}. Old containers are ${input.keepOldContainers ? 'kept, stopped' : 'removed once the new ones are verified'}.`,
     '',
   );
+  out.push(...drainLines(input, r));
   for (const w of r.warnings) out.push(`Note: ${w}`, '');
   if (r.problems.length) {
     out.push(`${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} would stop this upgrade at preflight:`);

@@ -6,7 +6,7 @@ import type { FoundContainer } from '../activities/discover';
 import type { DryRunReport } from '../activities/dry-run';
 import { hostOfIdentity, hostTaskQueue, TASK_QUEUE } from '../shared/names';
 import type { UpgradeInput } from '../shared/types';
-import type { discoverFleet, dryRunFleet, HostAnswer } from '../workflows/inspect';
+import type { discoverFleet, discoverLoadBalancer, dryRunFleet, HostAnswer, LbDiscoverInput } from '../workflows/inspect';
 
 const WORKFLOW_QUEUE = 1; // TASK_QUEUE_TYPE_WORKFLOW
 const ACTIVITY_QUEUE = 2; // TASK_QUEUE_TYPE_ACTIVITY
@@ -59,6 +59,16 @@ export function discover(client: Client, hosts: (string | undefined)[], labels: 
     workflowId: lookId('discover'),
     args: [{ hosts: hosts.map((h) => h ?? null), labels }],
     staticSummary: `Find Tyk containers on ${hosts.map((h) => h ?? 'the local worker').join(', ')}`,
+  });
+}
+
+/** A gateway host's worker lists HAProxy's servers and matches them to the gateways (changes nothing). */
+export function discoverHaproxy(client: Client, input: LbDiscoverInput, taskQueue = TASK_QUEUE): ReturnType<typeof discoverLoadBalancer> {
+  return client.workflow.execute<typeof discoverLoadBalancer>('discoverLoadBalancer', {
+    taskQueue,
+    workflowId: lookId('discover-lb'),
+    args: [input],
+    staticSummary: `Find the gateways in HAProxy at ${input.haproxy.socket ?? input.haproxy.address}`,
   });
 }
 

@@ -67,7 +67,12 @@ function planDetails(input: UpgradeInput): string {
     `Gates: ${input.gates.length ? input.gates.join(', ') : 'none'}${input.approvalTimeoutMs ? ` (abort after ${input.approvalTimeoutMs / 1000} s)` : ''}. ` +
       `Batches ${ramp}${input.maxUnavailable !== undefined ? `, at most ${input.maxUnavailable} of a pool out at once` : ''}, ` +
       `failure budget ${input.maxFailures ?? 0} then ${input.onFailure ?? 'rollback'}, drain ${input.drainTimeoutSec} s, health timeout ${input.healthTimeoutMs / 1000} s, soak ${(input.soakMs ?? 0) / 1000} s.`,
+    ...(input.loadBalancer ? ['', `Load balancer: ${lbSummary(input.loadBalancer)}; each gateway leaves it before its stop and comes back once healthy.`] : []),
   ].join('\n');
+}
+
+function lbSummary(lb: NonNullable<UpgradeInput['loadBalancer']>): string {
+  return lb.type === 'haproxy' ? `HAProxy backend \`${lb.backend}\` at \`${lb.socket ?? lb.address}\`` : `hooks \`${lb.beforeStop}\` / \`${lb.afterHealthy}\``;
 }
 
 /**

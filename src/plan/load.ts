@@ -2,6 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_GATES, type UpgradeInput } from '../shared/types';
+import { toLoadBalancerInput } from './load-balancer';
 import { parsePlanText } from './parse';
 import { PlanError } from './problems';
 import type { PlanFile } from './schema';
@@ -90,5 +91,7 @@ export function toUpgradeInput(plan: PlanFile, file: string, o: PlanOverrides): 
     if (plan.pump.repository) input.pumpRepository = plan.pump.repository;
   }
   if (plan.approvalTimeout !== undefined) input.approvalTimeoutMs = plan.approvalTimeout;
+  const lb = toLoadBalancerInput(plan.loadBalancer);
+  if (lb) input.loadBalancer = lb;
   return input;
 }

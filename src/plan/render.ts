@@ -11,6 +11,8 @@ export interface PlanDraft {
   /** Shown as a comment at the top: where the containers were found. */
   source: string;
   backupDir?: string;
+  /** From `init --haproxy-*`: HAProxy's Runtime API, the backend and each gateway's server (haproxySectionFor). */
+  loadBalancer?: { haproxy: { socket?: string; address?: string; backend: string }; drainTimeout: string; readyTimeout: string; servers: Record<string, string> };
 }
 
 /** A YAML scalar, quoted only when YAML needs it. */
@@ -77,7 +79,21 @@ export function renderPlan(d: PlanDraft): string {
     c('keepOldContainers: false', 'true: keep old containers, stopped, as <name>-pre-<tag>'),
     c('allowDowngrade: false', 'true: allow a target older than what runs'),
     c('allowPrerelease: false', 'true: allow targets such as v5.3.0-rc1'),
+    ...loadBalancerLines(d.loadBalancer),
     '',
   );
   return out.join('\n');
+}
+
+function loadBalancerLines(lb: PlanDraft['loadBalancer']): string[] {
+  if (!lb) return [c('# loadBalancer: none', 'or haproxy: / hooks: to take each gateway out of rotation before its stop (docs/load-balancers.md)')];
+  const api = lb.haproxy.socket ? `socket: ${v(lb.haproxy.socket)}` : `address: ${v(lb.haproxy.address as string)}`;
+  return [
+    c('loadBalancer:', "each gateway leaves HAProxy before its stop, returns once healthy (docs/load-balancers.md)"),
+    c(`  haproxy: { ${api}, backend: ${v(lb.haproxy.backend)} }`, 'Runtime API at level admin'),
+    c(`  drainTimeout: ${lb.drainTimeout}`, 'how long requests in flight may take to finish'),
+    c(`  readyTimeout: ${lb.readyTimeout}`, 'how long HAProxy may take to see the new gateway UP'),
+    c('  servers:', 'gateway container: HAProxy server (matched by address and port)'),
+    ...Object.entries(lb.servers).map(([container, server]) => `    ${v(container)}: ${v(server)}`),
+  ];
 }

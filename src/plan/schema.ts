@@ -5,6 +5,7 @@ import { stepProblem } from '../shared/batches';
 import { HOST_NAME } from '../shared/names';
 import { GATES } from '../shared/types';
 import { parseDuration } from './duration';
+import { loadBalancerObject, loadBalancerSection, unknownServerContainers } from './load-balancer';
 import { checkTargetVersion } from './version-policy';
 
 const CONTAINER_NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -166,6 +167,7 @@ export function planShape(allowPrerelease: boolean) {
       keepOldContainers: flag.optional(),
       allowDowngrade: flag.optional(),
       allowPrerelease: flag.optional(),
+      loadBalancer: loadBalancerSection.optional(),
     },
     { error: 'must be a mapping of keys such as stack:, gateway:, pump:' },
   );
@@ -209,6 +211,7 @@ export function planSchema(allowPrerelease: boolean) {
       const ms = plan[k];
       if (ms !== undefined && ms < 1000) ctx.addIssue({ code: 'custom', path: [k], message: 'must be at least 1s' });
     }
+    for (const issue of unknownServerContainers(plan.loadBalancer, plan.gateway.instances.map((g) => g.container))) ctx.addIssue({ code: 'custom', ...issue });
   });
 }
 
@@ -222,6 +225,8 @@ export function allowedKeys(path: PropertyKey[]): string[] {
     if (node instanceof z.ZodArray && typeof step === 'number') node = node.element as z.ZodType;
     else if (node instanceof z.ZodObject) node = node.shape[step as string] as z.ZodType;
     else return [];
+    // The section is parsed by a transform (none | mapping); its keys are the mapping's.
+    if (unwrap(node) === loadBalancerSection) node = loadBalancerObject;
     if (!node) return [];
   }
   node = unwrap(node);

@@ -1,5 +1,6 @@
 // Data that crosses the workflow boundary: workflow input, activity inputs/results, the status query.
 // Plain JSON only. Nothing here may carry a value read from tyk.conf or pump.conf: it lands in workflow history.
+import type { LoadBalancerInput } from '../activities/load-balancer/types';
 
 export type Role = 'gateway' | 'pump';
 /** after-canary waits after the first batch of gateways, when there is more than one batch. */
@@ -68,6 +69,8 @@ export interface UpgradeInput {
   /** Where backups go, on each host's own disk. */
   backupDir: string;
   keepOldContainers: boolean;
+  /** Take each gateway out of this load balancer before its stop, put it back once healthy; absent: no such step. */
+  loadBalancer?: LoadBalancerInput;
 }
 
 export interface InstancePlan {
@@ -111,8 +114,12 @@ export interface BackupResult {
 
 export type InstanceState =
   | 'pending'
+  /** Being taken out of the load balancer (waiting for its requests in flight to finish). */
+  | 'draining'
   | 'recreating'
   | 'health-check'
+  /** Healthy on the new version, being put back into the load balancer. */
+  | 'undraining'
   | 'upgraded'
   | 'rolling-back'
   | 'rolled-back'

@@ -3,9 +3,14 @@
 // upgradeBatch: recreate + health-check every instance of the batch in parallel (each on its own host's worker),
 // roll back at once any instance that fails (it would otherwise stay out of service), then soak the healthy ones.
 // rollbackBatch: put every instance of a batch back on its old container and config.
+// With a load balancer in the plan, each gateway leaves it before its stop (lbDrain) and comes back once its
+// replacement is healthy and soaked (lbReady); a rollback puts the old container back the same way. Without
+// one, the activities and their order are exactly those of before (recorded histories replay).
 import { setCurrentDetails, setHandler } from '@temporalio/workflow';
+import type { LoadBalancerInput } from '../activities/load-balancer/types';
 import { instanceKey } from '../shared/names';
 import type { InstancePlan, InstanceStatus } from '../shared/types';
+import { lbGateway, lbOf, lbOptions } from './load-balancer';
 import { batchStatusQuery } from './messages';
 import { DOCKER_CHANGE, failureMessage, on, SHORT } from './routing';
 
@@ -21,6 +26,8 @@ export interface BatchInput {
   soakMs?: number;
   /** Failures the fleet can still take; past it there is no point in soaking this batch. */
   failuresAllowed: number;
+  /** The plan's load balancer: absent, no gateway is taken out of one. */
+  loadBalancer?: LoadBalancerInput;
 }
 
 export interface InstanceFailure {
@@ -41,6 +48,7 @@ export interface RollbackBatchInput {
   instances: InstancePlan[];
   manifests: Record<string, string>;
   healthTimeoutMs: number;
+  loadBalancer?: LoadBalancerInput;
 }
 
 export interface RollbackBatchResult {
@@ -61,6 +69,16 @@ function liveStatus(instances: InstancePlan[]): InstanceStatus[] {
   }));
 }
 
+/** Take a gateway out of rotation and wait until its requests in flight are done (or the drain timeout passes). */
+async function drain(lb: LoadBalancerInput, p: InstancePlan, stack: string): Promise<void> {
+  await on(p.host, lbOptions(lb), `Take ${p.container} out of the load balancer`).lbDrain({ lb, gateway: lbGateway(p, stack) });
+}
+
+/** Put a gateway back into rotation and wait until the load balancer sees it up. */
+async function undrain(lb: LoadBalancerInput, p: InstancePlan, stack: string): Promise<void> {
+  await on(p.host, lbOptions(lb), `Put ${p.container} back into the load balancer`).lbReady({ lb, gateway: lbGateway(p, stack) });
+}
+
 function publishTable(title: string, live: InstanceStatus[]): void {
   const rows = live.map((i) => `| ${i.host ?? ''} | ${i.container} | ${i.fromVersion ?? ''} → ${i.toVersion} | ${i.state}${i.detail ? `: ${i.detail.replace(/\|/g, '\\|').replace(/\n/g, ' ')}` : ''} |`);
   setCurrentDetails([`**${title}**`, '', '| host | container | version | state |', '|---|---|---|---|', ...rows].join('\n'));
@@ -73,28 +91,86 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
   setHandler(batchStatusQuery, () => live, { description: 'The state of each instance of this batch' });
   publish();
 
-  async function rollBack(p: InstancePlan, reason: string): Promise<InstanceFailure> {
+  /** `inRotation`: the failure came after lbReady began, so the gateway may be taking requests again. */
+  async function rollBack(p: InstancePlan, reason: string, inRotation = false): Promise<InstanceFailure> {
+    const lb = lbOf(input.loadBalancer, p);
     st(p).state = 'rolling-back';
     publish();
     try {
+      if (lb && inRotation) await drainBeforeRollback(lb, p);
       await on(p.host, DOCKER_CHANGE, `Roll back ${p.container} → ${p.fromImage}`).rollbackContainer({
         instance: p,
         backupManifest: manifestOf(input.manifests, p),
         healthTimeoutMs: input.healthTimeoutMs,
       });
-      st(p).state = 'rolled-back';
-      st(p).detail = reason;
-      return { key: instanceKey(p), reason, rolledBack: true };
     } catch (err) {
       st(p).state = 'failed';
       st(p).detail = `${reason}; rollback failed: ${failureMessage(err)}`;
-      return { key: instanceKey(p), reason: st(p).detail as string, rolledBack: false };
-    } finally {
       publish();
+      return { key: instanceKey(p), reason: st(p).detail as string, rolledBack: false };
+    }
+    if (lb) {
+      const back = await backIntoRotation(lb, p, reason);
+      if (back) return back;
+    }
+    st(p).state = 'rolled-back';
+    st(p).detail = reason;
+    publish();
+    return { key: instanceKey(p), reason, rolledBack: true };
+  }
+
+  /** Best effort: a rollback goes on even when the load balancer does not answer (the new container is unfit). */
+  async function drainBeforeRollback(lb: LoadBalancerInput, p: InstancePlan): Promise<void> {
+    try {
+      await drain(lb, p, input.stack);
+    } catch {
+      // The rollback itself is what puts the gateway right; its requests in flight may be cut.
+    }
+  }
+
+  /**
+   * The old container back into rotation after a rollback (or after a drain that failed before any stop). Its
+   * failure leaves the instance "failed", so the fleet's rollback of all tries again.
+   */
+  async function backIntoRotation(lb: LoadBalancerInput, p: InstancePlan, reason: string): Promise<InstanceFailure | undefined> {
+    st(p).state = 'undraining';
+    publish();
+    try {
+      await undrain(lb, p, input.stack);
+      return undefined;
+    } catch (err) {
+      st(p).state = 'failed';
+      st(p).detail = `${reason}; on its old version but not back in the load balancer: ${failureMessage(err)}`;
+      publish();
+      return { key: instanceKey(p), reason: st(p).detail as string, rolledBack: false };
+    }
+  }
+
+  /** Out of rotation before the stop; a failure stops this gateway here, before anything was stopped. */
+  async function drainOne(lb: LoadBalancerInput, p: InstancePlan): Promise<InstanceFailure | undefined> {
+    st(p).state = 'draining';
+    publish();
+    try {
+      await drain(lb, p, input.stack);
+      return undefined;
+    } catch (err) {
+      const reason = `not taken out of the load balancer, so not stopped: ${failureMessage(err)}`;
+      // The drain may have half happened (state set, wait failed): put it back before reporting.
+      const stuck = await backIntoRotation(lb, p, reason);
+      if (stuck) return stuck;
+      st(p).state = 'rolled-back';
+      st(p).detail = reason;
+      publish();
+      return { key: instanceKey(p), reason, rolledBack: true };
     }
   }
 
   async function upgradeOne(p: InstancePlan): Promise<InstanceFailure | undefined> {
+    const lb = lbOf(input.loadBalancer, p);
+    if (lb) {
+      const notDrained = await drainOne(lb, p);
+      if (notDrained) return notDrained;
+    }
     st(p).state = 'recreating';
     publish();
     try {
@@ -137,11 +213,33 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
     }
   }
 
+  /** Healthy (and soaked): back into rotation, confirmed up; a failure is this gateway's, rolled back like any. */
+  async function readyOne(lb: LoadBalancerInput, p: InstancePlan): Promise<InstanceFailure | undefined> {
+    st(p).state = 'undraining';
+    publish();
+    try {
+      await undrain(lb, p, input.stack);
+    } catch (err) {
+      st(p).state = 'failed';
+      st(p).detail = `not put back into the load balancer: ${failureMessage(err)}`;
+      publish();
+      return rollBack(p, st(p).detail as string, true);
+    }
+    st(p).state = 'upgraded';
+    publish();
+    return undefined;
+  }
+
   // Every instance of the batch finishes (healthy, or rolled back) before the batch reports: never half a batch.
   const failed = (await Promise.all(input.instances.map(upgradeOne))).filter((f): f is InstanceFailure => !!f);
   if (input.soakMs && failed.length <= input.failuresAllowed) {
     const healthy = input.instances.filter((p) => st(p).state === 'upgraded');
     failed.push(...(await Promise.all(healthy.map(soakOne))).filter((f): f is InstanceFailure => !!f));
+  }
+  if (input.loadBalancer) {
+    // Even past the failure budget: a healthy gateway is never left out of rotation.
+    const back = input.instances.filter((p) => st(p).state === 'upgraded' && lbOf(input.loadBalancer, p));
+    failed.push(...(await Promise.all(back.map((p) => readyOne(input.loadBalancer as LoadBalancerInput, p)))).filter((f): f is InstanceFailure => !!f));
   }
   const upgraded = input.instances.filter((p) => st(p).state === 'upgraded').map(instanceKey);
   return { upgraded, failed };
@@ -154,21 +252,42 @@ export async function rollbackBatch(input: RollbackBatchInput): Promise<Rollback
   publish();
   const results = await Promise.all(
     input.instances.map(async (p, i) => {
+      const lb = lbOf(input.loadBalancer, p);
       try {
+        if (lb) {
+          live[i].state = 'draining';
+          publish();
+          // Best effort: the rollback goes on without the load balancer; its requests in flight may be cut.
+          await drain(lb, p, input.stack).catch(() => undefined);
+          live[i].state = 'rolling-back';
+          publish();
+        }
         await on(p.host, DOCKER_CHANGE, `Roll back ${p.container} → ${p.fromImage}`).rollbackContainer({
           instance: p,
           backupManifest: manifestOf(input.manifests, p),
           healthTimeoutMs: input.healthTimeoutMs,
         });
-        live[i].state = 'rolled-back';
-        return undefined;
       } catch (err) {
         live[i].state = 'failed';
         live[i].detail = `rollback failed: ${failureMessage(err)}`;
-        return { key: instanceKey(p), reason: live[i].detail as string, rolledBack: false };
-      } finally {
         publish();
+        return { key: instanceKey(p), reason: live[i].detail as string, rolledBack: false };
       }
+      if (lb) {
+        live[i].state = 'undraining';
+        publish();
+        try {
+          await undrain(lb, p, input.stack);
+        } catch (err) {
+          live[i].state = 'failed';
+          live[i].detail = `rolled back, but not put back into the load balancer: ${failureMessage(err)}`;
+          publish();
+          return { key: instanceKey(p), reason: live[i].detail as string, rolledBack: false };
+        }
+      }
+      live[i].state = 'rolled-back';
+      publish();
+      return undefined;
     }),
   );
   return {

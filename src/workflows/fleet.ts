@@ -36,7 +36,9 @@ import {
   type UpgradeInput,
   type UpgradeStatus,
 } from '../shared/types';
+import type { LoadBalancerInput } from '../activities/load-balancer/types';
 import type { BatchInput, BatchResult, RollbackBatchInput, RollbackBatchResult } from './batch';
+import { lbGateway } from './load-balancer';
 import { renderDetails } from './details';
 import { approveSignal, approveUpdate, rejectSignal, rejectUpdate, resolvePauseSignal, resolvePauseUpdate, statusQuery } from './messages';
 import { byHost, explainNoWorker, failureMessage, firstContact, on, PULL, SHORT } from './routing';
@@ -205,6 +207,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       healthTimeoutMs: input.healthTimeoutMs,
       soakMs: input.soakMs,
       failuresAllowed: Math.max(0, status.failures.budget + accepted - failedKeys().filter((k) => !keys.includes(k)).length),
+      ...(input.loadBalancer ? { loadBalancer: input.loadBalancer } : {}),
     };
     let result: BatchResult;
     try {
@@ -287,7 +290,14 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       if (batch) batch.state = 'rolling-back';
       for (const k of c.keys) statusOf(k).state = 'rolling-back';
       publish();
-      const args: RollbackBatchInput = { stack: input.stack, name: c.batch, instances: c.keys.map(planOf), manifests, healthTimeoutMs: input.healthTimeoutMs };
+      const args: RollbackBatchInput = {
+        stack: input.stack,
+        name: c.batch,
+        instances: c.keys.map(planOf),
+        manifests,
+        healthTimeoutMs: input.healthTimeoutMs,
+        ...(input.loadBalancer ? { loadBalancer: input.loadBalancer } : {}),
+      };
       const result = await executeChild<(i: RollbackBatchInput) => Promise<RollbackBatchResult>>(ROLLBACK_WORKFLOW_TYPE, {
         workflowId: childWorkflowId(parentId, `rollback-${c.batch}`),
         args: [args],
@@ -321,6 +331,22 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
         }
       }),
     );
+  }
+
+  /** Every gateway has its server in the load balancer, asked from each gateway's host: refused before anything changes. */
+  async function checkLoadBalancer(lb: LoadBalancerInput, gateways: InstancePlan[]): Promise<void> {
+    const checks = await onEveryHost(gateways, (host) =>
+      on(host, SHORT, `Find the gateways in the load balancer${host ? ` on ${host}` : ''}`).lbCheck({
+        lb,
+        gateways: gateways.filter((p) => p.host === host).map((p) => lbGateway(p, input.stack)),
+      }),
+    );
+    for (const [host, r] of checks) {
+      for (const s of r.servers) {
+        // MAINT or DOWN now: lbReady will put it into rotation once its gateway is upgraded.
+        if (!['UP', 'no check', 'hooks'].includes(s.state)) status.errors.push(`warning: ${host ? `${host}: ` : ''}load-balancer server ${s.server} (${s.container}) is ${s.state} now; it is put back into rotation once its gateway is upgraded`);
+      }
+    }
   }
 
   /** Between batches is where a cancel may stop the run: never while one is half replaced. */
@@ -377,6 +403,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       pumps.forEach((p) => (statusOf(instanceKey(p)).batch = 0));
     }
     if (batches.length < 2 && gateOf('after-canary').state !== 'skipped') gateOf('after-canary').state = 'skipped';
+    if (input.loadBalancer) await checkLoadBalancer(input.loadBalancer, gateways);
     endStage('preflight');
 
     enterStage('backup');

@@ -1,3 +1,3 @@
 export { upgradeFleet } from './fleet';
 export { rollbackBatch, upgradeBatch } from './batch';
-export { discoverFleet, dryRunFleet } from './inspect';
+export { discoverFleet, discoverLoadBalancer, dryRunFleet } from './inspect';

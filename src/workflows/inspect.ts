@@ -2,6 +2,7 @@
 // Docker access of its own. A host whose worker does not answer is reported by name, never waited for forever.
 import type { FoundContainer } from '../activities/discover';
 import type { DryRunReport } from '../activities/dry-run';
+import type { HaproxyServer, ServerMatch } from '../activities/load-balancer/discover';
 import type { UpgradeInput } from '../shared/types';
 import { explainNoWorker, failureMessage, firstContact, retry, SHORT } from './routing';
 
@@ -29,6 +30,22 @@ export async function discoverFleet(input: { hosts: (string | null)[]; labels: s
       const host = h ?? undefined;
       return ask(host, () => firstContact(host, LOOK, `Find Tyk containers${host ? ` on ${host}` : ''}`).discoverTyk({ labels: input.labels }));
     }),
+  );
+}
+
+export interface LbDiscoverInput {
+  /** The host whose worker asks HAProxy (the first gateway's); null: this workflow's own queue. */
+  host: string | null;
+  haproxy: { socket?: string; address?: string };
+  gateways: { container: string; url: string }[];
+  backend?: string;
+}
+
+/** For `init --haproxy-*`: HAProxy's servers, matched to the gateways by address and port, from a gateway's host. */
+export async function discoverLoadBalancer(input: LbDiscoverInput): Promise<HostAnswer<{ servers: HaproxyServer[]; match: ServerMatch }>> {
+  const host = input.host ?? undefined;
+  return ask(host, () =>
+    firstContact(host, LOOK, `Find the gateways in HAProxy${host ? ` from ${host}` : ''}`).lbDiscover({ haproxy: input.haproxy, gateways: input.gateways, ...(input.backend ? { backend: input.backend } : {}) }),
   );
 }
 

@@ -14,7 +14,8 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-export async function startWorker(env: TestWorkflowEnvironment): Promise<RunningWorker> {
+/** `hookHeaders`: what `tyk-upgrade worker` reads from TYK_UPGRADE_HOOK_HEADERS. */
+export async function startWorker(env: TestWorkflowEnvironment, opts: { hookHeaders?: Record<string, string> } = {}): Promise<RunningWorker> {
   bundle ??= bundleWorkflows();
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
   const worker = await createUpgradeWorker({
@@ -23,6 +24,7 @@ export async function startWorker(env: TestWorkflowEnvironment): Promise<Running
     taskQueue,
     docker,
     workflowBundle: await bundle,
+    hookHeaders: opts.hookHeaders,
   });
   const running = worker.run();
   return {

@@ -12,6 +12,7 @@ import { SANDBOX_LABEL, stackContainers } from '../../sandbox/stack';
 import { workflowIdFor } from '../../shared/names';
 import { createUpgradeWorker } from '../../worker';
 import { connectDocker } from '../docker';
+import { workerHookHeaders } from '../hook-headers';
 import { interactive, note, print } from '../output';
 import { withTemporal } from '../temporal';
 import { initCommand } from './init';
@@ -29,6 +30,7 @@ const STEPS = 6;
 export async function demoCommand(f: { keep?: boolean }): Promise<void> {
   const started = Date.now();
   const ask = interactive();
+  const hookHeaders = workerHookHeaders();
   const temporal = { address: ADDRESS, namespace: 'default', uiUrl: UI_URL };
   const docker = await connectDocker();
   // The in-process worker logs to a file: a rejected or rolled-back upgrade is the demo's outcome, not a crash.
@@ -65,7 +67,7 @@ export async function demoCommand(f: { keep?: boolean }): Promise<void> {
     step(2, `worker on task queue "${TASK_QUEUE}" (in this process)`);
     const connection = await NativeConnection.connect({ address: ADDRESS });
     undo.connection = () => connection.close();
-    const worker: Worker = await createUpgradeWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE, docker });
+    const worker: Worker = await createUpgradeWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE, docker, hookHeaders });
     const running = worker.run().catch((err: Error) => note(`demo: the worker stopped: ${err.message}`));
     undo.worker = async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown(); // a signal may have begun the shutdown already

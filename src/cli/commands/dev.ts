@@ -8,6 +8,7 @@ import { DevServerInUse } from '../../devserver/dev-server';
 import { superviseDevServer } from '../../devserver/supervise';
 import { createUpgradeWorker } from '../../worker';
 import { connectDocker } from '../docker';
+import { workerHookHeaders } from '../hook-headers';
 import { CliError, Exit } from '../exit-codes';
 import { note, print } from '../output';
 import { quietRuntime } from './runtime';
@@ -21,6 +22,7 @@ export interface DevFlags {
 }
 
 export async function devCommand(f: DevFlags): Promise<void> {
+  const hookHeaders = workerHookHeaders();
   const docker = await connectDocker();
   const dbFile = resolve(f.dbFile);
   const logFile = dbFile.replace(/(\.db)?$/, '.log');
@@ -32,7 +34,7 @@ export async function devCommand(f: DevFlags): Promise<void> {
   });
   const connection = await NativeConnection.connect({ address: server.address });
   try {
-    const worker = await createUpgradeWorker({ connection, namespace: server.namespace, taskQueue: f.taskQueue, docker });
+    const worker = await createUpgradeWorker({ connection, namespace: server.namespace, taskQueue: f.taskQueue, docker, hookHeaders });
     print(`Temporal dev server: ${server.address} (namespace ${server.namespace}); data in ${dbFile}, log in ${logFile}`);
     print(`Web UI: ${server.uiUrl}`);
     print(`Worker: polling task queue "${f.taskQueue}" (its log: ${workerLog}). Ctrl-C stops the worker and the server.`);

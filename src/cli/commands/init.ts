@@ -6,7 +6,8 @@ import { parsePlanText } from '../../plan/parse';
 import { PlanError } from '../../plan/problems';
 import { renderPlan } from '../../plan/render';
 import type { FoundContainer } from '../../activities/discover';
-import { discover, fleetWorkers } from '../../client-lib/fleet';
+import { discover, discoverHaproxy, fleetWorkers } from '../../client-lib/fleet';
+import { haproxySectionFor, loadBalancerSection } from '../../plan/load-balancer';
 import { HOST_NAME } from '../../shared/names';
 import { CliError, Exit } from '../exit-codes';
 import { versionOption } from '../options';
@@ -27,6 +28,9 @@ export interface InitFlags {
   output: string;
   force?: boolean;
   backupDir?: string;
+  haproxySocket?: string;
+  haproxyAddress?: string;
+  haproxyBackend?: string;
 }
 
 interface Found extends FoundContainer {
@@ -38,10 +42,11 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
   const pumpVersion = versionOption('--pump-version', f.pumpVersion, !!f.allowPrerelease, 'v1.10.0');
   const badHost = f.host.find((h) => !HOST_NAME.test(h));
   if (badHost !== undefined) throw new CliError(`--host "${badHost}" is not a host name: 1–63 letters, digits, "_", "." or "-"`, Exit.Usage);
+  const haproxy = haproxyTarget(f);
   if (existsSync(f.output) && !f.force) {
     throw new CliError(`${f.output} already exists; write elsewhere with -o FILE, or replace it with --force`, Exit.Usage);
   }
-  const found = await withTemporal(g, async (session) => {
+  const { found, loadBalancer } = await withTemporal(g, async (session) => {
     const workers = await fleetWorkers(session.client, f.taskQueue).catch((err) => {
       throw explainTemporalError(err, 'cannot look up the workers');
     });
@@ -56,7 +61,22 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
       const docker = failed.some((a) => /cannot reach its Docker engine/.test(a.error ?? ''));
       throw new CliError(`cannot look for Tyk containers: ${failed.map((a) => `${a.host ? `host ${a.host}: ` : ''}${a.error}`).join('; ')}`, docker ? Exit.DockerUnreachable : Exit.StackNotReady);
     }
-    return answers.flatMap((a) => (a.result ?? []).map((c): Found => ({ ...c, ...(a.host ? { host: a.host } : {}) })));
+    const all = answers.flatMap((a) => (a.result ?? []).map((c): Found => ({ ...c, ...(a.host ? { host: a.host } : {}) })));
+    const gateways = all.filter((c) => c.role === 'gateway');
+    if (!haproxy || !gateways.length) return { found: all, loadBalancer: undefined };
+    // Asked on the first gateway's host, where the load-balancer activities of the upgrade run too.
+    const asked = await discoverHaproxy(
+      session.client,
+      { host: gateways[0].host ?? null, haproxy, gateways: gateways.map((c) => ({ container: c.container, url: c.url })), ...(f.haproxyBackend ? { backend: f.haproxyBackend } : {}) },
+      f.taskQueue,
+    ).catch((err) => {
+      throw explainTemporalError(err, 'HAProxy discovery failed', f.taskQueue);
+    });
+    const where = haproxy.socket ?? haproxy.address;
+    if (asked.error) throw new CliError(`cannot read HAProxy's servers at ${where}: ${asked.error}`, Exit.StackNotReady);
+    const match = asked.result!.match;
+    if ('problem' in match) throw new CliError(`cannot match the gateways to HAProxy's servers at ${where}: ${match.problem}`, Exit.StackNotReady);
+    return { found: all, loadBalancer: haproxySectionFor(haproxy, match) };
   });
   const hostNames = [...new Set(found.map((c) => c.host).filter((h): h is string => !!h))];
   const where = `${hostNames.length ? `on host${hostNames.length === 1 ? '' : 's'} ${hostNames.join(', ')}` : "on the worker's Docker engine"}${f.label.length ? ` with label ${f.label.join(', ')}` : ''}`;
@@ -95,6 +115,7 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
     pumps: pumps.map((c) => ({ container: c.container, healthUrl: c.url, current: c.version, ...(c.host ? { host: c.host } : {}) })),
     source: `found ${where}`,
     backupDir: f.backupDir,
+    loadBalancer,
   });
   try {
     parsePlanText(text, f.output); // never write a plan that `plan` would refuse
@@ -107,7 +128,26 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
   const fleet = hostNames.length > 0;
   print(table([[...(fleet ? ['HOST'] : []), 'CONTAINER', 'ROLE', 'VERSION', 'HEALTH URL'], ...found.map((c) => [...(fleet ? [c.host ?? ''] : []), ...row(c)])]));
   for (const c of found) if (c.note) note(`note: ${nameOf(c)}: ${c.note}`);
+  if (loadBalancer) {
+    print(`HAProxy backend "${loadBalancer.haproxy.backend}": ${Object.entries(loadBalancer.servers).map(([c, s]) => `${c} is server ${s}`).join(', ')}.`);
+  }
   print(`Wrote ${f.output} (stack "${stack}"). Next: tyk-upgrade plan -f ${f.output}`);
+}
+
+/** --haproxy-socket or --haproxy-address, checked as the plan will check them. */
+function haproxyTarget(f: InitFlags): { socket?: string; address?: string } | undefined {
+  if (f.haproxySocket === undefined && f.haproxyAddress === undefined) {
+    if (f.haproxyBackend !== undefined) throw new CliError('--haproxy-backend needs --haproxy-socket or --haproxy-address', Exit.Usage);
+    return undefined;
+  }
+  if (f.haproxySocket !== undefined && f.haproxyAddress !== undefined) throw new CliError('give --haproxy-socket or --haproxy-address, not both', Exit.Usage);
+  const target = f.haproxySocket !== undefined ? { socket: f.haproxySocket } : { address: f.haproxyAddress };
+  const checked = loadBalancerSection.safeParse({ haproxy: { ...target, backend: f.haproxyBackend ?? 'tyk' } });
+  if (!checked.success) {
+    const flag = (path: PropertyKey[]) => (path.includes('backend') ? '--haproxy-backend' : f.haproxySocket !== undefined ? '--haproxy-socket' : '--haproxy-address');
+    throw new CliError(checked.error.issues.map((i) => `${flag(i.path)}: ${i.message}`).join('; '), Exit.Usage);
+  }
+  return target;
 }
 
 const nameOf = (c: Found) => (c.host ? `${c.host}/${c.container}` : c.container);

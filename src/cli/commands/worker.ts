@@ -5,6 +5,7 @@ import { HOST_NAME, hostTaskQueue } from '../../shared/names';
 import { crashAt, createHostWorkers, createUpgradeWorker, runWorkers } from '../../worker';
 import { temporalTarget } from '../../temporal-config';
 import { connectDocker, dockerAddress } from '../docker';
+import { workerHookHeaders } from '../hook-headers';
 import { CliError, Exit } from '../exit-codes';
 import { note } from '../output';
 import { CONNECT_TIMEOUT_MS, NO_FRONTEND, tcpProblem, unreachable, type TemporalOptions } from '../temporal';
@@ -20,12 +21,13 @@ export async function workerCommand(f: { taskQueue: string; logLevel: string; ho
   } catch (err) {
     throw new CliError(`cannot load the Temporal client configuration: ${(err as Error).message}`, Exit.Usage);
   }
+  const hookHeaders = workerHookHeaders();
   const docker = await connectDocker();
   quietRuntime(f.logLevel);
   const { address } = target.connectionOptions;
   const connection = await connectNative(target.connectionOptions, target.namespace);
   let workers: Worker[];
-  const opts = { connection, namespace: target.namespace, taskQueue: f.taskQueue, docker, dockerAddress: dockerAddress(), engineWaitMs: f.engineWait, checkpoint: crashAt(process.env.TYK_UPGRADE_CRASH_AT) };
+  const opts = { connection, namespace: target.namespace, taskQueue: f.taskQueue, docker, dockerAddress: dockerAddress(), engineWaitMs: f.engineWait, checkpoint: crashAt(process.env.TYK_UPGRADE_CRASH_AT), hookHeaders };
   try {
     workers = f.host ? await createHostWorkers({ ...opts, host: f.host }) : [await createUpgradeWorker(opts)];
   } catch (err) {

@@ -1,0 +1,67 @@
+// Steady traffic through a load balancer while an upgrade runs: clients that alternate a GET and a POST of the
+// stand-in's slow endpoint (tens of ms, so requests are in flight when a gateway stops), counted per method.
+// Bounded in count and time so a stuck run cannot loop forever.
+import { request } from 'undici';
+
+export interface MethodCount {
+  ok: number;
+  /** What each failed request got: an HTTP status or an error message. */
+  failed: string[];
+}
+
+export interface TrafficResult {
+  GET: MethodCount;
+  POST: MethodCount;
+  /** Requests per server, from HAProxy's X-Served-By (empty behind nginx). */
+  servedBy: Record<string, number>;
+}
+
+export interface Traffic {
+  /** Stops the clients once their requests in flight are answered. */
+  stop(): Promise<TrafficResult>;
+}
+
+export function startTraffic(baseUrl: string, opts: { clients?: number; slowMs?: number; maxRequests?: number; maxMs?: number } = {}): Traffic {
+  const slowMs = opts.slowMs ?? 30;
+  const maxRequests = opts.maxRequests ?? 40_000;
+  const until = Date.now() + (opts.maxMs ?? 300_000);
+  const result: TrafficResult = { GET: { ok: 0, failed: [] }, POST: { ok: 0, failed: [] }, servedBy: {} };
+  let running = true;
+  let sent = 0;
+  const client = async (n: number) => {
+    for (let i = n; running && sent < maxRequests && Date.now() < until; i++) {
+      sent++;
+      const method = i % 2 ? 'POST' : 'GET';
+      const count = result[method];
+      try {
+        const r = await request(`${baseUrl}/__standin/slow?ms=${slowMs}`, {
+          method,
+          ...(method === 'POST' ? { body: JSON.stringify({ order: i }), headers: { 'content-type': 'application/json' } } : {}),
+          headersTimeout: 10_000,
+          bodyTimeout: 10_000,
+        });
+        const body = await r.body.text();
+        const by = r.headers['x-served-by'];
+        if (typeof by === 'string') result.servedBy[by] = (result.servedBy[by] ?? 0) + 1;
+        if (r.statusCode === 200 && body === 'done\n') count.ok++;
+        else count.failed.push(`HTTP ${r.statusCode}`);
+      } catch (err) {
+        count.failed.push((err as Error).message);
+      }
+    }
+  };
+  const clients = Array.from({ length: opts.clients ?? 4 }, (_, n) => client(n));
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(clients);
+      return result;
+    },
+  };
+}
+
+/** "0 of 1234 failed" style, for the comparison lines. */
+export function describeTraffic(r: TrafficResult): string {
+  const one = (m: 'GET' | 'POST') => `${m} ${r[m].failed.length} failed of ${r[m].ok + r[m].failed.length}`;
+  return `${one('GET')}, ${one('POST')}`;
+}
