@@ -9,8 +9,23 @@ import { explainTemporalError, type TemporalSession } from './temporal';
 
 const hostLabel = (h: string | undefined) => (h ? `host "${h}"` : 'the local worker');
 
+/** A worker that has just started shows up as a poller within seconds: give it that long before refusing. */
+const GRACE_MS = 10_000;
+
 /** Workers for the workflows (main queue) and for every host of the plan, or a CLI error naming who is missing. */
 export async function requireWorkers(session: TemporalSession, hosts: (string | undefined)[], taskQueue: string): Promise<void> {
+  const deadline = Date.now() + GRACE_MS;
+  for (;;) {
+    try {
+      return await checkWorkers(session, hosts, taskQueue);
+    } catch (err) {
+      if (!(err instanceof CliError) || Date.now() >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+async function checkWorkers(session: TemporalSession, hosts: (string | undefined)[], taskQueue: string): Promise<void> {
   try {
     if (!(await workflowWorkerPolling(session.client, taskQueue))) {
       throw new CliError(
