@@ -9,14 +9,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { request } from 'undici';
-import { getHello } from '../src/activities/tyk-http';
 import { decide, getStatus, resolvePause, startUpgrade } from '../src/client-lib/upgrades';
 import { pullImage } from '../src/activities/images';
 import { childWorkflowId, instanceKey } from '../src/shared/names';
 import type { UpgradeStatus } from '../src/shared/types';
 import { runCli, spawnCli } from './support/cli';
 import { fleetContainers, servedVersions, startFleet, stopEngines, type Fleet } from './support/fleet';
+import { downMonitor, steadyGets } from './support/load';
 import { startNginx } from './support/nginx';
 import { connectTestEnv, FAULTY_REPO, GATEWAY_REPO, sleep, tempDir } from './support/services';
 import { failureOf, keepHistory, waitUntil } from './support/upgrade';
@@ -48,37 +47,15 @@ describe('a rolling upgrade of 3 hosts × 2 gateways and a pump per host behind 
   it('puts every gateway and pump on the target, never has more than 2 of the pool down, and fails no request', async () => {
     await withFleet({ prefix: 'fleet-roll', hosts: 3, gatewaysPerHost: 2 }, async (fleet) => {
       const nginx = await startNginx(fleet.hosts.flatMap((h) => h.stack.gateways.map((g) => g.url.replace('http://', ''))));
-      let running = true;
-      let ok = 0;
-      const failures: string[] = [];
-      const clients = Array.from({ length: 4 }, async () => {
-        while (running) {
-          try {
-            const r = await request(`${nginx.url}/__standin/slow?ms=20`, { headersTimeout: 5000, bodyTimeout: 5000 });
-            if (r.statusCode === 200 && (await r.body.text()) === 'done\n') ok++;
-            else failures.push(`HTTP ${r.statusCode}`);
-          } catch (err) {
-            failures.push((err as Error).message);
-          }
-        }
-      });
-      let maxDown = 0;
-      const gateways = fleet.hosts.flatMap((h) => h.stack.gateways);
-      const monitor = (async () => {
-        while (running) {
-          const answers = await Promise.all(gateways.map((g) => getHello(g.url, 'hello', 500)));
-          // Down means refused or cut; a reply slower than 500 ms on this busy machine is slow, not down.
-          maxDown = Math.max(maxDown, answers.filter((a) => !a.body && !/TIMEOUT/.test(a.error ?? '')).length);
-          await sleep(20);
-        }
-      })();
+      const load = steadyGets(nginx.url);
+      const monitor = downMonitor(fleet.hosts.flatMap((h) => h.stack.gateways.map((g) => g.url)));
       try {
         const handle = await startUpgrade(env.client, fleet.input({ batchSize: [1, '50%'], maxUnavailable: 2, soakMs: 3_000 }), { taskQueue: fleet.taskQueue });
         const result = await handle.result();
         await keepHistory(handle, 'fleet-rolling', env.client);
         await sleep(300);
-        running = false;
-        await Promise.all([...clients, monitor]);
+        const { ok, failures } = await load.stop();
+        const maxDown = await monitor.stop();
 
         assert.equal(result.outcome, 'succeeded', result.reason);
         // 6 gateways: a canary of 1, then "50%" = 3 capped to 2 by maxUnavailable; the pumps last.
@@ -112,7 +89,8 @@ describe('a rolling upgrade of 3 hosts × 2 gateways and a pump per host behind 
         }
         assert.ok(parent.historyLength < 300, `parent history ${parent.historyLength} events`);
       } finally {
-        running = false;
+        await load.stop();
+        await monitor.stop();
         nginx.stop();
       }
     });

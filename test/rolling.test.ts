@@ -4,9 +4,9 @@
 // next one leaves — without it, three quick recreates left nginx with no live upstream (seen: ~3000 502s).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { request } from 'undici';
 import { getHello } from '../src/activities/tyk-http';
 import { startUpgrade } from '../src/client-lib/upgrades';
+import { downMonitor, steadyGets } from './support/load';
 import { startNginx, type Nginx } from './support/nginx';
 import { sleep } from './support/services';
 import { testStack, type TestStack } from './support/stack';
@@ -28,37 +28,15 @@ after(async () => {
 
 describe('rolling upgrade of three gateways behind nginx, batch size 1, 3 s soak', () => {
   it('keeps at least two gateways serving at every moment, and no request through the load balancer fails', async () => {
-    let running = true;
-    let ok = 0;
-    const failures: string[] = [];
-    const clients = Array.from({ length: 4 }, async () => {
-      while (running) {
-        try {
-          const r = await request(`${nginx.url}/__standin/slow?ms=20`, { headersTimeout: 5000, bodyTimeout: 5000 });
-          const body = await r.body.text();
-          if (r.statusCode === 200 && body === 'done\n') ok++;
-          else failures.push(`HTTP ${r.statusCode}`);
-        } catch (err) {
-          failures.push((err as Error).message);
-        }
-      }
-    });
-    let maxDown = 0;
-    const monitor = (async () => {
-      while (running) {
-        const answers = await Promise.all(stack.gateways.map((g) => getHello(g.url, 'hello', 500)));
-        // Down means refused or cut; a reply slower than 500 ms on this busy machine is slow, not down.
-        maxDown = Math.max(maxDown, answers.filter((a) => !a.body && !/TIMEOUT/.test(a.error ?? '')).length);
-        await sleep(20);
-      }
-    })();
+    const load = steadyGets(nginx.url);
+    const monitor = downMonitor(stack.gateways.map((g) => g.url));
 
     const handle = await startUpgrade(t.env.client, stack.input({ gates: [], batchSize: 1, soakMs: 3_000 }), { taskQueue: t.worker.taskQueue });
     const result = await handle.result();
     await keepHistory(handle, 'rolling-three-gateways', t.env.client);
     await sleep(300);
-    running = false;
-    await Promise.all([...clients, monitor]);
+    const { ok, failures } = await load.stop();
+    const maxDown = await monitor.stop();
 
     assert.equal(result.outcome, 'succeeded');
     for (const g of stack.gateways) assert.equal((await getHello(g.url, 'hello')).body?.version, '5.3.0');

@@ -58,7 +58,8 @@ export interface RollbackBatchResult {
 
 const manifestOf = (manifests: Record<string, string>, p: InstancePlan) => manifests[p.host ?? ''];
 
-function liveStatus(instances: InstancePlan[]): InstanceStatus[] {
+/** Each instance as the status shows it before anything happened to it. */
+export function pendingStatus(instances: InstancePlan[]): InstanceStatus[] {
   return instances.map((p) => ({
     role: p.role,
     container: p.container,
@@ -85,7 +86,7 @@ function publishTable(title: string, live: InstanceStatus[]): void {
 }
 
 export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
-  const live = liveStatus(input.instances);
+  const live = pendingStatus(input.instances);
   const st = (p: InstancePlan) => live[input.instances.indexOf(p)];
   const publish = () => publishTable(`Batch ${input.name} of ${input.stack}`, live);
   setHandler(batchStatusQuery, () => live, { description: 'The state of each instance of this batch' });
@@ -246,7 +247,7 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
 }
 
 export async function rollbackBatch(input: RollbackBatchInput): Promise<RollbackBatchResult> {
-  const live: InstanceStatus[] = liveStatus(input.instances).map((i) => ({ ...i, state: 'rolling-back' }));
+  const live: InstanceStatus[] = pendingStatus(input.instances).map((i) => ({ ...i, state: 'rolling-back' }));
   const publish = () => publishTable(`Rollback of batch ${input.name} of ${input.stack}`, live);
   setHandler(batchStatusQuery, () => live, { description: 'The state of each instance of this rollback' });
   publish();

@@ -37,7 +37,7 @@ import {
   type UpgradeStatus,
 } from '../shared/types';
 import type { LoadBalancerInput } from '../activities/load-balancer/types';
-import type { BatchInput, BatchResult, RollbackBatchInput, RollbackBatchResult } from './batch';
+import { pendingStatus, type BatchInput, type BatchResult, type RollbackBatchInput, type RollbackBatchResult } from './batch';
 import { lbGateway } from './load-balancer';
 import { renderDetails } from './details';
 import { approveSignal, approveUpdate, rejectSignal, rejectUpdate, resolvePauseSignal, resolvePauseUpdate, statusQuery } from './messages';
@@ -383,14 +383,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     // The plan's order, whatever order the hosts answered in.
     const found = preflights.flatMap(([, r]) => r.instances);
     plan = targets.map((t) => found.find((p) => p.container === t.container && p.host === t.host) as InstancePlan);
-    status.instances = plan.map((p) => ({
-      role: p.role,
-      container: p.container,
-      ...(p.host ? { host: p.host } : {}),
-      fromVersion: p.fromVersion,
-      toVersion: p.toVersion,
-      state: 'pending',
-    }));
+    status.instances = pendingStatus(plan);
     for (const [host, r] of preflights) status.errors.push(...r.warnings.map((w) => `warning: ${host ? `${host}: ` : ''}${w}`));
     status.failures.budget = failureBudget(input.maxFailures, plan.length);
     const gateways = plan.filter((p) => p.role === 'gateway');
