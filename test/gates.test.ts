@@ -1,12 +1,15 @@
 // Approval gates: reject at each gate, an approval timeout that aborts, approving a gate that is not waiting,
 // the Signal path, and cancel at a safe point.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { WorkflowUpdateFailedError, WorkflowFailedError } from '@temporalio/client';
 import { decide, getStatus, startUpgrade } from '../src/client-lib/upgrades';
 import { approveSignal } from '../src/workflows/messages';
 import { getHello } from '../src/activities/tyk-http';
 import { retiredContainerName } from '../src/shared/names';
+import { runCli } from './support/cli';
 import { docker } from './support/services';
 import { containerNames, testStack, type TestStack } from './support/stack';
 import { failureOf, keepHistory, waitForGate, waitUntil } from './support/upgrade';
@@ -131,4 +134,54 @@ describe('cancel', () => {
       assert.equal(hello.body?.version, '5.3.0');
       assert.equal((await docker.getContainer(stack.pump!.container).inspect()).Id, pumpId, 'pump untouched');
     }));
+});
+
+describe('stop and roll back (reject --rollback, cancel --rollback)', () => {
+  const configs = (stack: TestStack) => stack.gateways.map((g) => readFileSync(join(g.confDir, 'tyk.conf')));
+  const versions = async (stack: TestStack) => Promise.all(stack.gateways.map(async (g) => (await getHello(g.url, 'hello')).body?.version));
+
+  it('reject --rollback at the pump gate after two gateways were upgraded: both back on the old version, configs byte-identical', async () => {
+    const stack = await testStack({ prefix: 'rejrb', gateways: 2 });
+    try {
+      const before = configs(stack);
+      const handle = await startUpgrade(t.env.client, stack.input({ gates: ['before-pump'], soakMs: 0 }), { taskQueue: t.worker.taskQueue });
+      await waitForGate(t.env.client, handle.workflowId, 'before-pump');
+      assert.deepEqual(await versions(stack), ['5.3.0', '5.3.0']);
+      const r = await runCli(['reject', handle.workflowId, '--reason', 'CHG-9 withdrawn', '--by', 'carol', '--rollback']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Rejected gate before-pump .*; everything this run changed is being rolled back/);
+      const f = await failureOf(handle.result());
+      await keepHistory(handle, 'reject-with-rollback', t.env.client);
+      assert.equal(f.type, 'UpgradeRejected', f.message);
+      assert.match(f.message, /gate "before-pump" rejected by carol: CHG-9 withdrawn; everything this run changed is rolled back/);
+      assert.deepEqual(f.status.instances.map((i) => i.state), ['rolled-back', 'rolled-back', 'pending']);
+      assert.deepEqual(await versions(stack), ['5.2.0', '5.2.0']);
+      configs(stack).forEach((c, i) => assert.ok(c.equals(before[i]), `tyk.conf of gateway ${i + 1} byte-identical`));
+      assert.deepEqual(await containerNames(stack.name), [...stack.gateways.map((g) => g.container), stack.pump!.container].sort());
+    } finally {
+      await stack.remove();
+    }
+  });
+
+  it("cancel --rollback during the second gateway's soak: that batch finishes, then both are rolled back", async () => {
+    const stack = await testStack({ prefix: 'cancrb', gateways: 2, pump: false });
+    try {
+      const before = configs(stack);
+      const handle = await startUpgrade(t.env.client, stack.input({ gates: [], soakMs: 6_000 }), { taskQueue: t.worker.taskQueue });
+      await waitUntil(t.env.client, handle.workflowId, 'the second gateway soaking', (s) => s.instances[1]?.state === 'upgraded');
+      const r = await runCli(['cancel', handle.workflowId, '--rollback', '--by', 'dave', '--reason', 'wrong window']);
+      assert.equal(r.code, 0, r.stderr);
+      const f = await failureOf(handle.result());
+      await keepHistory(handle, 'cancel-with-rollback', t.env.client);
+      assert.equal(f.type, 'UpgradeCancelled', f.message);
+      assert.match(f.message, /cancelled by dave: wrong window; everything this run changed is rolled back/);
+      assert.deepEqual(f.status.instances.map((i) => i.state), ['rolled-back', 'rolled-back']);
+      assert.deepEqual(await versions(stack), ['5.2.0', '5.2.0']);
+      configs(stack).forEach((c, i) => assert.ok(c.equals(before[i]), `tyk.conf of gateway ${i + 1} byte-identical`));
+      const again = await runCli(['cancel', handle.workflowId, '--rollback']);
+      assert.equal(again.code, 7, 'an ended upgrade cannot be cancelled again');
+    } finally {
+      await stack.remove();
+    }
+  });
 });

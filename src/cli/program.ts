@@ -147,6 +147,7 @@ export function buildProgram(): Command {
     .addOption(gateOption('reject'))
     .requiredOption('--reason <text>', 'why, for the record')
     .option('--by <name>', 'who rejects (default: your user name)')
+    .option('--rollback', 'also roll back every instance this run changed (default: what was upgraded stays)')
     .action(async (id, f, cmd) => (await import('./commands/decide')).decideCommand('reject', id, f, globals(cmd)));
 
   program
@@ -162,7 +163,10 @@ export function buildProgram(): Command {
     .command('cancel')
     .description('stop an upgrade; a container being replaced is finished (healthy or rolled back) first')
     .argument('<id>', 'workflow id or stack name')
-    .action(async (id, _f, cmd) => (await import('./commands/cancel')).cancelCommand(id, globals(cmd)));
+    .option('--rollback', 'also roll back every instance this run changed (a batch under way finishes first)')
+    .option('--by <name>', 'who asks, with --rollback (default: your user name)')
+    .option('--reason <text>', 'why, with --rollback, for the record')
+    .action(async (id, f, cmd) => (await import('./commands/cancel')).cancelCommand(id, f, globals(cmd)));
 
   program
     .command('list')

@@ -2,9 +2,9 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { instanceKey, SA_STACK, SA_STAGE, SA_TARGET_VERSION, TASK_QUEUE, WORKFLOW_TYPE, workflowIdFor } from '../shared/names';
-import type { Decision, GateName, GateStatus, PauseDecision, PauseStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
+import type { AbortRequest, AbortStatus, Decision, GateName, GateStatus, PauseDecision, PauseStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
 import { normaliseVersion } from '../shared/version';
-import { approveUpdate, batchStatusQuery, decisionUpdateId, pauseUpdateId, rejectUpdate, resolvePauseUpdate, statusQuery } from '../workflows/messages';
+import { ABORT_UPDATE_ID, abortWithRollbackUpdate, approveUpdate, batchStatusQuery, decisionUpdateId, pauseUpdateId, rejectUpdate, resolvePauseUpdate, statusQuery } from '../workflows/messages';
 import type { upgradeFleet } from '../workflows';
 
 /** How long a client call may wait for a worker before it gives up with a clear message. */
@@ -206,6 +206,15 @@ export async function listUpgrades(client: Client, limit: number): Promise<Upgra
     if (out.length >= limit) break;
   }
   return out;
+}
+
+/**
+ * Ask the workflow to stop at its next safe point (a batch under way finishes first) and roll back every instance
+ * this run changed, through the same rollback as a failed health check.
+ */
+export async function cancelWithRollback(client: Client, workflowId: string, r: AbortRequest): Promise<AbortStatus> {
+  const handle = client.workflow.getHandle(workflowId);
+  return client.withDeadline(Date.now() + CALL_DEADLINE_MS, () => handle.executeUpdate(abortWithRollbackUpdate, { args: [r], updateId: ABORT_UPDATE_ID }));
 }
 
 /** Ask the workflow to stop; it finishes the container it is replacing (healthy or rolled back) first. */

@@ -189,6 +189,13 @@ export interface PauseDecision {
   comment?: string;
 }
 
+/** `cancel --rollback`: stop at the next safe point and roll back everything this run changed. */
+export interface AbortRequest {
+  by?: string;
+  reason?: string;
+}
+export type AbortStatus = AbortRequest & { at: string; rollback: true };
+
 export interface HostBackup {
   host?: string;
   dir: string;
@@ -209,6 +216,8 @@ export interface UpgradeStatus {
   batches: BatchStatus[];
   failures: { count: number; budget: number };
   pause?: PauseStatus;
+  /** A person asked to stop and roll back (cancel --rollback, or reject --rollback). */
+  abort?: AbortStatus;
   /** One per host, each on that host's disk. */
   backups: HostBackup[];
   pull?: string;
@@ -220,6 +229,8 @@ export interface Decision {
   gate?: GateName;
   by?: string;
   comment?: string;
+  /** With a reject: also roll back every instance this run changed, as a failed health check would. */
+  rollback?: boolean;
 }
 
 export type UpgradeResult = UpgradeStatus;

@@ -40,14 +40,15 @@ import type { LoadBalancerInput } from '../activities/load-balancer/types';
 import { pendingStatus, type BatchInput, type BatchResult, type RollbackBatchInput, type RollbackBatchResult } from './batch';
 import { lbGateway } from './load-balancer';
 import { renderDetails } from './details';
-import { approveSignal, approveUpdate, rejectSignal, rejectUpdate, resolvePauseSignal, resolvePauseUpdate, statusQuery } from './messages';
+import { abortWithRollbackUpdate, approveSignal, approveUpdate, rejectSignal, rejectUpdate, resolvePauseSignal, resolvePauseUpdate, statusQuery } from './messages';
 import { byHost, explainNoWorker, failureMessage, firstContact, on, PULL, SHORT } from './routing';
 
-/** Ends the run early on purpose: a reject, a timed-out gate. */
+/** Ends the run early on purpose: a reject, a timed-out gate, a cancel; with rollback when a person asked for it. */
 class Abort extends Error {
   constructor(
     readonly outcome: Outcome,
     message: string,
+    readonly rollback = false,
   ) {
     super(message);
   }
@@ -114,8 +115,10 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       );
     }
   }
+  let rejectedWithRollback = false;
   function decide(d: Decision, state: 'approved' | 'rejected'): GateStatus {
     const g = waitingGate(d.gate) as GateStatus;
+    if (state === 'rejected' && d.rollback) rejectedWithRollback = true;
     g.state = state;
     g.by = d.by || 'unknown';
     g.at = now();
@@ -152,6 +155,24 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     if (status.pause?.state === 'waiting' && (PAUSE_CHOICES as readonly string[]).includes(d.choice)) resolvePause(d);
   });
   setHandler(statusQuery, () => status, { description: 'Stages, hosts, batches, instances, gates and backups of this upgrade' });
+  setHandler(
+    abortWithRollbackUpdate,
+    (r) => {
+      status.abort ??= { ...(r.by ? { by: r.by } : {}), ...(r.reason ? { reason: r.reason } : {}), at: now(), rollback: true };
+      publish();
+      return status.abort;
+    },
+    {
+      validator: (_request) => {
+        if (status.outcome !== 'running') throw ApplicationFailure.nonRetryable(`the upgrade has already ended (${status.outcome})`, 'NotRunning');
+      },
+      description: 'Stop at the next safe point and roll back everything this run changed: {"by": "alice", "reason": "CHG-1234 withdrawn"}',
+    },
+  );
+  const abortMessage = () => `cancelled by ${status.abort?.by ?? 'unknown'}${status.abort?.reason ? `: ${status.abort.reason}` : ''}; everything this run changed is rolled back`;
+  function abortIfAsked(): void {
+    if (status.abort) throw new Abort('cancelled', abortMessage(), true);
+  }
 
   async function gate(name: GateName): Promise<void> {
     const g = gateOf(name);
@@ -163,8 +184,13 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     g.state = 'waiting';
     g.waitingSince = now();
     publish();
-    const isDecided = () => g.state !== 'waiting';
+    const isDecided = () => g.state !== 'waiting' || !!status.abort;
     const decided = input.approvalTimeoutMs ? await condition(isDecided, input.approvalTimeoutMs) : (await condition(isDecided), true);
+    if (g.state === 'waiting' && status.abort) {
+      g.state = 'not-reached';
+      endStage(name as StageName, 'failed');
+      abortIfAsked();
+    }
     if (!decided) {
       g.state = 'timed-out';
       g.at = now();
@@ -173,7 +199,8 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     }
     if ((g.state as GateStatus['state']) === 'rejected') {
       endStage(name as StageName, 'failed');
-      throw new Abort('rejected', `gate "${name}" rejected by ${g.by}${g.comment ? `: ${g.comment}` : ''}`);
+      const rollback = rejectedWithRollback;
+      throw new Abort('rejected', `gate "${name}" rejected by ${g.by}${g.comment ? `: ${g.comment}` : ''}${rollback ? '; everything this run changed is rolled back' : ''}`, rollback);
     }
     endStage(name as StageName);
   }
@@ -272,7 +299,9 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     upsertSearchAttributes([{ key: SA_STAGE, value: 'paused' }]);
     publish();
     const p = status.pause;
-    const decided = input.pauseTimeoutMs ? await condition(() => p.state !== 'waiting', input.pauseTimeoutMs) : (await condition(() => p.state !== 'waiting'), true);
+    const settled = () => p.state !== 'waiting' || !!status.abort;
+    const decided = input.pauseTimeoutMs ? await condition(settled, input.pauseTimeoutMs) : (await condition(settled), true);
+    abortIfAsked();
     upsertSearchAttributes([{ key: SA_STAGE, value: status.stage }]);
     if (!decided) {
       p.state = 'timed-out';
@@ -351,6 +380,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
 
   /** Between batches is where a cancel may stop the run: never while one is half replaced. */
   function safePoint(): void {
+    abortIfAsked();
     if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled by request');
   }
 
@@ -472,7 +502,14 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
   async function finishFailed(err: unknown): Promise<never> {
     const running = status.stages.find((s) => s.state === 'running');
     if (running) endStage(running.name, 'failed');
-    if (err instanceof Abort || isCancellation(err)) {
+    if (err instanceof Abort && err.rollback) {
+      // A person stopped it and asked for the old versions back: the same path as a failed health check.
+      status.reason = err.message;
+      await rollbackAll();
+      const allBack = status.instances.every((i) => i.state === 'pending' || i.state === 'rolled-back');
+      status.outcome = allBack ? err.outcome : 'failed';
+      if (!allBack) status.reason = `${err.message}, but not every instance came back: ${status.errors.join('; ')}`;
+    } else if (err instanceof Abort || isCancellation(err)) {
       // A person stopped it: what was upgraded stays (it passed its health check); the old containers are kept.
       status.outcome = err instanceof Abort ? err.outcome : 'cancelled';
       status.reason = err instanceof Abort ? err.message : 'cancelled by request';

@@ -1,6 +1,6 @@
 // Messages defined once, imported by the workflows and by the client.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Decision, GateStatus, InstanceStatus, PauseDecision, PauseStatus, UpgradeStatus } from '../shared/types';
+import type { AbortRequest, AbortStatus, Decision, GateStatus, InstanceStatus, PauseDecision, PauseStatus, UpgradeStatus } from '../shared/types';
 
 /** Approve the waiting gate. Rejected by the validator when that gate is not waiting. */
 export const approveUpdate = defineUpdate<GateStatus, [Decision]>('approveGate');
@@ -12,6 +12,8 @@ export const rejectSignal = defineSignal<[Decision]>('reject');
 /** A paused fleet: retry the failed instances, continue without them, or roll back everything this run changed. */
 export const resolvePauseUpdate = defineUpdate<PauseStatus, [PauseDecision]>('resolvePause');
 export const resolvePauseSignal = defineSignal<[PauseDecision]>('resolvePause');
+/** Stop at the next safe point (a batch under way finishes first) and roll back everything this run changed. */
+export const abortWithRollbackUpdate = defineUpdate<AbortStatus, [AbortRequest]>('abortWithRollback');
 export const statusQuery = defineQuery<UpgradeStatus>('status');
 /** A batch child's live view of its instances; the client overlays it on the parent's status. */
 export const batchStatusQuery = defineQuery<InstanceStatus[]>('batchStatus');
@@ -20,6 +22,9 @@ export const batchStatusQuery = defineQuery<InstanceStatus[]>('batchStatus');
 export function decisionUpdateId(gate: string, decision: 'approve' | 'reject'): string {
   return `${decision}-${gate}`;
 }
+
+/** One abort per run: a retried call is the same request. */
+export const ABORT_UPDATE_ID = 'abort-with-rollback';
 
 /** One id per pause and choice: a retried call is deduplicated, a later pause is a new decision. */
 export function pauseUpdateId(pauseNumber: number, choice: string): string {
