@@ -185,3 +185,40 @@ describe('stop and roll back (reject --rollback, cancel --rollback)', () => {
     }
   });
 });
+
+describe('four-eyes approvals', () => {
+  it('approvals: 2 with approverMustDifferFromStarter: the starter and a repeated approver are refused (history unchanged), two others open the gate', async () => {
+    const stack = await testStack({ prefix: 'eyes', pump: false });
+    try {
+      const handle = await startUpgrade(
+        t.env.client,
+        stack.input({ gates: ['before-gateways'], approvals: 2, approverMustDifferFromStarter: true, startedBy: 'sam', soakMs: 0 }),
+        { taskQueue: t.worker.taskQueue },
+      );
+      await waitForGate(t.env.client, handle.workflowId, 'before-gateways');
+      const refusal = async (by: string, message: RegExp) => {
+        const before = (await handle.describe()).historyLength;
+        await assert.rejects(decide(t.env.client, handle.workflowId, 'approve', { by }), (err: unknown) => {
+          assert.ok(err instanceof WorkflowUpdateFailedError);
+          assert.match(err.cause?.message ?? '', message);
+          return true;
+        });
+        assert.equal((await handle.describe()).historyLength, before, 'a refused approval leaves the history unchanged');
+      };
+      await refusal('sam', /^sam started this upgrade and may not approve it; 0 of 2 approvals so far: someone other than sam must approve$/);
+      const first = await decide(t.env.client, handle.workflowId, 'approve', { by: 'alice', comment: 'CHG-5' });
+      assert.deepEqual([first.state, first.approvals?.map((a) => a.by), first.required], ['waiting', ['alice'], 2]);
+      const shown = await runCli(['status', handle.workflowId]);
+      assert.match(shown.stdout, /before-gateways\s+waiting \(1 of 2 approvals\)\s+alice/);
+      await refusal('alice', /^alice has already approved gate "before-gateways"; 1 of 2 approvals so far \(alice\): the next approval must come from someone else$/);
+      const second = await decide(t.env.client, handle.workflowId, 'approve', { by: 'bob' });
+      assert.deepEqual([second.state, second.by, second.comment], ['approved', 'alice, bob', 'CHG-5']);
+      const result = await handle.result();
+      await keepHistory(handle, 'four-eyes', t.env.client);
+      assert.equal(result.outcome, 'succeeded');
+      assert.equal((await getHello(stack.gateways[0].url, 'hello')).body?.version, '5.3.0');
+    } finally {
+      await stack.remove();
+    }
+  });
+});

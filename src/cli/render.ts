@@ -5,7 +5,7 @@ import { formatDuration } from '../plan/duration';
 import type { DryRunReport } from '../activities/dry-run';
 import { planBatches, failureBudget } from '../shared/batches';
 import { instanceKey, workflowIdFor } from '../shared/names';
-import type { GateName, UpgradeInput, UpgradeStatus } from '../shared/types';
+import type { GateName, GateStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
 import { clock, dateTime, table } from './table';
 
 const GATE_MEANING: Record<GateName, string> = {
@@ -157,7 +157,7 @@ export function renderStatus(exec: UpgradeExecution, s: UpgradeStatus | undefine
       '',
       table([
         ['GATE', 'STATE', 'BY', 'AT', 'COMMENT'],
-        ...gates.map((g) => [g.gate, g.state, g.by ?? '', clock(g.at ?? g.waitingSince), g.comment ?? '']),
+        ...gates.map((g) => [g.gate, gateState(g), g.by ?? (g.approvals ?? []).map((a) => a.by).join(', '), clock(g.at ?? g.waitingSince), g.comment ?? '']),
       ]),
     );
   }
@@ -169,6 +169,11 @@ export function renderStatus(exec: UpgradeExecution, s: UpgradeStatus | undefine
   const notes = s.errors.filter((e) => e !== s.reason);
   if (notes.length) out.push('', ...notes.map((e) => `  ${e}`));
   return out.join('\n');
+}
+
+/** "waiting (1 of 2 approvals)" under four-eyes. */
+export function gateState(g: GateStatus): string {
+  return g.required && g.state === 'waiting' ? `waiting (${g.approvals?.length ?? 0} of ${g.required} approvals)` : g.state;
 }
 
 export function renderList(items: UpgradeSummary[]): string {

@@ -113,15 +113,13 @@ export async function decide(
   d: Decision,
 ): Promise<GateStatus> {
   const handle = client.workflow.getHandle(workflowId);
-  let gate: GateName | undefined = d.gate;
-  if (!gate) {
-    const status = await getStatus(client, workflowId);
-    gate = status.gates.find((g) => g.state === 'waiting')?.gate;
-    if (!gate) throw new NoGateWaiting(`no gate of ${workflowId} is waiting for a decision (stage: ${status.stage}, outcome: ${status.outcome})`);
-  }
+  const status = await getStatus(client, workflowId);
+  const gate: GateName | undefined = d.gate ?? status.gates.find((g) => g.state === 'waiting')?.gate;
+  if (!gate) throw new NoGateWaiting(`no gate of ${workflowId} is waiting for a decision (stage: ${status.stage}, outcome: ${status.outcome})`);
+  const sofar = status.gates.find((g) => g.gate === gate)?.approvals?.length ?? 0;
   const update = decision === 'approve' ? approveUpdate : rejectUpdate;
   return client.withDeadline(Date.now() + CALL_DEADLINE_MS, () =>
-    handle.executeUpdate(update, { args: [{ ...d, gate }], updateId: decisionUpdateId(gate as string, decision) }),
+    handle.executeUpdate(update, { args: [{ ...d, gate }], updateId: decisionUpdateId(gate, decision, d.by, sofar) }),
   );
 }
 

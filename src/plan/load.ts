@@ -80,6 +80,8 @@ export function toUpgradeInput(plan: PlanFile, file: string, o: PlanOverrides): 
     keepOldContainers: plan.keepOldContainers ?? false,
   };
   if (plan.gateway.repository) input.gatewayRepository = plan.gateway.repository;
+  if (plan.approvals !== undefined) input.approvals = plan.approvals;
+  if (plan.approverMustDifferFromStarter) input.approverMustDifferFromStarter = true;
   if (plan.maxUnavailable !== undefined) input.maxUnavailable = plan.maxUnavailable;
   if (plan.maxFailures !== undefined) input.maxFailures = plan.maxFailures;
   if (plan.onFailure) input.onFailure = plan.onFailure;

@@ -155,6 +155,8 @@ export function planShape(allowPrerelease: boolean) {
       pump: pumpSection(allowPrerelease).optional(),
       gates: gates.optional(),
       approvalTimeout: duration.optional(),
+      approvals: z.int({ error: 'must be a whole number' }).min(1, { error: 'must be at least 1' }).max(10, { error: 'must be at most 10' }).optional(),
+      approverMustDifferFromStarter: flag.optional(),
       drainTimeout: duration.optional(),
       healthTimeout: duration.optional(),
       batchSize: batchSize.optional(),

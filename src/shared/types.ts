@@ -48,6 +48,12 @@ export interface UpgradeInput {
   gates: GateName[];
   /** When set, a gate left undecided this long aborts the upgrade (it never proceeds by itself). */
   approvalTimeoutMs?: number;
+  /** Four-eyes: distinct people who must approve each gate (default 1). */
+  approvals?: number;
+  /** The person who started the upgrade may not approve it. */
+  approverMustDifferFromStarter?: boolean;
+  /** Who started it, as the CLI was told (`--by`, else the user name): a claim, like every name here. */
+  startedBy?: string;
   /** How long a gateway may drain on stop; longer than Tyk's own 30 s by default. */
   drainTimeoutSec: number;
   healthTimeoutMs: number;
@@ -142,10 +148,14 @@ export type GateState = 'not-reached' | 'waiting' | 'approved' | 'rejected' | 't
 export interface GateStatus {
   gate: GateName;
   state: GateState;
+  /** Who decided; with several approvers, their names joined. */
   by?: string;
   at?: string;
   comment?: string;
   waitingSince?: string;
+  /** Four-eyes: the approvals so far; the gate opens at `required`. */
+  approvals?: { by: string; at: string; comment?: string }[];
+  required?: number;
 }
 
 export const STAGES = ['preflight', 'backup', 'pull', 'before-gateways', 'gateways', 'before-pump', 'pump', 'verify'] as const;

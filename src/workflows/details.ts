@@ -49,7 +49,7 @@ export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
     const id = workflowIdFor(s.stack);
     lines.push(
       '',
-      `**Waiting for approval at \`${waiting.gate}\`** since ${waiting.waitingSince}.`,
+      `**Waiting for approval at \`${waiting.gate}\`** since ${waiting.waitingSince}${waiting.required ? ` — ${waiting.approvals?.length ?? 0} of ${waiting.required} approvals${waiting.approvals?.length ? ` (${waiting.approvals.map((a) => a.by).join(', ')})` : ''}` : ''}.`,
       '',
       `Approve: \`tyk-upgrade approve ${id} --gate ${waiting.gate}\``,
       '',

@@ -101,6 +101,22 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     if (!waiting || (requested && requested !== waiting.gate)) return undefined;
     return waiting;
   }
+  const required = Math.max(1, input.approvals ?? 1);
+  const fourEyes = required > 1 || !!input.approverMustDifferFromStarter;
+  /** Who may still approve: the four-eyes rules, said in words for the person who was refused. */
+  function validateApprover(d: Decision): void {
+    if (!fourEyes) return;
+    const g = waitingGate(d.gate) as GateStatus;
+    const have = g.approvals ?? [];
+    const who = `${have.length} of ${required} approvals so far${have.length ? ` (${have.map((a) => a.by).join(', ')})` : ''}`;
+    if (!d.by) throw ApplicationFailure.nonRetryable(`this plan needs named approvers: give --by (or "by" in the update); ${who}`, 'ApproverRequired');
+    if (have.some((a) => a.by === d.by)) {
+      throw ApplicationFailure.nonRetryable(`${d.by} has already approved gate "${g.gate}"; ${who}: the next approval must come from someone else`, 'ApproverRepeated');
+    }
+    if (input.approverMustDifferFromStarter && d.by === input.startedBy) {
+      throw ApplicationFailure.nonRetryable(`${d.by} started this upgrade and may not approve it; ${who}: someone other than ${d.by} must approve`, 'ApproverIsStarter');
+    }
+  }
   function validate(d: Decision): void {
     if (d.gate && !(GATES as readonly string[]).includes(d.gate)) {
       throw ApplicationFailure.nonRetryable(`unknown gate "${d.gate}"; gates are ${GATES.join(', ')}`, 'InvalidGate');
@@ -116,6 +132,16 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     }
   }
   let rejectedWithRollback = false;
+  function approve(d: Decision): GateStatus {
+    if (!fourEyes) return decide(d, 'approved');
+    const g = waitingGate(d.gate) as GateStatus;
+    g.approvals = [...(g.approvals ?? []), { by: d.by as string, at: now(), ...(d.comment ? { comment: d.comment } : {}) }];
+    if (g.approvals.length < required) {
+      publish();
+      return { ...g };
+    }
+    return decide({ ...d, by: g.approvals.map((a) => a.by).join(', '), comment: g.approvals.map((a) => a.comment).filter(Boolean).join('; ') || undefined }, 'approved');
+  }
   function decide(d: Decision, state: 'approved' | 'rejected'): GateStatus {
     const g = waitingGate(d.gate) as GateStatus;
     if (state === 'rejected' && d.rollback) rejectedWithRollback = true;
@@ -126,9 +152,25 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     publish();
     return { ...g };
   }
-  setHandler(approveUpdate, (d) => decide(d, 'approved'), { validator: validate, description: 'Approve the waiting gate: {"gate": "before-gateways", "by": "alice", "comment": "CHG-1234"}' });
+  setHandler(approveUpdate, approve, {
+    validator: (d) => {
+      validate(d);
+      validateApprover(d);
+    }, description: 'Approve the waiting gate: {"gate": "before-gateways", "by": "alice", "comment": "CHG-1234"}' });
   setHandler(rejectUpdate, (d) => decide(d, 'rejected'), { validator: validate, description: 'Reject the waiting gate: {"gate": "before-pump", "by": "alice", "comment": "why"}' });
-  setHandler(approveSignal, (d) => void (waitingGate(d.gate) && decide(d, 'approved')), { description: 'Approve the waiting gate (ignored when none waits)' });
+  setHandler(
+    approveSignal,
+    (d) => {
+      if (!waitingGate(d.gate)) return;
+      try {
+        validateApprover(d);
+      } catch {
+        return; // a signal cannot be refused; one that breaks the four-eyes rules does not count
+      }
+      approve(d);
+    },
+    { description: 'Approve the waiting gate (ignored when none waits, or when the four-eyes rules refuse it)' },
+  );
   setHandler(rejectSignal, (d) => void (waitingGate(d.gate) && decide(d, 'rejected')), { description: 'Reject the waiting gate (ignored when none waits)' });
 
   // --- a paused fleet: retry, continue or roll back, with the gates' discipline ---
@@ -183,6 +225,10 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     enterStage(name as StageName);
     g.state = 'waiting';
     g.waitingSince = now();
+    if (fourEyes) {
+      g.required = required;
+      g.approvals = [];
+    }
     publish();
     const isDecided = () => g.state !== 'waiting' || !!status.abort;
     const decided = input.approvalTimeoutMs ? await condition(isDecided, input.approvalTimeoutMs) : (await condition(isDecided), true);

@@ -18,9 +18,13 @@ export const statusQuery = defineQuery<UpgradeStatus>('status');
 /** A batch child's live view of its instances; the client overlays it on the parent's status. */
 export const batchStatusQuery = defineQuery<InstanceStatus[]>('batchStatus');
 
-/** A fixed update id per gate and decision, so a retried approve is deduplicated by the server. */
-export function decisionUpdateId(gate: string, decision: 'approve' | 'reject'): string {
-  return `${decision}-${gate}`;
+/**
+ * A fixed update id per gate, decision, person and approvals already given, so a retried call is deduplicated by
+ * the server, a second approver (four-eyes) is a decision of its own, and the same person asking again after
+ * being counted reaches the validator and is refused.
+ */
+export function decisionUpdateId(gate: string, decision: 'approve' | 'reject', by?: string, approvalsSoFar = 0): string {
+  return by ? `${decision}-${gate}-${by}-${approvalsSoFar}` : `${decision}-${gate}`;
 }
 
 /** One abort per run: a retried call is the same request. */

@@ -4,7 +4,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { findUpgrade, startUpgrade, UpgradeAlreadyRunning } from '../../client-lib/upgrades';
 import { TASK_QUEUE, workflowIdFor } from '../../shared/names';
 import { CliError, Exit } from '../exit-codes';
-import { note, print } from '../output';
+import { defaultActor, note, print } from '../output';
 import { dateTime } from '../table';
 import { explainTemporalError, withTemporal, workerPolling, type TemporalOptions } from '../temporal';
 import { watchToEnd } from '../watch';
@@ -47,7 +47,8 @@ export async function startCommand(f: StartFlags, g: TemporalOptions): Promise<{
         );
       }
     }
-    const handle = await startUpgrade(session.client, input, { taskQueue }).catch((err) => {
+    // Recorded at start, so four-eyes can refuse the starter's own approval (a claim, see docs/cli.md).
+    const handle = await startUpgrade(session.client, { ...input, startedBy: f.by ?? defaultActor() }, { taskQueue }).catch((err) => {
       if (err instanceof UpgradeAlreadyRunning) throw new CliError(err.message, Exit.WorkflowState);
       throw explainTemporalError(err, `cannot start ${id}`);
     });
