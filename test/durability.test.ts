@@ -1,15 +1,14 @@
 // Durability: a worker killed with SIGKILL at the worst moments, and a registry that dies during the pull.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startUpgrade } from '../src/client-lib/upgrades';
 import { getHello } from '../src/activities/tyk-http';
-import { connectTestEnv, docker, freePort, REGISTRY, temporalAddress } from './support/services';
+import { connectTestEnv, docker, freePort, REGISTRY } from './support/services';
 import { containerNames, testStack } from './support/stack';
 import { failureOf, keepHistory } from './support/upgrade';
+import { spawnWorker, type WorkerProcess } from './support/worker-process';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -17,40 +16,12 @@ before(async () => {
 });
 after(() => env.teardown());
 
-interface WorkerProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stop(): Promise<void>;
-}
-
-/** A worker in its own process, as in production: `tyk-upgrade worker`. */
-function spawnWorker(taskQueue: string, crashAt?: string): WorkerProcess {
-  const child = spawn(process.execPath, [join(__dirname, '..', 'src', 'client.js'), 'worker', '--task-queue', taskQueue], {
-    env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), TYK_UPGRADE_CRASH_AT: crashAt ?? '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return {
-    child,
-    output: () => out,
-    exited,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 for (const point of ['pull:pulled', 'recreate:after-stop', 'health:start']) {
   describe(`worker SIGKILLed at ${point}`, () => {
     it('a new worker resumes and the upgrade ends correct, with exactly one container per name', async () => {
       const stack = await testStack({ prefix: `crash-${point.replace(':', '-')}` });
       const taskQueue = `crash-${Date.now()}`;
-      const first = spawnWorker(taskQueue, point);
+      const first = spawnWorker(taskQueue, { crashAt: point });
       let second: WorkerProcess | undefined;
       try {
         const handle = await startUpgrade(env.client, stack.input({ gates: [] }), { taskQueue });

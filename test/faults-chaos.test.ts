@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { getStatus, startUpgrade } from '../src/client-lib/upgrades';
 import type { UpgradeStatus } from '../src/shared/types';
-import { configDiffersFromBackup, faultStack, namesOn, seededRandom, servedVersion, spawnWorker, type WorkerProcess } from './support/faults';
+import { configDiffersFromBackup, faultStack, namesOn, seededRandom, servedVersion } from './support/faults';
+import { spawnWorker, type WorkerProcess } from './support/worker-process';
 import { connectTestEnv, docker, FAULTY_REPO, sleep, waitFor } from './support/services';
 import { failureOf } from './support/upgrade';
 

@@ -16,7 +16,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { getStatus, startUpgrade } from '../src/client-lib/upgrades';
 import type { UpgradeStatus } from '../src/shared/types';
 import { startEngine, type Engine } from './support/engines';
-import { configDiffersFromBackup, faultStack, namesOn, servedVersion, spawnWorker, type FaultStack, type WorkerProcess } from './support/faults';
+import { configDiffersFromBackup, faultStack, namesOn, servedVersion, type FaultStack } from './support/faults';
+import { spawnWorker, type WorkerProcess } from './support/worker-process';
 import { connectTestEnv, tempDir, waitFor } from './support/services';
 
 let env: TestWorkflowEnvironment;

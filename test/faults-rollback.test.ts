@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { getStatus, startUpgrade } from '../src/client-lib/upgrades';
-import { configDiffersFromBackup, faultStack, namesOn, servedVersion, spawnWorker } from './support/faults';
+import { configDiffersFromBackup, faultStack, namesOn, servedVersion } from './support/faults';
+import { spawnWorker } from './support/worker-process';
 import { connectTestEnv, docker, FAULTY_REPO, waitFor } from './support/services';
 import { failureOf } from './support/upgrade';
 

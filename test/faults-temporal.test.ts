@@ -8,7 +8,8 @@ import { Client, Connection } from '@temporalio/client';
 import { getStatus, startUpgrade } from '../src/client-lib/upgrades';
 import { startDevServer, type DevServer } from '../src/devserver/dev-server';
 import type { UpgradeStatus } from '../src/shared/types';
-import { faultStack, namesOn, servedVersion, spawnWorker, type FaultStack } from './support/faults';
+import { faultStack, namesOn, servedVersion, type FaultStack } from './support/faults';
+import { spawnWorker } from './support/worker-process';
 import { docker, freePort, sleep, tempDir, waitFor } from './support/services';
 
 describe('the Temporal dev server SIGKILLed while a gateway is being recreated', () => {

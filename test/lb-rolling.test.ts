@@ -3,7 +3,6 @@
 // the same stack behind nginx without a driver as the baseline; a failed replacement, a worker killed while a
 // gateway is drained, a plan naming a server HAProxy does not have, and HTTP hooks to a real local receiver.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,11 +23,12 @@ import { startHaproxy, type TestHaproxy } from './support/haproxy';
 import { startNginx } from './support/nginx';
 import { Exit } from '../src/cli/exit-codes';
 import { runCli } from './support/cli';
-import { docker, FAULTY_REPO, sleep, tempDir, temporalAddress, waitFor } from './support/services';
+import { docker, FAULTY_REPO, sleep, tempDir, waitFor } from './support/services';
 import { containerNames, testStack, type TestStack } from './support/stack';
 import { describeTraffic, startTraffic, type TrafficResult } from './support/traffic';
 import { failureOf, keepHistory } from './support/upgrade';
 import { startWorker, useUpgradeWorker } from './support/worker';
+import { spawnWorker, type WorkerProcess } from './support/worker-process';
 
 const t = useUpgradeWorker();
 // nginx needs the soak to cover its fail_timeout (docs/load-balancers.md, "none"); the same soak for both.
@@ -152,38 +152,12 @@ describe('a gateway whose replacement fails its health check', () => {
   });
 });
 
-interface WorkerProcess {
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stop(): Promise<void>;
-}
-
-/** `tyk-upgrade worker` in its own process, as in production (and as test/durability.test.ts runs it). */
-function spawnWorker(taskQueue: string, crashAt?: string): WorkerProcess {
-  const child: ChildProcess = spawn(process.execPath, [join(__dirname, '..', 'src', 'client.js'), 'worker', '--task-queue', taskQueue], {
-    env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), TYK_UPGRADE_CRASH_AT: crashAt ?? '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return {
-    output: () => out,
-    exited,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 describe('the worker SIGKILLed while a gateway is drained', () => {
   it('a new worker resumes: the gateway is recreated and put back, never left drained; no request fails', async () => {
     const stack = await testStack({ prefix: 'lbcrash', gateways: 3, pump: false });
     const h = await haproxyFor(stack);
     const taskQueue = `lbcrash-${Date.now()}`;
-    const first = spawnWorker(taskQueue, 'lb:drained');
+    const first = spawnWorker(taskQueue, { crashAt: 'lb:drained' });
     let second: WorkerProcess | undefined;
     try {
       const traffic = startTraffic(h.frontendUrl);
