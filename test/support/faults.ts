@@ -8,6 +8,7 @@ import type Docker from 'dockerode';
 import { readArchive, tarFileHashes } from '../../src/activities/archive';
 import { getHello } from '../../src/activities/tyk-http';
 import { createStack, removeStack, type StackInfo } from '../../src/sandbox/stack';
+import { upgradeInputFor } from './stack';
 import type { UpgradeInput } from '../../src/shared/types';
 import { freePort, GATEWAY_REPO, PUMP_REPO, sleep, tempDir, waitFor } from './services';
 
@@ -89,21 +90,7 @@ export async function faultStack(
     ...info,
     docker,
     redis,
-    input: (overrides = {}) => ({
-      stack: name,
-      gateways: info.gateways.map((g) => ({ container: g.container, url: g.url, helloPath: 'hello' })),
-      pumps: info.pump ? [{ container: info.pump.container, healthUrl: info.pump.healthUrl }] : [],
-      gatewayVersion: 'v5.3.0',
-      pumpVersion: info.pump ? 'v1.10.0' : undefined,
-      allowDowngrade: false,
-      gates: [],
-      drainTimeoutSec: 40,
-      healthTimeoutMs: 20_000,
-      batchSize: 1,
-      backupDir: tempDir(`${name}-backups`),
-      keepOldContainers: false,
-      ...overrides,
-    }),
+    input: (overrides = {}) => upgradeInputFor(info, overrides),
     remove: async () => {
       await removeStack(docker, name).catch(() => undefined);
       await redis.stop();

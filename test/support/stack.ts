@@ -45,21 +45,7 @@ export async function testStack(opts: {
     ...info,
     redis,
     redisPassword,
-    input: (overrides = {}) => ({
-      stack: name,
-      gateways: info.gateways.map((g) => ({ container: g.container, url: g.url, helloPath: 'hello' })),
-      pumps: info.pump ? [{ container: info.pump.container, healthUrl: info.pump.healthUrl }] : [],
-      gatewayVersion: 'v5.3.0',
-      pumpVersion: info.pump ? 'v1.10.0' : undefined,
-      allowDowngrade: false,
-      gates: ['before-gateways', 'before-pump'],
-      drainTimeoutSec: 40,
-      healthTimeoutMs: 20_000,
-      batchSize: 1,
-      backupDir: tempDir(`${name}-backups`),
-      keepOldContainers: false,
-      ...overrides,
-    }),
+    input: (overrides = {}) => upgradeInputFor(info, { gates: ['before-gateways', 'before-pump'], ...overrides }),
     remove: async () => {
       await removeStack(docker, name);
       await redis.stop();
@@ -71,4 +57,23 @@ export async function testStack(opts: {
 export async function containerNames(stack: string): Promise<string[]> {
   const all = await docker.listContainers({ all: true });
   return all.flatMap((c) => c.Names.map((n) => n.replace(/^\//, ''))).filter((n) => n.startsWith(stack)).sort();
+}
+
+/** The workflow input for a test stack made by createStack: every gateway and the pump, to v5.3.0 / v1.10.0. */
+export function upgradeInputFor(info: StackInfo, overrides: Partial<UpgradeInput> = {}): UpgradeInput {
+  return {
+    stack: info.name,
+    gateways: info.gateways.map((g) => ({ container: g.container, url: g.url, helloPath: 'hello' })),
+    pumps: info.pump ? [{ container: info.pump.container, healthUrl: info.pump.healthUrl }] : [],
+    gatewayVersion: 'v5.3.0',
+    pumpVersion: info.pump ? 'v1.10.0' : undefined,
+    allowDowngrade: false,
+    gates: [],
+    drainTimeoutSec: 40,
+    healthTimeoutMs: 20_000,
+    batchSize: 1,
+    backupDir: tempDir(`${info.name}-backups`),
+    keepOldContainers: false,
+    ...overrides,
+  };
 }
