@@ -77,6 +77,11 @@ export interface UpgradeInput {
   keepOldContainers: boolean;
   /** Take each gateway out of this load balancer before its stop, put it back once healthy; absent: no such step. */
   loadBalancer?: LoadBalancerInput;
+  /**
+   * Maintenance windows, as the plan wrote them ("Sat 02:00-04:00 Europe/Berlin"): no container is stopped
+   * outside them (preflight, backup and pull run any time). Absent: any time.
+   */
+  window?: string[];
 }
 
 export interface InstancePlan {
@@ -114,6 +119,8 @@ export interface BackupResult {
   host?: string;
   dir: string;
   manifest: string;
+  /** sha256 of the manifest file as written. */
+  manifestSha256?: string;
   entries: BackupFile[];
   redis: string;
 }
@@ -182,6 +189,10 @@ export type PauseChoice = (typeof PAUSE_CHOICES)[number];
 export interface PauseStatus {
   /** Counts the pauses of one run; decisions are deduplicated per pause. */
   number: number;
+  /** Why it waits: too many failures (absent, as before), or outside the maintenance window. */
+  kind?: 'window';
+  /** A window pause: when the next window opens and the upgrade goes on by itself. */
+  opensAt?: string;
   state: 'waiting' | 'decided' | 'timed-out';
   since: string;
   reason: string;
@@ -210,6 +221,8 @@ export interface HostBackup {
   host?: string;
   dir: string;
   manifest: string;
+  /** sha256 of the manifest file, for a change ticket (absent in runs before 0.3). */
+  manifestSha256?: string;
   files: number;
   redis: string;
 }
@@ -231,8 +244,81 @@ export interface UpgradeStatus {
   /** One per host, each on that host's disk. */
   backups: HostBackup[];
   pull?: string;
+  /** The plan's maintenance windows and where the run stands against them; absent when the plan has none. */
+  window?: WindowStatus;
+  /** Every notification the worker was asked to send, with the webhooks (names only) that got it or not. */
+  notifications?: NotificationRecord[];
   errors: string[];
   reason?: string;
+}
+
+export interface WindowStatus {
+  windows: string[];
+  /** open: containers may be stopped; closed: waiting for the next window; overridden: a person said go anyway. */
+  state: 'open' | 'closed' | 'overridden';
+  /** When the window now open closes. */
+  closesAt?: string;
+  /** When the next window opens. */
+  opensAt?: string;
+  /** Who chose to go on outside the window, and when. */
+  overriddenBy?: string;
+  overriddenAt?: string;
+}
+
+// --- notifications: the workflow says what happened; the worker, which alone knows the webhooks, posts it ---
+export const NOTIFY_EVENTS = [
+  'gate.waiting',
+  'gate.reminder',
+  'gate.decided',
+  'upgrade.paused',
+  'upgrade.waiting-for-window',
+  'upgrade.succeeded',
+  'upgrade.partial',
+  'upgrade.failed',
+  'upgrade.rolled-back',
+  'upgrade.rejected',
+  'upgrade.timed-out',
+  'upgrade.cancelled',
+] as const;
+export type NotifyEventName = (typeof NOTIFY_EVENTS)[number];
+
+/** The notify activity's input: what happened, never where to send it (webhook URLs carry tokens). */
+export interface NotifyRequest {
+  event: NotifyEventName;
+  /** Unique per event of a run (`<workflowId>/<runId>/<n>`): receivers may deduplicate on it. */
+  id: string;
+  at: string;
+  workflowId: string;
+  runId: string;
+  namespace: string;
+  stack: string;
+  gatewayVersion: string;
+  pumpVersion?: string;
+  stage: string;
+  outcome: Outcome;
+  /** gate.*: the gate as it stands (who approved, comments, "1 of 2"). */
+  gate?: GateStatus;
+  /** upgrade.paused / upgrade.waiting-for-window: the pause and its choices. */
+  pause?: PauseStatus;
+  /** Why it ended, for the upgrade.* events that end a run. */
+  reason?: string;
+  /** One line a person reads first, e.g. "Gate before-gateways of prod is waiting for approval". */
+  summary: string;
+}
+
+export interface NotifyResult {
+  delivered: { webhook: string; attempts: number }[];
+  /** `error` never holds the URL: only a status code or a connection error's code. */
+  failed: { webhook: string; attempts: number; error: string }[];
+  /** The worker's reminder interval for a waiting gate; absent: no reminders. */
+  reminderMs?: number;
+}
+
+export interface NotificationRecord {
+  event: NotifyEventName;
+  at: string;
+  delivered: string[];
+  failed: { webhook: string; error: string }[];
 }
 
 export interface Decision {
