@@ -6,7 +6,7 @@ import { Argument, Command, Option } from 'commander';
 import { TASK_QUEUE } from '../shared/names';
 import { GATES, PAUSE_CHOICES } from '../shared/types';
 import { SANDBOX_DEFAULTS } from '../sandbox/sandbox';
-import { collect, durationOption, intIn } from './options';
+import { collect, durationOption, intIn, startAtOption } from './options';
 import type { TemporalOptions } from './temporal';
 
 const EXIT_CODES = `
@@ -112,6 +112,7 @@ export function buildProgram(): Command {
     .option('--auto-approve', 'approve every gate when it is reached (implies --watch)')
     .option('--by <name>', 'who approves, with --auto-approve or at the prompt (default: your user name)')
     .option('--skip-checks', 'start without the dry run (the workflow\'s own preflight still checks everything)')
+    .option('--at <time>', 'start later (Temporal start delay): an ISO time with offset (2026-11-28T02:00:00+01:00) or a delay (+2h)', startAtOption)
     .action(async (f, cmd) => {
       await (await import('./commands/start')).startCommand(f, globals(cmd));
     });

@@ -110,6 +110,10 @@ export function renderStatus(exec: UpgradeExecution, s: UpgradeStatus | undefine
     `  Temporal: ${exec.temporalStatus}, started ${dateTime(exec.startTime)}${exec.closeTime ? `, closed ${dateTime(exec.closeTime)}` : ''}, task queue ${exec.taskQueue}`,
     `  Web UI:   ${link}`,
   ];
+  if (exec.scheduledFor) {
+    out.push('', `Scheduled: starts at ${dateTime(exec.scheduledFor)} (in ${formatDuration(Math.max(0, exec.scheduledFor.getTime() - Date.now()))}; start --at). Nothing has run yet; cancel it with \`tyk-upgrade cancel ${exec.workflowId}\`.`);
+    return out.join('\n');
+  }
   if (!s) {
     out.push('', 'No status is available (the run was cancelled or terminated before it could report one).');
     return out.join('\n');
@@ -147,10 +151,11 @@ export function renderStatus(exec: UpgradeExecution, s: UpgradeStatus | undefine
     out.push(
       '',
       p.state === 'waiting'
-        ? `PAUSED since ${clock(p.since)}: ${p.reason}\n  Decide: tyk-upgrade resume ${exec.workflowId} retry|continue|rollback`
-        : `Pause ${p.number}: ${p.state}${p.choice ? ` (${p.choice} by ${p.by} at ${clock(p.at)}${p.comment ? `: ${p.comment}` : ''})` : ''}`,
+        ? `${p.kind === 'window' ? 'WAITING FOR THE MAINTENANCE WINDOW' : 'PAUSED'} since ${clock(p.since)}: ${p.reason}\n  Decide: tyk-upgrade resume ${exec.workflowId} ${p.kind === 'window' ? 'continue|rollback (continue: go on now, outside the window)' : 'retry|continue|rollback'}`
+        : `Pause ${p.number}${p.kind === 'window' ? ' (maintenance window)' : ''}: ${p.state}${p.choice ? ` (${p.choice} by ${p.by} at ${clock(p.at)}${p.comment ? `: ${p.comment}` : ''})` : ''}`,
     );
   }
+  if (s.window) out.push('', windowLine(s.window));
   const gates = s.gates.filter((g) => g.state !== 'skipped');
   if (gates.length) {
     out.push(
@@ -171,6 +176,17 @@ export function renderStatus(exec: UpgradeExecution, s: UpgradeStatus | undefine
   return out.join('\n');
 }
 
+/** "Maintenance window Sat 02:00-04:00 Europe/Berlin: open until …", or closed until when, or overridden by whom. */
+export function windowLine(w: NonNullable<UpgradeStatus['window']>): string {
+  const now =
+    w.state === 'open'
+      ? `open until ${dateTime(w.closesAt)}`
+      : w.state === 'overridden'
+        ? `overridden by ${w.overriddenBy} at ${dateTime(w.overriddenAt)}: the upgrade goes on outside it`
+        : `closed; ${w.opensAt ? `the next opens at ${dateTime(w.opensAt)}` : 'none opens in the coming week'}`;
+  return `Maintenance window${w.windows.length > 1 ? 's' : ''} ${w.windows.join('; ')}: ${now}. No container is stopped outside ${w.windows.length > 1 ? 'them' : 'it'}.`;
+}
+
 /** "waiting (1 of 2 approvals)" under four-eyes. */
 export function gateState(g: GateStatus): string {
   return g.required && g.state === 'waiting' ? `waiting (${g.approvals?.length ?? 0} of ${g.required} approvals)` : g.state;
@@ -180,7 +196,16 @@ export function renderList(items: UpgradeSummary[]): string {
   if (!items.length) return 'No upgrades yet. Start one with `tyk-upgrade start -f plan.yaml`.';
   return table([
     ['WORKFLOW ID', 'STACK', 'HOSTS', 'TARGET', 'STATUS', 'STAGE', 'STARTED', 'CLOSED'],
-    ...items.map((u) => [u.workflowId, u.stack ?? '', u.hosts.length ? String(u.hosts.length) : '-', u.targetVersion ?? '', u.temporalStatus, u.stage ?? '', dateTime(u.startTime), dateTime(u.closeTime)]),
+    ...items.map((u) => [
+      u.workflowId,
+      u.stack ?? '',
+      u.hosts.length ? String(u.hosts.length) : '-',
+      u.targetVersion ?? '',
+      u.temporalStatus,
+      u.scheduledFor ? `scheduled for ${dateTime(u.scheduledFor)}` : (u.stage ?? ''),
+      dateTime(u.startTime),
+      dateTime(u.closeTime),
+    ]),
   ], '');
 }
 

@@ -14,8 +14,9 @@ export function clock(iso?: string | Date): string {
 }
 
 /** 2025-11-26 14:03:07 in local time. */
-export function dateTime(d?: Date): string {
-  if (!d) return '';
+export function dateTime(at?: Date | string): string {
+  if (!at) return '';
+  const d = typeof at === 'string' ? new Date(at) : at;
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(d)}`;
 }

@@ -37,6 +37,7 @@ export async function watchUpgrade(o: WatchOptions): Promise<WatchResult> {
   let prev: UpgradeStatus | undefined;
   const handled = new Set<GateName>();
   let silentWorker = false;
+  let announced = false;
   for (;;) {
     const exec = await findUpgrade(client, o.workflowId);
     if (exec.temporalStatus !== 'RUNNING') {
@@ -44,6 +45,13 @@ export async function watchUpgrade(o: WatchOptions): Promise<WatchResult> {
       if (last) statusEvents(prev, last).forEach(emit);
       if (!last || last.outcome === 'running') emit(`upgrade ${exec.temporalStatus.toLowerCase()}`);
       return { exitCode: exitCodeFor(exec.temporalStatus, last), execution: exec, status: last };
+    }
+    if (exec.scheduledFor) {
+      // Nothing runs before the start delay has passed; say once when it will.
+      if (!announced) emit(`scheduled: starts at ${clock(exec.scheduledFor)} (start --at); waiting`);
+      announced = true;
+      await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+      continue;
     }
     let status: UpgradeStatus;
     try {

@@ -17,7 +17,7 @@ export class NoGateWaiting extends Error {}
 export async function startUpgrade(
   client: Client,
   input: UpgradeInput,
-  opts: { taskQueue?: string } = {},
+  opts: { taskQueue?: string; startAt?: Date } = {},
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof upgradeFleet>> {
   const target = `gateway ${normaliseVersion(input.gatewayVersion)}${input.pumps.length && input.pumpVersion ? `, pump ${normaliseVersion(input.pumpVersion)}` : ''}`;
   const hosts = hostsOf(input);
@@ -32,10 +32,12 @@ export async function startUpgrade(
       typedSearchAttributes: [
         { key: SA_STACK, value: input.stack },
         { key: SA_TARGET_VERSION, value: normaliseVersion(input.gatewayVersion) },
-        { key: SA_STAGE, value: 'preflight' },
+        { key: SA_STAGE, value: opts.startAt ? 'scheduled' : 'preflight' },
       ],
-      staticSummary: `Upgrade Tyk stack ${input.stack} to ${target}${hosts.length ? ` on ${hosts.length} host${hosts.length === 1 ? '' : 's'}` : ''}`,
+      staticSummary: `Upgrade Tyk stack ${input.stack} to ${target}${hosts.length ? ` on ${hosts.length} host${hosts.length === 1 ? '' : 's'}` : ''}${opts.startAt ? `, scheduled for ${opts.startAt.toISOString()}` : ''}`,
       staticDetails: planDetails(input),
+      // Temporal's start delay: the run exists (one per stack, visible everywhere) but its first task waits.
+      ...(opts.startAt ? { startDelay: Math.max(1, opts.startAt.getTime() - Date.now()) } : {}),
       // Shown by `list` without asking a worker.
       memo: { hosts, instances: input.gateways.length + input.pumps.length },
     });
@@ -133,6 +135,13 @@ export interface UpgradeExecution {
   startTime: Date;
   closeTime?: Date;
   historyLength: number;
+  /** Started with a delay (`start --at`) that has not passed yet: nothing has run, nothing answers a query. */
+  scheduledFor?: Date;
+}
+
+/** A start delay still ahead: Temporal's execution time is later than its start time and no task has run. */
+function scheduledFor(executionTime: Date | undefined, historyLength: number, status: string): Date | undefined {
+  return status === 'RUNNING' && executionTime && historyLength <= 1 && executionTime.getTime() > Date.now() ? executionTime : undefined;
 }
 
 /** The upgrade with this workflow id, or, when there is none, the one of the stack with that name. */
@@ -155,6 +164,7 @@ async function describeUpgrade(client: Client, workflowId: string): Promise<Upgr
     startTime: d.startTime,
     closeTime: d.closeTime,
     historyLength: d.historyLength,
+    ...(scheduledFor(d.executionTime, d.historyLength, d.status.name) ? { scheduledFor: d.executionTime } : {}),
   };
 }
 
@@ -184,6 +194,8 @@ export interface UpgradeSummary {
   hosts: string[];
   startTime: Date;
   closeTime?: Date;
+  /** `start --at`: when it will begin. */
+  scheduledFor?: Date;
 }
 
 /** The newest upgrades first, from Temporal's visibility store (search attributes; no worker needed). */
@@ -200,6 +212,7 @@ export async function listUpgrades(client: Client, limit: number): Promise<Upgra
       hosts: Array.isArray(wf.memo?.hosts) ? (wf.memo?.hosts as string[]) : [],
       startTime: wf.startTime,
       closeTime: wf.closeTime,
+      ...(scheduledFor(wf.executionTime, wf.historyLength, wf.status.name) ? { scheduledFor: wf.executionTime } : {}),
     });
     if (out.length >= limit) break;
   }

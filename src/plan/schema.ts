@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { stepProblem } from '../shared/batches';
 import { HOST_NAME } from '../shared/names';
 import { GATES } from '../shared/types';
+import { parseWindow } from '../shared/window';
 import { parseDuration } from './duration';
 import { loadBalancerObject, loadBalancerSection, unknownServerContainers } from './load-balancer';
 import { checkTargetVersion } from './version-policy';
@@ -140,6 +141,15 @@ function pumpSection(allowPrerelease: boolean) {
   });
 }
 
+/** One window or a list of them; each checked here, so the workflow only ever sees ones that parse. */
+const windowText = text('a maintenance window').superRefine((value, ctx) => {
+  const r = parseWindow(value);
+  if (!r.ok) ctx.addIssue({ code: 'custom', message: r.message });
+});
+const windows = z.union([windowText, z.array(windowText, { error: 'must be a window or a list of windows' }).min(1, { error: 'must list at least one window' })], {
+  error: 'must be a window such as "Sat 02:00-04:00 Europe/Berlin", or a list of them',
+});
+
 const gates = z.array(z.enum(GATES, { error: `must be one of ${GATES.join(', ')}` }), {
   error: `must be a list of gates: ${GATES.join(', ')}, or []`,
 });
@@ -170,6 +180,7 @@ export function planShape(allowPrerelease: boolean) {
       allowDowngrade: flag.optional(),
       allowPrerelease: flag.optional(),
       loadBalancer: loadBalancerSection.optional(),
+      window: windows.optional(),
     },
     { error: 'must be a mapping of keys such as stack:, gateway:, pump:' },
   );

@@ -16,6 +16,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { failureBudget, planBatches } from '../shared/batches';
+import { parseWindow, windowState, type WindowSpec } from '../shared/window';
 import { BATCH_WORKFLOW_TYPE, childWorkflowId, instanceKey, ROLLBACK_WORKFLOW_TYPE, SA_STAGE } from '../shared/names';
 import {
   GATES,
@@ -35,6 +36,7 @@ import {
   type StageName,
   type UpgradeInput,
   type UpgradeStatus,
+  type WindowStatus,
 } from '../shared/types';
 import type { LoadBalancerInput } from '../activities/load-balancer/types';
 import { pendingStatus, type BatchInput, type BatchResult, type RollbackBatchInput, type RollbackBatchResult } from './batch';
@@ -58,6 +60,12 @@ class Abort extends Error {
 class FleetFailure extends Error {}
 
 export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> {
+  // The plan was checked by the CLI; a window that does not parse here would be a bug, so it is not skipped silently.
+  const windowSpecs: WindowSpec[] = (input.window ?? []).map((w) => {
+    const r = parseWindow(w);
+    if (!r.ok) throw ApplicationFailure.nonRetryable(`invalid maintenance window: ${r.message}`, 'InvalidPlan');
+    return r.spec;
+  });
   const hosts = [...new Set([...input.gateways, ...input.pumps].map((t) => t.host).filter((h): h is string => !!h))].sort();
   const status: UpgradeStatus = {
     stack: input.stack,
@@ -71,6 +79,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     failures: { count: 0, budget: 0 },
     backups: [],
     errors: [],
+    ...(input.window ? { window: windowNow(windowSpecs, input.window) } : {}),
   };
   const parentId = workflowInfo().workflowId;
   const now = () => new Date().toISOString();
@@ -180,6 +189,12 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     }
     if (status.pause?.state !== 'waiting') {
       throw ApplicationFailure.nonRetryable(`the upgrade is not paused (stage "${status.stage}", outcome ${status.outcome})`, 'NotPaused');
+    }
+    if (status.pause.kind === 'window' && d.choice === 'retry') {
+      throw ApplicationFailure.nonRetryable(
+        `the upgrade waits for its maintenance window (the next opens at ${status.pause.opensAt ?? 'no known time'}), not on failed instances: choose continue (go on now, outside the window) or rollback`,
+        'InvalidChoice',
+      );
     }
   }
   function resolvePause(d: PauseDecision): PauseStatus {
@@ -334,6 +349,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       const again = failed.filter((k) => statusOf(k).state === 'rolled-back');
       const batch: BatchStatus = { name, instances: again, state: 'pending' };
       status.batches.push(batch);
+      await awaitWindow();
       await runBatch(name, again, batch);
       if (retries > 100) throw new FleetFailure(`gave up after ${retries} retries: ${reason}`);
     }
@@ -424,6 +440,54 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     }
   }
 
+  // --- maintenance windows: no container is stopped outside them; the batch in hand always finishes ---
+  /**
+   * Before a batch stops anything: inside a window, go on; outside, wait as a pause until the next window opens
+   * (it then goes on by itself) or a person decides (continue now, outside the window; or roll back).
+   */
+  async function awaitWindow(): Promise<void> {
+    const w = status.window;
+    if (!w || w.state === 'overridden') return;
+    for (;;) {
+      const s = windowState(windowSpecs, new Date());
+      if (s.open) {
+        Object.assign(w, { state: 'open', closesAt: s.closesAt?.toISOString(), opensAt: undefined });
+        publish();
+        return;
+      }
+      const opensAt = s.opensAt?.toISOString();
+      Object.assign(w, { state: 'closed', closesAt: undefined, opensAt });
+      pauses += 1;
+      status.pause = {
+        number: pauses,
+        kind: 'window',
+        state: 'waiting',
+        since: now(),
+        reason: `outside the maintenance window (${w.windows.join('; ')}); ${opensAt ? `the next opens at ${opensAt}` : 'no window opens in the coming week'}`,
+        failed: [],
+        ...(opensAt ? { opensAt } : {}),
+      };
+      upsertSearchAttributes([{ key: SA_STAGE, value: 'waiting-for-window' }]);
+      publish();
+      const p = status.pause;
+      const settled = () => p.state !== 'waiting' || !!status.abort;
+      // A second past the opening, so the clock the workflow wakes with is inside the window.
+      if (s.opensAt) await condition(settled, Math.max(1000, s.opensAt.getTime() - Date.now() + 1000));
+      else await condition(settled);
+      abortIfAsked();
+      upsertSearchAttributes([{ key: SA_STAGE, value: status.stage }]);
+      if (p.state === 'waiting') {
+        Object.assign(p, { state: 'decided', choice: 'continue', by: 'maintenance window', at: now() });
+        continue;
+      }
+      if (p.choice === 'rollback') throw new Abort('cancelled', `${p.by} chose to stop while the upgrade waited for its maintenance window; everything this run changed is rolled back`, true);
+      Object.assign(w, { state: 'overridden', overriddenBy: p.by, overriddenAt: p.at, opensAt: undefined });
+      status.errors.push(`warning: ${p.by} chose to go on outside the maintenance window`);
+      publish();
+      return;
+    }
+  }
+
   /** Between batches is where a cancel may stop the run: never while one is half replaced. */
   function safePoint(): void {
     abortIfAsked();
@@ -504,6 +568,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     enterStage('gateways');
     for (let i = 0; i < batches.length; i++) {
       safePoint();
+      await awaitWindow();
       await runBatch(String(i + 1), batches[i], status.batches[i]);
       await withinBudget();
       if (i === 0 && batches.length > 1) await gate('after-canary');
@@ -513,6 +578,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     if (pumps.length) {
       await gate('before-pump');
       safePoint();
+      await awaitWindow();
       enterStage('pump');
       await runBatch('pumps', pumps.map(instanceKey), status.batches.find((b) => b.name === 'pumps') as BatchStatus);
       await withinBudget();
@@ -583,6 +649,12 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       nonRetryable: true,
     });
   }
+}
+
+/** Where the run stands against its windows before it waits for any. */
+function windowNow(specs: WindowSpec[], windows: string[]): WindowStatus {
+  const s = windowState(specs, new Date());
+  return s.open ? { windows, state: 'open', closesAt: s.closesAt?.toISOString() } : { windows, state: 'closed', ...(s.opensAt ? { opensAt: s.opensAt.toISOString() } : {}) };
 }
 
 const FAILURE_TYPE: Record<Outcome, string> = {

@@ -22,6 +22,8 @@ export async function statusCommand(id: string, f: { json?: boolean }, g: Tempor
 }
 
 async function statusOf(s: TemporalSession, exec: UpgradeExecution): Promise<UpgradeStatus | undefined> {
+  // Before its start delay has passed no workflow code has run: there is nothing to ask.
+  if (exec.scheduledFor) return undefined;
   if (exec.temporalStatus === 'RUNNING') return getStatus(s.client, exec.workflowId);
   return finalStatus(s.client, exec.workflowId, exec.runId);
 }
