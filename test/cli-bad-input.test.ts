@@ -134,6 +134,14 @@ describe('bad plan files: exit 3, the field and its line named', () => {
     const p = planWith('url-path', (t) => t.replace(/(url: http:\/\/127\.0\.0\.1:\d+)/, '$1/hello'));
     await refused(start(p), 3, /gateway\.instances\[0\]\.url: ".*\/hello" has a path; give the gateway's base URL/);
   });
+  it('a maintenance window in a time zone that does not exist', async () => {
+    const p = planWith('bad-window', (t) => `${t}window: "Sat 02:00-04:00 Europe/Berln"\n`);
+    await refused(start(p), 3, /bad-window\.yaml:\d+: window: "Sat 02:00-04:00 Europe\/Berln": Europe\/Berln is not a time zone of the IANA database; use a name such as Europe\/Berlin/);
+  });
+  it('start --at a time in the past, or not a time', async () => {
+    await refused(start(good, '--at', '2020-01-01T00:00:00Z'), 2, /2020-01-01T00:00:00\.000Z is in the past; give a later time, or leave --at out to start now/);
+    await refused(start(good, '--at', '02:00'), 2, /"02:00" is not a time; give an ISO time with its offset, such as 2026-11-28T02:00:00\+01:00/);
+  });
   it('a duration without unit, and one in words', async () => {
     const p = planWith('bad-duration', (t) => t.replace('drainTimeout: 40s', 'drainTimeout: 40').replace('healthTimeout: 120s', 'healthTimeout: 2 minutes'));
     const r = await refused(start(p), 3, /drainTimeout: 40 has no unit; write it like 40s/);
