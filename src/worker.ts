@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import Docker from 'dockerode';
 import { createActivities, type ActivityDeps } from './activities';
+import { createNotifyActivity } from './activities/notify';
 import { hostTaskQueue, TASK_QUEUE, workerIdentity } from './shared/names';
 
 export interface UpgradeWorkerOptions {
@@ -16,6 +17,8 @@ export interface UpgradeWorkerOptions {
   /** DOCKER_HOST or the local socket, for messages. */
   dockerAddress?: string;
   engineWaitMs?: number;
+  /** Webhooks for notifications (loadNotifyConfig); absent: none are sent. */
+  notify?: ActivityDeps['notify'];
   /** A bundle made once with bundleWorkflows(), so several workers in one process do not bundle again. */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
@@ -30,7 +33,7 @@ const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, 
 const workflowSource = (opts: UpgradeWorkerOptions) =>
   opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') };
 const activitiesOf = (opts: UpgradeWorkerOptions) =>
-  createActivities({ docker: opts.docker ?? new Docker(), checkpoint: opts.checkpoint, dockerAddress: opts.dockerAddress, engineWaitMs: opts.engineWaitMs, hookHeaders: opts.hookHeaders });
+  createActivities({ docker: opts.docker ?? new Docker(), checkpoint: opts.checkpoint, dockerAddress: opts.dockerAddress, engineWaitMs: opts.engineWaitMs, hookHeaders: opts.hookHeaders, notify: opts.notify });
 // Let a running health check or drain finish its step before the worker goes.
 const SHUTDOWN_GRACE = '30s' as const;
 
@@ -56,7 +59,8 @@ export async function createHostWorkers(opts: UpgradeWorkerOptions & { host: str
   const common = { connection: opts.connection, namespace: opts.namespace, identity, shutdownGraceTime: SHUTDOWN_GRACE };
   return [
     await Worker.create({ ...common, taskQueue: hostTaskQueue(opts.host), activities: activitiesOf(opts) }),
-    await Worker.create({ ...common, taskQueue: opts.taskQueue ?? TASK_QUEUE, ...workflowSource(opts) }),
+    // notify runs on the workflow's own queue (the main one): the only activity this worker serves.
+    await Worker.create({ ...common, taskQueue: opts.taskQueue ?? TASK_QUEUE, ...workflowSource(opts), activities: createNotifyActivity(opts.notify) }),
   ];
 }
 

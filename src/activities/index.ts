@@ -11,12 +11,14 @@ import { dryRun, type DryRunReport } from './dry-run';
 import { checkHealth, soakHealth, type HealthInput, type SoakInput } from './health';
 import { pullImage, type PullProgress } from './images';
 import { createLoadBalancerActivities, type LbGateway, type LoadBalancerInput } from './load-balancer';
+import { createNotifyActivity } from './notify';
 import { preflightStack } from './preflight';
 import { recreateContainer, type Checkpoint, type RecreateInput } from './recreate';
 import { retireOldContainers } from './retire';
 import { rollbackContainer, type RollbackInput } from './rollback';
 import { readConf, redactor, secretValues } from './tyk-config';
 import { verifyStack } from './verify';
+import type { NotifyConfig } from '../notify/config';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -31,6 +33,8 @@ export interface ActivityDeps {
   checkpoint?: Checkpoint;
   /** Headers for load-balancer hook calls, from the worker's environment (readHookHeaders); never in history. */
   hookHeaders?: Record<string, string>;
+  /** Webhooks for notifications, from the worker's config (src/notify/config.ts); never in history. Absent: none. */
+  notify?: NotifyConfig;
 }
 
 /** Heartbeats while a long step runs, so a dead worker is noticed by its heartbeat timeout. */
@@ -87,6 +91,7 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     ...lb,
+    ...createNotifyActivity(deps.notify),
 
     /** lbDrain, then a checkpoint: a worker that dies here leaves the gateway drained and still on its old version. */
     async lbDrain(input: { lb: LoadBalancerInput; gateway: LbGateway }) {

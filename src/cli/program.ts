@@ -63,6 +63,7 @@ export function buildProgram(): Command {
     .option('--db-file <path>', 'SQLite file that keeps workflows across restarts', '.tyk-upgrade/temporal.db')
     .addOption(taskQueueOption())
     .option('--log-level <level>', 'worker log level', 'WARN')
+    .option('--notify <file>', 'webhooks to notify (YAML or JSON; default: TYK_UPGRADE_NOTIFY_FILE, or TYK_UPGRADE_WEBHOOK_URL); see docs/notifications.md')
     .action(async (f) => (await import('./commands/dev')).devCommand(f));
 
   program
@@ -72,6 +73,7 @@ export function buildProgram(): Command {
     .option('--host <name>', "this Docker host's name in fleet plans: poll tyk-upgrade.host.NAME for its activities (and run workflows)")
     .addOption(new Option('--engine-wait <duration>', 'how long a container change waits for a Docker engine that does not answer before it fails').argParser(durationOption).default(60_000, '60s'))
     .option('--log-level <level>', 'worker log level', 'WARN')
+    .option('--notify <file>', 'webhooks to notify (YAML or JSON; default: TYK_UPGRADE_NOTIFY_FILE, or TYK_UPGRADE_WEBHOOK_URL); see docs/notifications.md')
     .action(async (f, cmd) => (await import('./commands/worker')).workerCommand(f, globals(cmd)));
 
   program
@@ -218,6 +220,7 @@ export function buildProgram(): Command {
     .command('demo')
     .description('the whole product in one command: dev server, worker, sandbox at v5.2.0, upgrade to v5.3.0 with approvals')
     .option('--keep', 'keep the sandbox afterwards')
+    .option('--notify <file>', 'webhooks to notify (YAML or JSON; default: TYK_UPGRADE_NOTIFY_FILE, or TYK_UPGRADE_WEBHOOK_URL); see docs/notifications.md')
     .action(async (f) => (await import('./commands/demo')).demoCommand(f));
 
   return program;

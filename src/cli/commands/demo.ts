@@ -13,6 +13,7 @@ import { workflowIdFor } from '../../shared/names';
 import { createUpgradeWorker } from '../../worker';
 import { connectDocker } from '../docker';
 import { workerHookHeaders } from '../hook-headers';
+import { announceNotify, workerNotifyConfig } from '../notify-config';
 import { interactive, note, print } from '../output';
 import { withTemporal } from '../temporal';
 import { initCommand } from './init';
@@ -27,10 +28,12 @@ const STACK = 'tyk-demo';
 const TASK_QUEUE = 'tyk-upgrade-demo';
 const STEPS = 6;
 
-export async function demoCommand(f: { keep?: boolean }): Promise<void> {
+export async function demoCommand(f: { keep?: boolean; notify?: string }): Promise<void> {
   const started = Date.now();
   const ask = interactive();
   const hookHeaders = workerHookHeaders();
+  const notifyConfig = workerNotifyConfig(f.notify);
+  const notify = notifyConfig && { ...notifyConfig, webUi: notifyConfig.webUi ?? UI_URL };
   const temporal = { address: ADDRESS, namespace: 'default', uiUrl: UI_URL };
   const docker = await connectDocker();
   // The in-process worker logs to a file: a rejected or rolled-back upgrade is the demo's outcome, not a crash.
@@ -67,13 +70,14 @@ export async function demoCommand(f: { keep?: boolean }): Promise<void> {
     step(2, `worker on task queue "${TASK_QUEUE}" (in this process)`);
     const connection = await NativeConnection.connect({ address: ADDRESS });
     undo.connection = () => connection.close();
-    const worker: Worker = await createUpgradeWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE, docker, hookHeaders });
+    const worker: Worker = await createUpgradeWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE, docker, hookHeaders, notify });
     const running = worker.run().catch((err: Error) => note(`demo: the worker stopped: ${err.message}`));
     undo.worker = async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown(); // a signal may have begun the shutdown already
       await running;
     };
     print(`Worker polling (its log: ${workerLog}).`);
+    announceNotify(notify);
 
     step(3, 'sandbox: Redis, Tyk Gateway v5.2.0, Tyk Pump v1.9.0');
     await clearEarlierDemo(temporal, docker);

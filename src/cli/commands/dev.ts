@@ -9,6 +9,7 @@ import { superviseDevServer } from '../../devserver/supervise';
 import { createUpgradeWorker } from '../../worker';
 import { connectDocker } from '../docker';
 import { workerHookHeaders } from '../hook-headers';
+import { announceNotify, workerNotifyConfig } from '../notify-config';
 import { CliError, Exit } from '../exit-codes';
 import { note, print } from '../output';
 import { quietRuntime } from './runtime';
@@ -19,10 +20,12 @@ export interface DevFlags {
   dbFile: string;
   taskQueue: string;
   logLevel: string;
+  notify?: string;
 }
 
 export async function devCommand(f: DevFlags): Promise<void> {
   const hookHeaders = workerHookHeaders();
+  const notifyConfig = workerNotifyConfig(f.notify);
   const docker = await connectDocker();
   const dbFile = resolve(f.dbFile);
   const logFile = dbFile.replace(/(\.db)?$/, '.log');
@@ -34,10 +37,13 @@ export async function devCommand(f: DevFlags): Promise<void> {
   });
   const connection = await NativeConnection.connect({ address: server.address });
   try {
-    const worker = await createUpgradeWorker({ connection, namespace: server.namespace, taskQueue: f.taskQueue, docker, hookHeaders });
+    // Links in notifications point at this server's Web UI unless the config names another.
+    const notify = notifyConfig && { ...notifyConfig, webUi: notifyConfig.webUi ?? server.uiUrl };
+    const worker = await createUpgradeWorker({ connection, namespace: server.namespace, taskQueue: f.taskQueue, docker, hookHeaders, notify });
     print(`Temporal dev server: ${server.address} (namespace ${server.namespace}); data in ${dbFile}, log in ${logFile}`);
     print(`Web UI: ${server.uiUrl}`);
     print(`Worker: polling task queue "${f.taskQueue}" (its log: ${workerLog}). Ctrl-C stops the worker and the server.`);
+    announceNotify(notify);
     const running = worker.run();
     const gone = await Promise.race([running.then(() => undefined), server.gaveUp]);
     if (gone) {

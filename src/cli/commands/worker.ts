@@ -6,12 +6,13 @@ import { crashAt, createHostWorkers, createUpgradeWorker, runWorkers } from '../
 import { temporalTarget } from '../../temporal-config';
 import { connectDocker, dockerAddress } from '../docker';
 import { workerHookHeaders } from '../hook-headers';
+import { announceNotify, workerNotifyConfig } from '../notify-config';
 import { CliError, Exit } from '../exit-codes';
 import { note } from '../output';
 import { CONNECT_TIMEOUT_MS, NO_FRONTEND, tcpProblem, unreachable, type TemporalOptions } from '../temporal';
 import { quietRuntime } from './runtime';
 
-export async function workerCommand(f: { taskQueue: string; logLevel: string; host?: string; engineWait: number }, g: TemporalOptions): Promise<void> {
+export async function workerCommand(f: { taskQueue: string; logLevel: string; host?: string; engineWait: number; notify?: string }, g: TemporalOptions): Promise<void> {
   if (f.host !== undefined && !HOST_NAME.test(f.host)) {
     throw new CliError(`--host "${f.host}" is not a host name: 1–63 letters, digits, "_", "." or "-" (it names a task queue)`, Exit.Usage);
   }
@@ -22,12 +23,13 @@ export async function workerCommand(f: { taskQueue: string; logLevel: string; ho
     throw new CliError(`cannot load the Temporal client configuration: ${(err as Error).message}`, Exit.Usage);
   }
   const hookHeaders = workerHookHeaders();
+  const notify = workerNotifyConfig(f.notify, g.uiUrl ? { ...process.env, TEMPORAL_UI_URL: g.uiUrl } : process.env);
   const docker = await connectDocker();
   quietRuntime(f.logLevel);
   const { address } = target.connectionOptions;
   const connection = await connectNative(target.connectionOptions, target.namespace);
   let workers: Worker[];
-  const opts = { connection, namespace: target.namespace, taskQueue: f.taskQueue, docker, dockerAddress: dockerAddress(), engineWaitMs: f.engineWait, checkpoint: crashAt(process.env.TYK_UPGRADE_CRASH_AT), hookHeaders };
+  const opts = { connection, namespace: target.namespace, taskQueue: f.taskQueue, docker, dockerAddress: dockerAddress(), engineWaitMs: f.engineWait, checkpoint: crashAt(process.env.TYK_UPGRADE_CRASH_AT), hookHeaders, notify };
   try {
     workers = f.host ? await createHostWorkers({ ...opts, host: f.host }) : [await createUpgradeWorker(opts)];
   } catch (err) {
@@ -42,6 +44,7 @@ export async function workerCommand(f: { taskQueue: string; logLevel: string; ho
       ? `worker for host "${f.host}": activities on "${hostTaskQueue(f.host)}" (Docker at ${dockerAddress()}), workflows on "${f.taskQueue}", on ${address} (namespace ${target.namespace}); Ctrl-C stops it`
       : `worker: polling task queue "${f.taskQueue}" on ${address} (namespace ${target.namespace}); Ctrl-C stops it`,
   );
+  announceNotify(notify);
   try {
     await runWorkers(workers);
   } finally {
