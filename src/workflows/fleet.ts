@@ -10,6 +10,7 @@ import {
   condition,
   executeChild,
   isCancellation,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -29,6 +30,8 @@ import {
   type HostBackup,
   type InstancePlan,
   type InstanceStatus,
+  type NotifyEventName,
+  type NotifyRequest,
   type Outcome,
   type PauseChoice,
   type PauseDecision,
@@ -43,7 +46,7 @@ import { pendingStatus, type BatchInput, type BatchResult, type RollbackBatchInp
 import { lbGateway } from './load-balancer';
 import { renderDetails } from './details';
 import { abortWithRollbackUpdate, approveSignal, approveUpdate, rejectSignal, rejectUpdate, resolvePauseSignal, resolvePauseUpdate, statusQuery } from './messages';
-import { byHost, explainNoWorker, failureMessage, firstContact, on, PULL, SHORT } from './routing';
+import { byHost, explainNoWorker, failureMessage, firstContact, NOTIFY, on, PULL, SHORT } from './routing';
 
 /** Ends the run early on purpose: a reject, a timed-out gate, a cancel; with rollback when a person asked for it. */
 class Abort extends Error {
@@ -102,6 +105,75 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     s.state = state;
     s.endedAt = now();
     publish();
+  }
+
+  // --- notifications: the worker knows the webhooks; the workflow only says what happened, and never waits on it ---
+  // Runs recorded before notifications existed replay without them (Temporal's patching).
+  const notifying = patched('notifications');
+  let notices = 0;
+  const sending: Promise<void>[] = [];
+  /** The worker's reminder interval for a waiting gate, learnt from its first answer; undefined: no reminders. */
+  let reminderMs: number | undefined;
+  function notify(event: NotifyEventName, summary: string, extra: Partial<NotifyRequest> = {}): void {
+    if (!notifying) return;
+    const info = workflowInfo();
+    notices += 1;
+    const req: NotifyRequest = {
+      event,
+      id: `${info.workflowId}/${info.runId}/${notices}`,
+      at: now(),
+      workflowId: info.workflowId,
+      runId: info.runId,
+      namespace: info.namespace,
+      stack: input.stack,
+      gatewayVersion: input.gatewayVersion,
+      ...(input.pumpVersion ? { pumpVersion: input.pumpVersion } : {}),
+      stage: status.stage,
+      outcome: status.outcome,
+      summary,
+      ...extra,
+    };
+    const sent = on(undefined, NOTIFY, `Notify ${event}`)
+      .notify(req)
+      .then(
+        (r) => {
+          reminderMs = r.reminderMs;
+          if (!r.delivered.length && !r.failed.length) return;
+          (status.notifications ??= []).push({ event, at: req.at, delivered: r.delivered.map((d) => d.webhook), failed: r.failed.map((f) => ({ webhook: f.webhook, error: f.error })) });
+          for (const f of r.failed) status.errors.push(`warning: notification ${event} not delivered to webhook ${f.webhook}: ${f.error}`);
+          publish();
+        },
+        // Never a reason to stop: an undelivered notification is a warning.
+        (err) => void status.errors.push(`warning: notification ${event} not sent: ${failureMessage(err)}`),
+      );
+    sending.push(sent);
+  }
+  /** The last notification of a run must leave before the run ends (its activity would be abandoned). */
+  const notificationsSent = () => Promise.all(sending);
+  const approvalsSoFar = (g: GateStatus) => (g.required ? ` (${g.approvals?.length ?? 0} of ${g.required} approvals${g.approvals?.length ? `: ${g.approvals.map((a) => a.by).join(', ')}` : ''})` : '');
+
+  /**
+   * Wait until `isDecided`, at most `timeoutMs`; while waiting, remind every reminderMs (once the worker has said
+   * it wants reminders). Returns false on timeout.
+   */
+  async function waitReminding(isDecided: () => boolean, timeoutMs: number | undefined, remind: () => void): Promise<boolean> {
+    const until = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    let last = Date.now();
+    for (;;) {
+      if (isDecided()) return true;
+      const t = Date.now();
+      if (t >= until) return false;
+      const every = reminderMs;
+      if (every && t >= last + every) {
+        remind();
+        last = t;
+        continue;
+      }
+      const wake = Math.min(until, every ? last + every : Infinity);
+      const changed = () => isDecided() || reminderMs !== every;
+      if (wake === Infinity) await condition(changed);
+      else await condition(changed, wake - t);
+    }
   }
 
   // --- approvals: an Update (validated) and a Signal (best effort) with the same meaning ---
@@ -246,7 +318,19 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     }
     publish();
     const isDecided = () => g.state !== 'waiting' || !!status.abort;
-    const decided = input.approvalTimeoutMs ? await condition(isDecided, input.approvalTimeoutMs) : (await condition(isDecided), true);
+    let decided: boolean;
+    if (notifying) {
+      notify('gate.waiting', `Gate ${name} of ${input.stack} is waiting for approval${approvalsSoFar(g)}`, { gate: { ...g } });
+      decided = await waitReminding(isDecided, input.approvalTimeoutMs, () =>
+        notify('gate.reminder', `Still waiting: gate ${name} of ${input.stack}, since ${g.waitingSince}${approvalsSoFar(g)}`, { gate: { ...g } }),
+      );
+      if (g.state !== 'waiting' || !decided) {
+        const how = decided ? `${g.state} by ${g.by}${g.comment ? `: ${g.comment}` : ''}` : `timed out after ${(input.approvalTimeoutMs as number) / 1000} s`;
+        notify('gate.decided', `Gate ${name} of ${input.stack} ${how}`, { gate: { ...g, ...(decided ? {} : { state: 'timed-out' as const }) } });
+      }
+    } else {
+      decided = input.approvalTimeoutMs ? await condition(isDecided, input.approvalTimeoutMs) : (await condition(isDecided), true);
+    }
     if (g.state === 'waiting' && status.abort) {
       g.state = 'not-reached';
       endStage(name as StageName, 'failed');
@@ -360,6 +444,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     status.pause = { number: pauses, state: 'waiting', since: now(), reason, failed };
     upsertSearchAttributes([{ key: SA_STAGE, value: 'paused' }]);
     publish();
+    notify('upgrade.paused', `Upgrade of ${input.stack} paused: ${reason}`, { pause: { ...status.pause } });
     const p = status.pause;
     const settled = () => p.state !== 'waiting' || !!status.abort;
     const decided = input.pauseTimeoutMs ? await condition(settled, input.pauseTimeoutMs) : (await condition(settled), true);
@@ -469,6 +554,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       };
       upsertSearchAttributes([{ key: SA_STAGE, value: 'waiting-for-window' }]);
       publish();
+      notify('upgrade.waiting-for-window', `Upgrade of ${input.stack} waits for its maintenance window: ${status.pause.reason}`, { pause: { ...status.pause } });
       const p = status.pause;
       const settled = () => p.state !== 'waiting' || !!status.abort;
       // A second past the opening, so the clock the workflow wakes with is inside the window.
@@ -601,14 +687,25 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     if (left.length) {
       // Not a success to show in green: the run ends failed, with everything it did recorded.
       status.reason = `${left.length} of ${plan.length} instances are back on their old version: ${left.join(', ')}`;
+      await announceEnd();
       publish();
       throw ApplicationFailure.create({ type: FAILURE_TYPE.partial, message: status.reason, details: [status], nonRetryable: true });
     }
+    await announceEnd();
     publish();
     return status;
   } catch (err) {
     if (status.outcome === 'partial') throw err;
     return await CancellationScope.nonCancellable(() => finishFailed(err));
+  }
+
+  /** The outcome, to every webhook that wants it; waits for every notification of the run to have left. */
+  async function announceEnd(): Promise<void> {
+    if (!notifying) return;
+    const target = `gateway ${input.gatewayVersion}${input.pumps.length && input.pumpVersion ? `, pump ${input.pumpVersion}` : ''}`;
+    const said = status.outcome === 'succeeded' ? 'succeeded' : `ended ${status.outcome}`;
+    notify(`upgrade.${status.outcome}` as NotifyEventName, `Upgrade of ${input.stack} to ${target} ${said}${status.reason ? `: ${status.reason}` : ''}`, status.reason ? { reason: status.reason } : {});
+    await notificationsSent();
   }
 
   async function finishFailed(err: unknown): Promise<never> {
@@ -640,6 +737,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       }
     }
     upsertSearchAttributes([{ key: SA_STAGE, value: status.outcome }]);
+    await announceEnd();
     publish();
     if (isCancellation(err)) throw err;
     throw ApplicationFailure.create({

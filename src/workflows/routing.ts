@@ -22,6 +22,11 @@ export const SHORT: ActivityOptions = { startToCloseTimeout: '2m', heartbeatTime
 export const PULL: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '10s', retry: retry(4) };
 export const DOCKER_CHANGE: ActivityOptions = { startToCloseTimeout: '10m', heartbeatTimeout: '10s', retry: retry(10) };
 /**
+ * Notifications run on the workflow's own queue (in a fleet, every host's worker serves it). The activity
+ * retries each webhook itself within its deadline; these attempts only cover a worker that died mid-send.
+ */
+export const NOTIFY: ActivityOptions = { startToCloseTimeout: '2m', heartbeatTimeout: '10s', retry: retry(3) };
+/**
  * The first call to a host: when no worker takes it within this time, the host has no worker polling, and the
  * run stops before anything changed rather than waiting for one forever.
  */
