@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { decide, startUpgrade } from '../src/client-lib/upgrades';
 import { getHello } from '../src/activities/tyk-http';
-import type { UpgradeStatus } from '../src/shared/types';
+import { renderReport } from '../src/cli/report';
+import type { UpgradeInput, UpgradeStatus } from '../src/shared/types';
 import { runCli } from './support/cli';
 import { connectTestEnv, FAULTY_REPO, tempDir } from './support/services';
 import { testStack } from './support/stack';
@@ -133,5 +134,61 @@ describe('tyk-upgrade report and status --json', () => {
     } finally {
       await stack.remove();
     }
+  });
+});
+
+// What the runs above cannot show cheaply (notifications arrive with the worker's webhooks; a paused fleet), rendered
+// from a status as the workflow would report it.
+describe('report rendering of the rarer parts of a record', () => {
+  const exec = { workflowId: 'tyk-upgrade-prod', runId: 'r1', temporalStatus: 'FAILED', taskQueue: 'tyk-upgrade', startTime: new Date('2026-11-26T10:00:00Z'), closeTime: new Date('2026-11-26T10:42:30Z'), historyLength: 300 };
+  const input: UpgradeInput = {
+    stack: 'prod',
+    gateways: [{ container: 'gw-1', url: 'http://10.0.0.1:8080', helloPath: 'hello', host: 'web-1' }],
+    pumps: [],
+    gatewayVersion: 'v5.3.0',
+    allowDowngrade: false,
+    gates: ['before-gateways'],
+    drainTimeoutSec: 40,
+    healthTimeoutMs: 120_000,
+    batchSize: [1, '50%'],
+    onFailure: 'pause',
+    backupDir: '/var/backups/tyk',
+    keepOldContainers: false,
+    window: ['Sat 02:00-04:00 Europe/Berlin'],
+  };
+  const status: UpgradeStatus = {
+    stack: 'prod',
+    outcome: 'rolled-back',
+    stage: 'gateways',
+    stages: [{ name: 'gateways', state: 'failed', startedAt: '2026-11-26T10:01:00Z', endedAt: '2026-11-26T10:42:00Z' }],
+    instances: [{ role: 'gateway', container: 'gw-1', host: 'web-1', batch: 1, fromVersion: '5.2.0', toVersion: '5.3.0', state: 'rolled-back' }],
+    gates: [{ gate: 'before-gateways', state: 'rejected', by: 'erin', at: '2026-11-26T10:00:30Z', comment: 'CAB | said no', waitingSince: '2026-11-26T10:00:10Z' }],
+    hosts: ['web-1'],
+    batches: [{ name: '1', instances: ['web-1/gw-1'], state: 'rolled-back', workflowId: 'tyk-upgrade-prod/batch-1' }],
+    failures: { count: 0, budget: 0 },
+    pause: { number: 1, state: 'decided', since: '2026-11-26T10:05:00Z', reason: '1 instance failed', failed: ['web-1/gw-1'], choice: 'rollback', by: 'dave', at: '2026-11-26T10:40:00Z', comment: 'CHG-9' },
+    backups: [],
+    notifications: [{ event: 'upgrade.paused', at: '2026-11-26T10:05:01Z', delivered: ['ops-slack'], failed: [{ webhook: 'pager', error: 'HTTP 500' }] }],
+    errors: ['warning: something odd'],
+    reason: 'dave chose to roll back: 1 instance failed',
+  };
+
+  it('shows notifications with their failures, a pause and its decision, a rejection, windows and rollback children; no status: says so', () => {
+    const md = renderReport({ exec, input, status, webUi: 'http://ui/x', now: new Date() });
+    assert.match(md, row('upgrade.paused', '2026-11-26 10:05:01Z', 'ops-slack', 'pager: HTTP 500'));
+    assert.match(md, /^- Pause 1 \(failures past the budget\), since 2026-11-26 10:05:00Z: 1 instance failed — failed: web-1\/gw-1\n  - Decision: \*\*rollback\*\* by dave at 2026-11-26 10:40:00Z: CHG-9$/m);
+    assert.match(md, row('before-gateways', 'rejected', '2026-11-26 10:00:10Z', '0 of 1', 'rejected by erin at 2026-11-26 10:00:30Z: CAB \\| said no'));
+    assert.match(md, row('1', 'web-1/gw-1', 'rolled-back', '`tyk-upgrade-prod/batch-1`', '`tyk-upgrade-prod/rollback-1`'));
+    assert.match(md, row('web-1', '`gw-1`', 'gateway', '1', '5.2.0', '5.3.0', '5.2.0', 'rolled-back', ''));
+    assert.match(md, /^- Maintenance windows: Sat 02:00-04:00 Europe\/Berlin$/m);
+    assert.match(md, /^- Batches: 1, 50% .*; maxUnavailable per pool: all but one of the pool$/m);
+    assert.match(md, row('Duration', '43 min'));
+    assert.match(md, row('gateways', 'failed', '2026-11-26 10:01:00Z', '2026-11-26 10:42:00Z', '41 min'));
+    assert.match(md, /^## Warnings\n\n- warning: something odd$/m);
+    assert.match(md, /^## Backups\n\nNone: the run ended before its backup\.$/m);
+
+    const none = renderReport({ exec: { ...exec, temporalStatus: 'TERMINATED' }, input, status: undefined, webUi: 'http://ui/x', now: new Date() });
+    assert.match(none, row('Outcome', 'no status (Temporal: TERMINATED)'));
+    assert.match(none, /^No status is available for this run/m);
   });
 });
