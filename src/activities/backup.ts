@@ -40,8 +40,9 @@ const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+/, '
 export async function backupStack(docker: Docker, input: BackupInput, heartbeat: () => void): Promise<BackupResult> {
   const dir = join(input.backupDir, safe(input.stack), safe(input.runId), ...(input.host ? [safe(input.host)] : []));
   const manifestPath = join(dir, 'manifest.json');
-  const existing = await readManifest(manifestPath).catch(() => undefined);
-  if (existing) return toResult(dir, manifestPath, existing); // a retry after the manifest was written
+  const existing = await readManifestFile(manifestPath).catch(() => undefined);
+  // A retry after the manifest was written: the same result, hash included, from the same bytes.
+  if (existing) return toResult(dir, manifestPath, existing.manifest, existing.sha256);
 
   await mkdir(input.backupDir, { recursive: true, mode: 0o700 }).catch((err) => noSpace(err, input.backupDir));
   await checkFreeSpace(input.backupDir);
@@ -119,16 +120,23 @@ async function writeBackup(docker: Docker, input: BackupInput, dir: string, mani
     }
   }
   const manifest: Manifest = { stack: input.stack, runId: input.runId, createdAt: new Date().toISOString(), entries, redis };
+  const text = JSON.stringify(manifest, null, 2);
   // Written last and atomically: its presence means the backup is whole.
-  await writeSecret(`${manifestPath}.tmp`, JSON.stringify(manifest, null, 2));
+  await writeSecret(`${manifestPath}.tmp`, text);
   await rename(`${manifestPath}.tmp`, manifestPath);
-  return toResult(dir, manifestPath, manifest);
+  return toResult(dir, manifestPath, manifest, sha256(text));
 }
 
-function toResult(dir: string, manifest: string, m: Manifest): BackupResult {
+/** `manifestSha256` lets a change ticket name the exact backup: anyone can check the file on disk against it. */
+function toResult(dir: string, manifest: string, m: Manifest, manifestSha256: string): BackupResult {
   // Only paths and hashes go back to the workflow: file contents hold secrets and must stay out of history.
   const entries = m.entries.map(({ hashes: _hashes, role: _role, ...e }) => e);
-  return { dir, manifest, entries, redis: m.redis };
+  return { dir, manifest, manifestSha256, entries, redis: m.redis };
+}
+
+async function readManifestFile(path: string): Promise<{ manifest: Manifest; sha256: string }> {
+  const bytes = await readFile(path);
+  return { manifest: JSON.parse(bytes.toString('utf8')) as Manifest, sha256: sha256(bytes) };
 }
 
 export async function readManifest(path: string): Promise<Manifest> {

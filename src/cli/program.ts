@@ -127,6 +127,14 @@ export function buildProgram(): Command {
     .action(async (id, f, cmd) => (await import('./commands/status')).statusCommand(id, f, globals(cmd)));
 
   program
+    .command('report')
+    .description('the full record of one upgrade as Markdown, for a change ticket: plan, versions, gates, failures, backups')
+    .argument('<id>', 'workflow id (tyk-upgrade-<stack>) or stack name')
+    .option('--out <file>', 'write the report to this file instead of printing it')
+    .option('--force', 'replace the --out file if it exists')
+    .action(async (id, f, cmd) => (await import('./commands/report')).reportCommand(id, f, globals(cmd)));
+
+  program
     .command('watch')
     .description('follow an upgrade live; asks at gates on a terminal; exits 0 on success')
     .argument('<id>', 'workflow id or stack name')

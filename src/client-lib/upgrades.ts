@@ -1,6 +1,7 @@
 // Client-side operations on upgrades, shared by the CLI and the tests.
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { instanceKey, SA_STACK, SA_STAGE, SA_TARGET_VERSION, TASK_QUEUE, WORKFLOW_TYPE, workflowIdFor } from '../shared/names';
 import type { AbortRequest, AbortStatus, Decision, GateName, GateStatus, PauseDecision, PauseStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
 import { normaliseVersion } from '../shared/version';
@@ -180,6 +181,22 @@ export async function finalStatus(client: Client, workflowId: string, runId: str
     if (cause instanceof ApplicationFailure && cause.details?.[0]) return cause.details[0] as UpgradeStatus;
     return undefined;
   }
+}
+
+/**
+ * The plan exactly as the workflow received it: the input of the run's first history event, decoded with the
+ * client's data converter. Read from history, so no worker is needed. It holds no tyk.conf values by design.
+ */
+export async function upgradeInput(client: Client, workflowId: string, runId: string): Promise<UpgradeInput> {
+  const namespace = client.options.namespace;
+  // The first event is WorkflowExecutionStarted; one event is all that is needed, however long the history.
+  const res = await client.withDeadline(Date.now() + CALL_DEADLINE_MS, () =>
+    client.workflowService.getWorkflowExecutionHistory({ namespace, execution: { workflowId, runId }, maximumPageSize: 1 }),
+  );
+  const started = res.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+  if (!started) throw new Error(`the history of ${workflowId} (run ${runId}) does not begin with its start event`);
+  const [input] = await decodeArrayFromPayloads(client.options.loadedDataConverter, started.input?.payloads, { type: 'workflow', namespace, workflowId });
+  return input as UpgradeInput;
 }
 
 export interface UpgradeSummary {

@@ -637,7 +637,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     );
     for (const [host, b] of backups) {
       manifests[host ?? ''] = b.manifest;
-      const hb: HostBackup = { dir: b.dir, manifest: b.manifest, files: b.entries.reduce((n, e) => n + e.files, 0), redis: b.redis };
+      const hb: HostBackup = { dir: b.dir, manifest: b.manifest, ...(b.manifestSha256 ? { manifestSha256: b.manifestSha256 } : {}), files: b.entries.reduce((n, e) => n + e.files, 0), redis: b.redis };
       status.backups.push(host ? { host, ...hb } : hb);
     }
     endStage('backup');
