@@ -389,6 +389,9 @@ describe('plan: loadBalancer section', () => {
       "loadBalancer.hooks.beforeStop: must not carry credentials (the plan is kept in workflow history); give the worker TYK_UPGRADE_HOOK_HEADERS instead",
       'loadBalancer.servers: applies to haproxy: only',
     ]);
+    assert.deepEqual(problems({ hooks: { beforeStop: 'https://lb.example/drain?pool=tyk', afterHealthy: 'https://lb.example/enable?pool=tyk&access_token=abc123' } }), [
+      'loadBalancer.hooks.afterHealthy: must not carry credentials (query access_token) (the plan is kept in workflow history); give the worker TYK_UPGRADE_HOOK_HEADERS instead',
+    ]);
     assert.deepEqual(problems({ haproxy: { socket: '/s', backend: 'tyk' }, hooks: { beforeStop: 'https://a/b', afterHealthy: 'https://a/c' } }), ['loadBalancer.hooks: give haproxy: or hooks:, not both']);
     assert.deepEqual(problems('nginx'), ['loadBalancer: "nginx" is not a choice; must be none, or a mapping with haproxy: or hooks:']);
     assert.deepEqual(problems({ haproxy: 3 }), ['loadBalancer.haproxy: must be a mapping with socket: (or address:) and backend:']);

@@ -168,7 +168,13 @@ export function renderStatus(exec: UpgradeExecution, s: UpgradeStatus | undefine
   }
   const waiting = s.gates.find((g) => g.state === 'waiting');
   if (waiting) out.push('', `Waiting for approval at ${waiting.gate}: ${approveCommand(exec.workflowId, waiting.gate)}`);
-  for (const b of s.backups) out.push(`${b === s.backups[0] ? '\n' : ''}Backup: ${b.host ? `${b.host}:` : ''}${b.dir} (${b.files} files; ${b.redis})`);
+  for (const b of s.backups) {
+    out.push(`${b === s.backups[0] ? '\n' : ''}Backup: ${b.host ? `${b.host}:` : ''}${b.dir} (${b.files} files; ${b.redis})${b.manifestSha256 ? `\n  manifest sha256 ${b.manifestSha256}` : ''}`);
+  }
+  if (s.notifications?.length) {
+    const failed = s.notifications.filter((n) => n.failed.length).length;
+    out.push(`Notifications: ${s.notifications.length} sent${failed ? `, ${failed} not delivered everywhere (see the warnings)` : ''}; \`tyk-upgrade report\` lists them.`);
+  }
   if (s.pull) out.push(`Pull:   ${s.pull}`);
   if (s.reason) out.push('', `Reason: ${s.reason}`);
   const notes = s.errors.filter((e) => e !== s.reason);

@@ -61,14 +61,18 @@ const hookUrl = z.string({ error: 'must be a URL such as https://lb.example/drai
     ctx.addIssue({ code: 'custom', message: `"${value}" is not a URL; write it with its scheme, like https://lb.example/drain` });
     return;
   }
+  const secretParams = [...url.searchParams.keys()].filter((k) => SECRET_PARAM.test(k));
   if (url.protocol !== 'http:' && url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `"${value}" must use http:// or https://` });
-  else if (url.username || url.password) {
+  else if (url.username || url.password || secretParams.length) {
     ctx.addIssue({
       code: 'custom',
-      message: "must not carry credentials (the plan is kept in workflow history); give the worker TYK_UPGRADE_HOOK_HEADERS instead",
+      message: `must not carry credentials${secretParams.length ? ` (query ${secretParams.join(', ')})` : ''} (the plan is kept in workflow history); give the worker TYK_UPGRADE_HOOK_HEADERS instead`,
     });
   }
 });
+
+/** Query parameters that usually carry a secret; the value itself is never repeated in the message. */
+const SECRET_PARAM = /token|secret|key|pass|auth|sig|credential|session|code/i;
 
 const hooks = z.strictObject(
   { beforeStop: hookUrl, afterHealthy: hookUrl, timeout: duration.optional() },

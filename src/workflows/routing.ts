@@ -23,9 +23,10 @@ export const PULL: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTime
 export const DOCKER_CHANGE: ActivityOptions = { startToCloseTimeout: '10m', heartbeatTimeout: '10s', retry: retry(10) };
 /**
  * Notifications run on the workflow's own queue (in a fleet, every host's worker serves it). The activity
- * retries each webhook itself within its deadline; these attempts only cover a worker that died mid-send.
+ * retries each webhook itself within its deadline; these attempts only cover a worker that died mid-send. A
+ * queue where no worker takes it (an old worker) costs a warning after a minute, never a run that cannot end.
  */
-export const NOTIFY: ActivityOptions = { startToCloseTimeout: '2m', heartbeatTimeout: '10s', retry: retry(3) };
+export const NOTIFY: ActivityOptions = { scheduleToStartTimeout: '1m', startToCloseTimeout: '2m', heartbeatTimeout: '10s', retry: retry(3) };
 /**
  * The first call to a host: when no worker takes it within this time, the host has no worker polling, and the
  * run stops before anything changed rather than waiting for one forever.
