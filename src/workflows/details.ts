@@ -42,6 +42,8 @@ export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
       `**Paused** since ${s.pause.since}: ${escape(s.pause.reason)}`,
       '',
       `Decide: \`tyk-upgrade resume ${id} retry\` (the failed instances again), \`continue\` (without them) or \`rollback\` (everything this run changed).`,
+      '',
+      `From the Web UI: More Actions → Send an Update → \`resolvePause\` with \`{"choice": "retry", "by": "<your name>"}\` (or \`"continue"\`, \`"rollback"\`).`,
     );
   }
   const waiting = s.gates.find((g) => g.state === 'waiting');
@@ -54,6 +56,8 @@ export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
       `Approve: \`tyk-upgrade approve ${id} --gate ${waiting.gate}\``,
       '',
       `Reject: \`tyk-upgrade reject ${id} --gate ${waiting.gate} --reason "..."\``,
+      '',
+      `From the Web UI: More Actions → Send an Update → \`approveGate\` with \`{"gate": "${waiting.gate}", "by": "<your name>", "comment": "<ticket>"}\`${waiting.required ? ` (\`"by"\` is required: ${waiting.required} different people must approve)` : ''}; \`rejectGate\` likewise, with \`"rollback": true\` to also roll back what this run changed.`,
     );
   }
   const decided = s.gates.filter((g) => g.by);

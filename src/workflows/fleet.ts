@@ -233,15 +233,17 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     publish();
     return { ...g };
   }
-  setHandler(approveUpdate, approve, {
+  // The Web UI sends no argument when its Data box is left empty: a missing payload is read as {}.
+  setHandler(approveUpdate, (d) => approve(d ?? {}), {
     validator: (d) => {
-      validate(d);
-      validateApprover(d);
+      validate(d ?? {});
+      validateApprover(d ?? {});
     }, description: 'Approve the waiting gate: {"gate": "before-gateways", "by": "alice", "comment": "CHG-1234"}' });
-  setHandler(rejectUpdate, (d) => decide(d, 'rejected'), { validator: validate, description: 'Reject the waiting gate: {"gate": "before-pump", "by": "alice", "comment": "why"}' });
+  setHandler(rejectUpdate, (d) => decide(d ?? {}, 'rejected'), { validator: (d) => validate(d ?? {}), description: 'Reject the waiting gate: {"gate": "before-pump", "by": "alice", "comment": "why"}' });
   setHandler(
     approveSignal,
-    (d) => {
+    (given) => {
+      const d = given ?? {};
       if (!waitingGate(d.gate)) return;
       try {
         validateApprover(d);
@@ -252,12 +254,12 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     },
     { description: 'Approve the waiting gate (ignored when none waits, or when the four-eyes rules refuse it)' },
   );
-  setHandler(rejectSignal, (d) => void (waitingGate(d.gate) && decide(d, 'rejected')), { description: 'Reject the waiting gate (ignored when none waits)' });
+  setHandler(rejectSignal, (d) => void (waitingGate(d?.gate) && decide(d ?? {}, 'rejected')), { description: 'Reject the waiting gate (ignored when none waits)' });
 
   // --- a paused fleet: retry, continue or roll back, with the gates' discipline ---
-  function validatePause(d: PauseDecision): void {
-    if (!(PAUSE_CHOICES as readonly string[]).includes(d.choice)) {
-      throw ApplicationFailure.nonRetryable(`unknown choice "${d.choice}"; choose ${PAUSE_CHOICES.join(', ')}`, 'InvalidChoice');
+  function validatePause(d: PauseDecision | undefined): void {
+    if (!d || !(PAUSE_CHOICES as readonly string[]).includes(d.choice)) {
+      throw ApplicationFailure.nonRetryable(`${d?.choice === undefined ? 'no "choice" given' : `unknown choice "${d.choice}"`}; choose ${PAUSE_CHOICES.join(', ')}`, 'InvalidChoice');
     }
     if (status.pause?.state !== 'waiting') {
       throw ApplicationFailure.nonRetryable(`the upgrade is not paused (stage "${status.stage}", outcome ${status.outcome})`, 'NotPaused');
@@ -281,13 +283,13 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
   }
   setHandler(resolvePauseUpdate, resolvePause, { validator: validatePause, description: 'Resolve a paused fleet: {"choice": "retry" | "continue" | "rollback", "by": "alice"}' });
   setHandler(resolvePauseSignal, (d) => {
-    if (status.pause?.state === 'waiting' && (PAUSE_CHOICES as readonly string[]).includes(d.choice)) resolvePause(d);
-  });
+    if (d && status.pause?.state === 'waiting' && (PAUSE_CHOICES as readonly string[]).includes(d.choice)) resolvePause(d);
+  }, { description: 'Resolve a paused fleet (ignored when not paused or the choice is unknown)' });
   setHandler(statusQuery, () => status, { description: 'Stages, hosts, batches, instances, gates and backups of this upgrade' });
   setHandler(
     abortWithRollbackUpdate,
     (r) => {
-      status.abort ??= { ...(r.by ? { by: r.by } : {}), ...(r.reason ? { reason: r.reason } : {}), at: now(), rollback: true };
+      status.abort ??= { ...(r?.by ? { by: r.by } : {}), ...(r?.reason ? { reason: r.reason } : {}), at: now(), rollback: true };
       publish();
       return status.abort;
     },
