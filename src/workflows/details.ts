@@ -35,7 +35,17 @@ export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
       lines.push(`| ${b.name} | ${b.instances.join(', ')} | ${MARK_BATCH[b.state] ?? ''} ${b.state} | ${link} |`);
     }
   }
-  if (s.pause?.state === 'waiting') {
+  if (s.pause?.state === 'waiting' && s.pause.kind === 'window') {
+    const id = workflowIdFor(s.stack);
+    lines.push(
+      '',
+      `**Waiting for the maintenance window** since ${s.pause.since}: ${escape(s.pause.reason)}. It goes on by itself when the window opens.`,
+      '',
+      `Decide now: \`tyk-upgrade resume ${id} continue\` (go on outside the window) or \`rollback\` (stop, and roll back what this run changed).`,
+      '',
+      `From the Web UI: More Actions → Send an Update → \`resolvePause\` with \`{"choice": "continue", "by": "<your name>"}\` (or \`"rollback"\`).`,
+    );
+  } else if (s.pause?.state === 'waiting') {
     const id = workflowIdFor(s.stack);
     lines.push(
       '',
@@ -45,6 +55,11 @@ export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
       '',
       `From the Web UI: More Actions → Send an Update → \`resolvePause\` with \`{"choice": "retry", "by": "<your name>"}\` (or \`"continue"\`, \`"rollback"\`).`,
     );
+  }
+  if (s.window && !(s.pause?.state === 'waiting' && s.pause.kind === 'window')) {
+    const w = s.window;
+    const now = w.state === 'open' ? `open until ${w.closesAt}` : w.state === 'overridden' ? `overridden by ${w.overriddenBy} at ${w.overriddenAt}` : `closed; next opens ${w.opensAt ?? 'not within a week'}`;
+    lines.push('', `**Maintenance window** ${escape(w.windows.join('; '))}: ${now}.`);
   }
   const waiting = s.gates.find((g) => g.state === 'waiting');
   if (waiting) {
