@@ -66,11 +66,15 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
       return undefined;
     }
   };
+  /**
+   * This engine's dockerd is running as `p`. The pid file outlives its process (a kill, a machine restart), and
+   * pids are reused (pid_max is 32768 here): a pid is only ours when its command line names our socket, or a stale
+   * file would have us signal whatever runs under that number now — once, the shared engine itself.
+   */
   const alive = (p: number | undefined) => {
     if (!p) return false;
     try {
-      process.kill(p, 0);
-      return true;
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(`--host=unix://${socket}`);
     } catch {
       return false;
     }
