@@ -546,16 +546,36 @@ describe('tyk-upgrade worker --notify', () => {
     assertNoSecret(env.stdout + env.stderr, 'the CLI output', URL_);
   });
 
-  it('a good file: the worker starts and says which webhooks, formats and filters, never the URL', async () => {
+  it("a good file: a fleet host's worker starts, says which webhooks (never the URL), and serves notify on the main queue", async () => {
+    const rx = await receiver();
     const good = join(dir, 'good-notify.yaml');
-    writeFileSync(good, `webhooks:\n  - name: ops-slack\n    url: ${URL_}\n    format: slack\n    events: ["gate.*"]\n    headers: { Authorization: "${HEADER_SECRET}" }\n  - name: audit\n    url: http://127.0.0.1:9/a?token=${TOKEN}\n`, { mode: 0o600 });
-    const w = spawnCli(['worker', '--task-queue', `notify-${randomBytes(4).toString('hex')}`, '--notify', good]);
+    writeFileSync(good, `webhooks:\n  - name: ops-slack\n    url: ${URL_}\n    format: slack\n    events: ["gate.*"]\n    headers: { Authorization: "${HEADER_SECRET}" }\n  - name: audit\n    url: ${rx.url}\n`, { mode: 0o600 });
+    const mainQueue = `notify-${randomBytes(4).toString('hex')}`;
+    const w = spawnCli(['worker', '--host', `h-${randomBytes(3).toString('hex')}`, '--task-queue', mainQueue, '--notify', good, '--log-level', 'INFO']);
+    const address = process.env.TEMPORAL_ADDRESS as string;
+    const native = await NativeConnection.connect({ address });
+    const connection = await Connection.connect({ address });
     try {
       await w.waitFor(/^notifications: /, 90_000);
+      assert.match(w.output(), /notifications: 2 webhooks \(ops-slack: slack, gate\.\*; audit: json, all events\)/);
+      // The workflow runs elsewhere; its notify activity goes to the main queue, where only the host's worker serves it.
+      const workflowQueue = `notify-wf-${randomBytes(4).toString('hex')}`;
+      const worker = await Worker.create({ connection: native, namespace: 'default', taskQueue: workflowQueue, workflowsPath: require.resolve('./workflows/notify-call') });
+      const client = new Client({ connection, namespace: 'default' });
+      const result = await worker.runUntil(
+        client.workflow.execute('notifyCall', { taskQueue: workflowQueue, workflowId: `notify-fleet-${randomBytes(4).toString('hex')}`, args: [request('upgrade.rolled-back'), mainQueue] }),
+      );
+      assert.deepEqual(result, { delivered: [{ webhook: 'audit', attempts: 1 }], failed: [] });
+      assert.equal(rx.seen.length, 1);
+      assert.equal((JSON.parse(rx.seen[0].body) as NotificationBody).event, 'upgrade.rolled-back');
+      await w.waitFor(/notification upgrade\.rolled-back delivered to webhook audit/, 10_000);
     } finally {
       await w.stop();
+      await connection.close();
+      await native.close();
+      await rx.close();
     }
-    assert.match(w.output(), /notifications: 2 webhooks \(ops-slack: slack, gate\.\*; audit: json, all events\)/);
-    assertNoSecret(w.output(), "the worker's output", URL_);
+    assertNoSecret(w.output(), "the worker's output and log", URL_);
+    assertNoSecret(w.output(), "the worker's output and log", rx.url);
   });
 });
