@@ -95,7 +95,7 @@ async function attempt(w: WebhookConfig, body: string, timeoutMs: number, cancel
   try {
     const res = await request(w.url, {
       method: 'POST',
-      headers: { ...w.headers, 'content-type': 'application/json', 'user-agent': 'tyk-upgrade' },
+      headers: { ...(Object.keys(w.headers).some((h) => h.toLowerCase() === 'user-agent') ? {} : { 'user-agent': 'tyk-upgrade' }), ...w.headers, 'content-type': 'application/json' },
       body,
       signal: cancel ? AbortSignal.any([timeout, cancel]) : timeout,
       headersTimeout: timeoutMs,
@@ -136,8 +136,13 @@ function seconds(ms: number): string {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 }
 
