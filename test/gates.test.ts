@@ -12,7 +12,7 @@ import { retiredContainerName } from '../src/shared/names';
 import { runCli } from './support/cli';
 import { docker } from './support/services';
 import { containerNames, testStack, type TestStack } from './support/stack';
-import { failureOf, keepHistory, waitForGate, waitUntil } from './support/upgrade';
+import { failureOf, keepHistory, quiet, waitForGate, waitUntil } from './support/upgrade';
 import { useUpgradeWorker } from './support/worker';
 
 const t = useUpgradeWorker();
@@ -94,6 +94,7 @@ describe('gates', () => {
       const handle = await startUpgrade(t.env.client, stack.input(), { taskQueue: t.worker.taskQueue });
       await waitForGate(t.env.client, handle.workflowId, 'before-gateways');
       const events = async () => (await handle.fetchHistory()).events?.length;
+      await quiet(handle); // the gate.waiting notification has finished
       const before = await events();
       await assert.rejects(
         decide(t.env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'mallory' }),
@@ -197,7 +198,7 @@ describe('four-eyes approvals', () => {
       );
       await waitForGate(t.env.client, handle.workflowId, 'before-gateways');
       const refusal = async (by: string, message: RegExp) => {
-        const before = (await handle.describe()).historyLength;
+        const before = await quiet(handle);
         await assert.rejects(decide(t.env.client, handle.workflowId, 'approve', { by }), (err: unknown) => {
           assert.ok(err instanceof WorkflowUpdateFailedError);
           assert.match(err.cause?.message ?? '', message);

@@ -17,6 +17,7 @@ import { jsonBody, SCHEMA, slackBody, type NotificationBody } from '../src/notif
 import { sendNotification } from '../src/notify/send';
 import { NOTIFY_EVENTS, type NotifyEventName, type NotifyRequest } from '../src/shared/types';
 import { runCli, spawnCli } from './support/cli';
+import { historyText } from './support/history';
 
 // The worker's log, captured: installed before anything creates the runtime.
 const logLines: string[] = [];
@@ -124,15 +125,6 @@ function assertNoSecret(text: string, what: string, url?: string): void {
 }
 
 /** A history as text with every payload decoded: its bytes, JSON-encoded, would hide whatever they hold. */
-function historyText(history: unknown): string {
-  return JSON.stringify(history, (_k, v: unknown) => {
-    const p = v as { metadata?: unknown; data?: unknown } | null;
-    if (!p || typeof p !== 'object' || !('metadata' in p) || p.data === undefined || p.data === null) return v;
-    const data = p.data instanceof Uint8Array ? Buffer.from(p.data) : typeof p.data === 'string' ? Buffer.from(p.data, 'base64') : undefined;
-    return data ? { ...p, data: data.toString('utf8') } : v;
-  });
-}
-
 describe('notification bodies', () => {
   it('every event reaches a JSON receiver with the documented body, and a Slack receiver with text, link and commands', async () => {
     const json = await receiver();

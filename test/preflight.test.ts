@@ -94,7 +94,9 @@ describe('preflight', () => {
       assert.equal(f.status.outcome, 'failed');
       assert.match(f.message, /a downgrade must be asked for/);
       const history = await handle.fetchHistory();
-      const attempts = history.events?.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+      // The preflight's own attempts (the run's outcome notification is an activity of its own).
+      const preflight = new Set(history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'preflight').map((e) => String(e.eventId)));
+      const attempts = history.events?.filter((e) => preflight.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId))).map((e) => e.activityTaskStartedEventAttributes!.attempt);
       assert.deepEqual(attempts, [1], 'one attempt: the error type is non-retryable');
       assert.equal((await docker.getContainer(stack.gateways[0].container).inspect()).Id, id);
     } finally {

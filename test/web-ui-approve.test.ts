@@ -11,7 +11,7 @@ import { getStatus, startUpgrade } from '../src/client-lib/upgrades';
 import type { GateName } from '../src/shared/types';
 import { tempDir } from './support/services';
 import { testStack } from './support/stack';
-import { waitForGate } from './support/upgrade';
+import { quiet, waitForGate } from './support/upgrade';
 import { useUpgradeWorker } from './support/worker';
 
 const t = useUpgradeWorker();
@@ -136,7 +136,7 @@ describe('approve from the Temporal Web UI', () => {
       await waitForGate(t.env.client, handle.workflowId, 'before-gateways');
       page = await openUpgrade(handle);
       const refused = async (data: string, shot: string, message: RegExp) => {
-        const before = (await handle.describe()).historyLength;
+        const before = await quiet(handle);
         const sent = await sendUpdate(page as Page, 'approveGate', data, shot);
         assert.equal(sent.ok, false, 'the update is refused');
         assert.match((sent as { message: string }).message, message);

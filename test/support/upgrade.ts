@@ -52,3 +52,18 @@ export async function keepHistory(handle: WorkflowHandle, name: string, client?:
     writeFileSync(join(HISTORY_DIR, `${name}.${child.workflowId.slice(prefix.length)}.json`), historyToJSON(childHistory));
   }
 }
+
+/**
+ * Wait until the workflow has nothing in flight (no activity pending, the history length steady), so a check that
+ * "the history did not change" measures what the test did, not a notification finishing meanwhile.
+ */
+export async function quiet(handle: WorkflowHandle): Promise<number> {
+  let last = -1;
+  return waitFor('the workflow to be quiet', async () => {
+    const d = await handle.describe();
+    const pending = d.raw.pendingActivities?.length ?? 0;
+    const steady = pending === 0 && d.historyLength === last;
+    last = d.historyLength;
+    return steady ? d.historyLength : undefined;
+  }, 30_000, 300);
+}
