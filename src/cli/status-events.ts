@@ -34,7 +34,8 @@ export function statusEvents(prev: UpgradeStatus | undefined, next: UpgradeStatu
   }
   if (next.pause && (next.pause.number !== prev?.pause?.number || next.pause.state !== prev?.pause?.state)) {
     const p = next.pause;
-    out.push(p.state === 'waiting' ? `paused: ${p.reason}` : `pause ${p.state}${p.choice ? `: ${p.choice} by ${p.by}` : ''}`);
+    const what = p.kind === 'window' ? 'waiting for the maintenance window' : 'paused';
+    out.push(p.state === 'waiting' ? `${what}: ${p.reason}` : `${p.kind === 'window' ? 'window wait' : 'pause'} ${p.state}${p.choice ? `: ${p.choice} by ${p.by}` : ''}`);
   }
   out.push(...waiting);
   for (const e of next.errors.slice(prev?.errors.length ?? 0)) if (e !== next.reason) out.push(e);
