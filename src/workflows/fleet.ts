@@ -10,7 +10,6 @@ import {
   condition,
   executeChild,
   isCancellation,
-  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -31,7 +30,6 @@ import {
   type InstancePlan,
   type InstanceStatus,
   type NotifyEventName,
-  type NotifyRequest,
   type Outcome,
   type PauseChoice,
   type PauseDecision,
@@ -46,7 +44,8 @@ import { pendingStatus, type BatchInput, type BatchResult, type RollbackBatchInp
 import { lbGateway } from './load-balancer';
 import { renderDetails } from './details';
 import { abortWithRollbackUpdate, approveSignal, approveUpdate, rejectSignal, rejectUpdate, resolvePauseSignal, resolvePauseUpdate, statusQuery } from './messages';
-import { byHost, explainNoWorker, failureMessage, firstContact, NOTIFY, on, PULL, SHORT } from './routing';
+import { createNotifier } from './notifications';
+import { byHost, explainNoWorker, failureMessage, firstContact, on, PULL, SHORT } from './routing';
 
 /** Ends the run early on purpose: a reject, a timed-out gate, a cancel; with rollback when a person asked for it. */
 class Abort extends Error {
@@ -107,74 +106,9 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     publish();
   }
 
-  // --- notifications: the worker knows the webhooks; the workflow only says what happened, and never waits on it ---
-  // Runs recorded before notifications existed replay without them (Temporal's patching).
-  const notifying = patched('notifications');
-  let notices = 0;
-  const sending: Promise<void>[] = [];
-  /** The worker's reminder interval for a waiting gate, learnt from its first answer; undefined: no reminders. */
-  let reminderMs: number | undefined;
-  function notify(event: NotifyEventName, summary: string, extra: Partial<NotifyRequest> = {}): void {
-    if (!notifying) return;
-    const info = workflowInfo();
-    notices += 1;
-    const req: NotifyRequest = {
-      event,
-      id: `${info.workflowId}/${info.runId}/${notices}`,
-      at: now(),
-      workflowId: info.workflowId,
-      runId: info.runId,
-      namespace: info.namespace,
-      stack: input.stack,
-      gatewayVersion: input.gatewayVersion,
-      ...(input.pumpVersion ? { pumpVersion: input.pumpVersion } : {}),
-      stage: status.stage,
-      outcome: status.outcome,
-      summary,
-      ...extra,
-    };
-    const sent = on(undefined, NOTIFY, `Notify ${event}`)
-      .notify(req)
-      .then(
-        (r) => {
-          reminderMs = r.reminderMs;
-          if (!r.delivered.length && !r.failed.length) return;
-          (status.notifications ??= []).push({ event, at: req.at, delivered: r.delivered.map((d) => d.webhook), failed: r.failed.map((f) => ({ webhook: f.webhook, error: f.error })) });
-          for (const f of r.failed) status.errors.push(`warning: notification ${event} not delivered to webhook ${f.webhook}: ${f.error}`);
-          publish();
-        },
-        // Never a reason to stop: an undelivered notification is a warning.
-        (err) => void status.errors.push(`warning: notification ${event} not sent: ${failureMessage(err)}`),
-      );
-    sending.push(sent);
-  }
-  /** The last notification of a run must leave before the run ends (its activity would be abandoned). */
-  const notificationsSent = () => Promise.all(sending);
+  // The worker knows the webhooks; the workflow only says what happened, and never waits on it.
+  const { notify, notifying, notificationsSent, waitReminding } = createNotifier(input, status, publish);
   const approvalsSoFar = (g: GateStatus) => (g.required ? ` (${g.approvals?.length ?? 0} of ${g.required} approvals${g.approvals?.length ? `: ${g.approvals.map((a) => a.by).join(', ')}` : ''})` : '');
-
-  /**
-   * Wait until `isDecided`, at most `timeoutMs`; while waiting, remind every reminderMs (once the worker has said
-   * it wants reminders). Returns false on timeout.
-   */
-  async function waitReminding(isDecided: () => boolean, timeoutMs: number | undefined, remind: () => void): Promise<boolean> {
-    const until = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
-    let last = Date.now();
-    for (;;) {
-      if (isDecided()) return true;
-      const t = Date.now();
-      if (t >= until) return false;
-      const every = reminderMs;
-      if (every && t >= last + every) {
-        remind();
-        last = t;
-        continue;
-      }
-      const wake = Math.min(until, every ? last + every : Infinity);
-      const changed = () => isDecided() || reminderMs !== every;
-      if (wake === Infinity) await condition(changed);
-      else await condition(changed, wake - t);
-    }
-  }
 
   // --- approvals: an Update (validated) and a Signal (best effort) with the same meaning ---
   function waitingGate(requested?: GateName): GateStatus | undefined {
