@@ -201,6 +201,19 @@ describe('watch', () => {
     assert.deepEqual(statusEvents(next, rolledBack), ['warning: x', 'upgrade rolled-back: rolled back: gw is not healthy']);
   });
 
+  it('under four-eyes, each approval is shown with the count, and a window wait says so', () => {
+    const gate = (approvals: { by: string; at: string; comment?: string }[], state: 'waiting' | 'approved' = 'waiting') =>
+      status({ gates: [{ gate: 'before-gateways', state, waitingSince: 'x', required: 2, approvals, ...(state === 'approved' ? { by: approvals.map((a) => a.by).join(', ') } : {}) }] });
+    const none = gate([]);
+    assert.deepEqual(statusEvents(undefined, none).filter((l) => l.startsWith('gate')), ['gate before-gateways: waiting for approval (0 of 2 approvals)']);
+    const one = gate([{ by: 'alice', at: 'x', comment: 'CHG-5' }]);
+    assert.deepEqual(statusEvents(none, one), ['gate before-gateways: approved by alice ("CHG-5") (1 of 2 approvals)']);
+    const both = gate([{ by: 'alice', at: 'x', comment: 'CHG-5' }, { by: 'bob', at: 'y' }], 'approved');
+    assert.deepEqual(statusEvents(one, both), ['gate before-gateways: approved by alice, bob']);
+    const waitWindow = status({ pause: { number: 1, kind: 'window', state: 'waiting', since: 'x', reason: 'outside the maintenance window (Sat 02:00-04:00 UTC); the next opens at y', failed: [] } });
+    assert.deepEqual(statusEvents(status(), waitWindow), ['waiting for the maintenance window: outside the maintenance window (Sat 02:00-04:00 UTC); the next opens at y']);
+  });
+
   it('exit codes follow the outcome', () => {
     assert.equal(exitCodeFor('COMPLETED', status({ outcome: 'succeeded' })), 0);
     assert.equal(exitCodeFor('FAILED', status({ outcome: 'failed' })), 8);

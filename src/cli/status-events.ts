@@ -9,9 +9,16 @@ export function statusEvents(prev: UpgradeStatus | undefined, next: UpgradeStatu
   const decided: string[] = [];
   const waiting: string[] = [];
   for (const g of next.gates) {
-    const before = prev?.gates.find((p) => p.gate === g.gate)?.state;
+    const was = prev?.gates.find((p) => p.gate === g.gate);
+    const before = was?.state;
+    // Four-eyes: each approval that does not yet open the gate is news too.
+    const approvals = g.approvals ?? [];
+    for (let n = was?.approvals?.length ?? 0; g.state === 'waiting' && n < approvals.length; n++) {
+      const a = approvals[n];
+      decided.push(`gate ${g.gate}: approved by ${a.by}${a.comment ? ` ("${a.comment}")` : ''} (${n + 1} of ${g.required} approvals)`);
+    }
     if (g.state === before || g.state === 'not-reached' || g.state === 'skipped') continue;
-    if (g.state === 'waiting') waiting.push(`gate ${g.gate}: waiting for approval`);
+    if (g.state === 'waiting') waiting.push(`gate ${g.gate}: waiting for approval${g.required ? ` (${g.approvals?.length ?? 0} of ${g.required} approvals)` : ''}`);
     else if (g.state === 'approved' || g.state === 'rejected') decided.push(`gate ${g.gate}: ${g.state} by ${g.by}${g.comment ? ` ("${g.comment}")` : ''}`);
     else decided.push(`gate ${g.gate}: ${g.state}`);
   }
