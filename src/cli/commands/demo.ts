@@ -103,6 +103,7 @@ export async function demoCommand(f: { keep?: boolean; notify?: string }): Promi
     const hello = await getHello(gw.url, 'hello');
     print(`GET ${gw.url}/hello → ${JSON.stringify(hello.body)}`);
     print(`The whole run in the Web UI: ${UI_URL}/namespaces/default/workflows/${run.workflowId}/${run.runId}/history`);
+    print(`Its record for a change ticket (while the dev server runs): tyk-upgrade report ${run.workflowId} --out ${run.workflowId}.md`);
     print(`Demo done in ${Math.round((Date.now() - started) / 1000)} s.`);
     if (ask) await pressEnter(f.keep ? 'Press Enter to stop the dev server (the sandbox stays).' : 'Press Enter to stop the dev server and remove the sandbox (browse the Web UI first).');
     if (server) print('The history stays in .tyk-upgrade/temporal.db; `tyk-upgrade dev` serves it again.');
