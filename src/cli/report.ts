@@ -29,6 +29,11 @@ export function stagesWithDurations(stages: Stage[]): (Stage & { durationMs?: nu
   });
 }
 
+/** A `start --at` run whose time has not come: nothing has run, so there is no status yet. */
+function notRunYet(exec: UpgradeExecution): string | undefined {
+  return exec.scheduledFor ? `scheduled to start at ${utc(exec.scheduledFor)} (start --at); nothing has run yet` : undefined;
+}
+
 export function renderReport(d: ReportData): string {
   const { exec, input, status: s } = d;
   const out: string[] = [];
@@ -48,14 +53,14 @@ export function renderReport(d: ReportData): string {
         ['Ended', exec.closeTime ? utc(exec.closeTime) : `still running at ${utc(d.now)}`],
         [exec.closeTime ? 'Duration' : 'Duration so far', formatDuration(end.getTime() - exec.startTime.getTime())],
         ['Outcome', s ? s.outcome : `no status (Temporal: ${exec.temporalStatus})`],
-        ['Reason', s?.reason ? brief(s.reason) : (s?.outcome === 'succeeded' ? 'every instance upgraded and verified' : s ? '' : 'the run was cancelled or terminated before it could report one')],
+        ['Reason', s?.reason ? brief(s.reason) : (s?.outcome === 'succeeded' ? 'every instance upgraded and verified' : s ? '' : notRunYet(exec) ?? 'the run was cancelled or terminated before it could report one')],
         ['Temporal status', exec.temporalStatus],
         ['Task queue', code(exec.taskQueue)],
       ],
     ),
   );
   out.push('', ...planSection(input, s));
-  if (!s) return [...out, '', 'No status is available for this run, so the rest of the record (versions, gates, backups) is missing.', ''].join('\n');
+  if (!s) return [...out, '', notRunYet(exec) ? `${notRunYet(exec)}: the rest of the record comes once it has run.` : 'No status is available for this run, so the rest of the record (versions, gates, backups) is missing.', ''].join('\n');
   out.push('', ...versionsSection(s), '', ...stagesSection(s), '', ...gatesSection(input, s), '', ...pausesSection(s), '');
   out.push(...batchesSection(exec.workflowId, s), '', ...failuresSection(s), '', ...notificationsSection(s), '', ...backupsSection(s), '', ...warningsSection(s), '');
   return out.join('\n');
