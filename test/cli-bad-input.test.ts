@@ -13,6 +13,7 @@ import { WORKFLOW_TYPE, workflowIdFor } from '../src/shared/names';
 import { runCli, type CliOptions, type CliResult } from './support/cli';
 import { connectTestEnv, docker, freePort, tempDir, waitFor } from './support/services';
 import { testStack, type TestStack } from './support/stack';
+import { quiet } from './support/upgrade';
 import { startWorker, type RunningWorker } from './support/worker';
 
 let env: TestWorkflowEnvironment;
@@ -267,6 +268,8 @@ describe('workflows that do not allow it: exit 7', () => {
       assert.match(r.stdout, new RegExp(`Started upgrade ${id} \\(run [0-9a-f-]+\\)`));
       assert.match(r.stdout, new RegExp(`Web UI: http://.*/namespaces/default/workflows/${id}/[0-9a-f-]+/history`));
       await waitFor('the first gate', async () => ((await getStatus(env.client, id)).gates[0].state === 'waiting' ? true : undefined), 60_000, 200);
+      // The gate's notification is an activity of its own: let it finish, or "nothing changed" would see it land.
+      await quiet(env.client.workflow.getHandle(id));
     });
 
     it('approve at a gate that is not waiting', async () => {
