@@ -11,20 +11,13 @@ import { getHello } from '../src/activities/tyk-http';
 import { retiredContainerName } from '../src/shared/names';
 import { runCli } from './support/cli';
 import { docker } from './support/services';
-import { containerNames, testStack, type TestStack } from './support/stack';
+import { containerNames, testStack, withTestStack, type TestStack } from './support/stack';
 import { failureOf, keepHistory, quiet, waitForGate, waitUntil } from './support/upgrade';
 import { useUpgradeWorker } from './support/worker';
 
 const t = useUpgradeWorker();
 
-async function withStack(prefix: string, fn: (s: TestStack) => Promise<void>): Promise<void> {
-  const stack = await testStack({ prefix });
-  try {
-    await fn(stack);
-  } finally {
-    await stack.remove();
-  }
-}
+const withStack = (prefix: string, fn: (s: TestStack) => Promise<void>) => withTestStack({ prefix }, fn);
 
 async function untouched(stack: TestStack, ids: string[]): Promise<void> {
   for (const [i, name] of [stack.gateways[0].container, stack.pump!.container].entries()) {

@@ -14,7 +14,7 @@ import { decide, resolvePause, startUpgrade } from '../src/client-lib/upgrades';
 import type { NotifyEventName } from '../src/shared/types';
 import { runCli, spawnCli, type CliProcess } from './support/cli';
 import { connectTestEnv, FAULTY_REPO, freePort, tempDir } from './support/services';
-import { testStack, type TestStack } from './support/stack';
+import { withTestStack, type TestStack } from './support/stack';
 import { historyText } from './support/history';
 import { failureOf, keepHistory, waitForGate, waitUntil } from './support/upgrade';
 
@@ -99,14 +99,7 @@ function noUrlIn(text: string, where: string): void {
   }
 }
 
-async function withStack(prefix: string, fn: (s: TestStack) => Promise<void>): Promise<void> {
-  const stack = await testStack({ prefix, pump: false });
-  try {
-    await fn(stack);
-  } finally {
-    await stack.remove();
-  }
-}
+const withStack = (prefix: string, fn: (s: TestStack) => Promise<void>) => withTestStack({ prefix, pump: false }, fn);
 
 describe('notifications', () => {
   it('gate waiting (and its reminder), decided, succeeded: each delivered once, in the documented bodies; a dead receiver is a warning', () =>

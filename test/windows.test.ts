@@ -9,7 +9,7 @@ import { getHello } from '../src/activities/tyk-http';
 import { decide, startUpgrade } from '../src/client-lib/upgrades';
 import { runCli } from './support/cli';
 import { docker, sleep } from './support/services';
-import { testStack, type TestStack } from './support/stack';
+import { withTestStack, type TestStack } from './support/stack';
 import { keepHistory, waitForGate, waitUntil } from './support/upgrade';
 import { useUpgradeWorker } from './support/worker';
 
@@ -27,14 +27,7 @@ const createdAt = async (container: string) => Date.parse((await docker.getConta
 const idOf = async (container: string) => (await docker.getContainer(container).inspect()).Id;
 const versionOf = async (url: string) => (await getHello(url, 'hello')).body?.version;
 
-async function withStack(prefix: string, gateways: number, fn: (s: TestStack) => Promise<void>): Promise<void> {
-  const stack = await testStack({ prefix, gateways, pump: false });
-  try {
-    await fn(stack);
-  } finally {
-    await stack.remove();
-  }
-}
+const withStack = (prefix: string, gateways: number, fn: (s: TestStack) => Promise<void>) => withTestStack({ prefix, gateways, pump: false }, fn);
 
 describe('maintenance windows', () => {
   it('a window closed now: backup and pull run, no container stops until it opens, then the upgrade goes on by itself', () =>

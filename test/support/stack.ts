@@ -53,6 +53,16 @@ export async function testStack(opts: {
   };
 }
 
+/** A test stack for the length of `fn`, removed afterwards whatever `fn` did. */
+export async function withTestStack(opts: Parameters<typeof testStack>[0], fn: (s: TestStack) => Promise<void>): Promise<void> {
+  const stack = await testStack(opts);
+  try {
+    await fn(stack);
+  } finally {
+    await stack.remove();
+  }
+}
+
 /** Names of every container on the engine whose name starts with the stack's. */
 export async function containerNames(stack: string): Promise<string[]> {
   const all = await docker.listContainers({ all: true });
