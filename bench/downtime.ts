@@ -340,9 +340,12 @@ async function main(): Promise<void> {
   if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`bad number of rounds: ${ROUNDS}`);
   const docker = new Docker();
   for (const image of [FROM_IMAGE, TO_IMAGE]) {
-    await docker.getImage(image).inspect().catch(() => {
-      throw new Error(`${image} is not on the engine: run \`npm run bench\` (rig/setup.sh builds the stand-ins) first`);
-    });
+    await docker
+      .getImage(image)
+      .inspect()
+      .catch(() => {
+        throw new Error(`${image} is not on the engine: run \`npm run bench\` (rig/setup.sh builds the stand-ins) first`);
+      });
   }
   const calls: ApiCall[] = [];
   instrument(docker, calls);
@@ -408,8 +411,14 @@ async function main(): Promise<void> {
   const rssMb = process.resourceUsage().maxRSS / 1024;
   console.log('');
   console.log(`peak RSS of this process: ${rssMb.toFixed(1)} MB`);
-  console.log(`load average now: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores; other work on the machine adds noise)`);
-  console.log(`cleanup: ${left.length} bench containers left, redis-server ${redis.child.exitCode !== null || redis.child.signalCode !== null ? 'stopped' : 'STILL RUNNING'}`);
+  console.log(
+    `load average now: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (2 cores; other work on the machine adds noise)`,
+  );
+  console.log(
+    `cleanup: ${left.length} bench containers left, redis-server ${redis.child.exitCode !== null || redis.child.signalCode !== null ? 'stopped' : 'STILL RUNNING'}`,
+  );
   if (left.length) process.exitCode = 1;
 }
 

@@ -137,7 +137,9 @@ async function activityRuns(handle: WorkflowHandle): Promise<ActivityRun[]> {
     const at = tsToMs(e.eventTime);
     const sched = e.activityTaskScheduledEventAttributes;
     if (sched) {
-      const arg = sched.input?.payloads?.[0] ? defaultPayloadConverter.fromPayload<{ container?: string; instance?: { container?: string } }>(sched.input.payloads[0]) : undefined;
+      const arg = sched.input?.payloads?.[0]
+        ? defaultPayloadConverter.fromPayload<{ container?: string; instance?: { container?: string } }>(sched.input.payloads[0])
+        : undefined;
       const container = arg?.container ?? arg?.instance?.container;
       scheduled.set(String(e.eventId), { type: sched.activityType?.name ?? '?', at, target: container && `${sched.taskQueue?.name}/${container}` });
     }
@@ -147,7 +149,15 @@ async function activityRuns(handle: WorkflowHandle): Promise<ActivityRun[]> {
     const s = scheduled.get(String(done.scheduledEventId));
     const st = started.get(String(done.scheduledEventId));
     const payload = e.activityTaskCompletedEventAttributes?.result?.payloads?.[0];
-    if (s && st !== undefined) out.push({ type: s.type, target: s.target, scheduled: s.at, started: st, ended: at, result: payload ? defaultPayloadConverter.fromPayload(payload) : undefined });
+    if (s && st !== undefined)
+      out.push({
+        type: s.type,
+        target: s.target,
+        scheduled: s.at,
+        started: st,
+        ended: at,
+        result: payload ? defaultPayloadConverter.fromPayload(payload) : undefined,
+      });
   }
   return out;
 }
@@ -158,7 +168,9 @@ function printActivities(runs: ActivityRun[]): void {
     const mine = runs.filter((r) => r.type === type);
     const run = mine.map((r) => r.ended - r.started);
     const queue = mine.map((r) => r.started - r.scheduled);
-    console.log(`  ${type.padEnd(20)} ×${String(mine.length).padEnd(3)} run ${(mean(run) / 1000).toFixed(2)} / ${(max(run) / 1000).toFixed(2)} s   queue ${(mean(queue) / 1000).toFixed(2)} / ${(max(queue) / 1000).toFixed(2)} s`);
+    console.log(
+      `  ${type.padEnd(20)} ×${String(mine.length).padEnd(3)} run ${(mean(run) / 1000).toFixed(2)} / ${(max(run) / 1000).toFixed(2)} s   queue ${(mean(queue) / 1000).toFixed(2)} / ${(max(queue) / 1000).toFixed(2)} s`,
+    );
   }
 }
 
@@ -208,7 +220,13 @@ function cleanup(): Promise<void> {
       // startFleet failed part-way: remove this bench's containers from whichever of its engines came up.
       for (let n = 1; n <= HOSTS; n++) {
         const probe = new Docker({ socketPath: `/run/tyk-upgrade-engines/${ENGINE_PREFIX}-${n}/docker.sock` });
-        if (!(await probe.ping().then(() => true, () => false))) continue;
+        if (
+          !(await probe.ping().then(
+            () => true,
+            () => false,
+          ))
+        )
+          continue;
         const engine = await startEngine({ name: `${ENGINE_PREFIX}-${n}`, address: `127.0.0.${FIRST_ADDRESS + n - 1}` });
         const mine = await engine.docker.listContainers({ all: true, filters: { label: ['io.tyk-upgrade.sandbox'] } });
         for (const name of new Set(mine.map((c) => c.Labels['io.tyk-upgrade.sandbox']).filter((l) => l.startsWith(ENGINE_PREFIX)))) {
@@ -235,14 +253,30 @@ async function main(): Promise<void> {
   console.log(`  dev server ${server.address} (UI ${server.uiUrl}); memory before: ${freeMb()}`);
 
   const t0 = now();
-  fleet = await startFleet({ prefix: ENGINE_PREFIX, hosts: HOSTS, gatewaysPerHost: PER_HOST, pump: false, firstAddress: FIRST_ADDRESS, enginePrefix: ENGINE_PREFIX });
+  fleet = await startFleet({
+    prefix: ENGINE_PREFIX,
+    hosts: HOSTS,
+    gatewaysPerHost: PER_HOST,
+    pump: false,
+    firstAddress: FIRST_ADDRESS,
+    enginePrefix: ENGINE_PREFIX,
+  });
   // The target image on every engine beforehand, so the pull stage costs the same on the first run and later ones.
   for (const h of fleet.hosts) await pullImage(h.engine.docker, `${GATEWAY_REPO}:${TARGET}`, () => undefined, new AbortController().signal);
-  console.log(`  fleet up in ${sec(now() - t0)}: ${fleet.hosts.length} engines, ${fleet.hosts.length * PER_HOST} gateways, ${fleet.hosts.length} workers; memory: ${freeMb()}`);
+  console.log(
+    `  fleet up in ${sec(now() - t0)}: ${fleet.hosts.length} engines, ${fleet.hosts.length * PER_HOST} gateways, ${fleet.hosts.length} workers; memory: ${freeMb()}`,
+  );
 
   connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  const input = fleet.input({ gatewayVersion: TARGET, batchSize: BATCH_SIZE, soakMs: SOAK_MS, gates: [], healthTimeoutMs: HEALTH_TIMEOUT_MS, drainTimeoutSec: DRAIN_SEC });
+  const input = fleet.input({
+    gatewayVersion: TARGET,
+    batchSize: BATCH_SIZE,
+    soakMs: SOAK_MS,
+    gates: [],
+    healthTimeoutMs: HEALTH_TIMEOUT_MS,
+    drainTimeoutSec: DRAIN_SEC,
+  });
   const handle = await startUpgrade(client, input, { taskQueue: fleet.taskQueue });
   const status: UpgradeStatus = await handle.result();
   const parent = await handle.describe();
@@ -258,14 +292,22 @@ async function main(): Promise<void> {
   for (const b of status.batches) {
     const h = client.workflow.getHandle(b.workflowId as string);
     const d = await h.describe();
-    children.push({ name: b.name, instances: b.instances, start: d.startTime.getTime(), end: (d.closeTime as Date).getTime(), history: d.historyLength, runs: await activityRuns(h) });
+    children.push({
+      name: b.name,
+      instances: b.instances,
+      start: d.startTime.getTime(),
+      end: (d.closeTime as Date).getTime(),
+      history: d.historyLength,
+      runs: await activityRuns(h),
+    });
   }
   const parentRuns = await activityRuns(handle);
 
   // The floor, batch by batch, on the same gateways.
   const gateways = new Map<string, Gateway>();
   for (const h of fleet.hosts) {
-    for (const g of h.stack.gateways) gateways.set(instanceKey({ host: h.name, container: g.container }), { key: '', docker: h.engine.docker, container: g.container, url: g.url });
+    for (const g of h.stack.gateways)
+      gateways.set(instanceKey({ host: h.name, container: g.container }), { key: '', docker: h.engine.docker, container: g.container, url: g.url });
   }
   for (const [k, g] of gateways) g.key = k;
   const floors: Restart[][] = [];
@@ -281,7 +323,9 @@ async function main(): Promise<void> {
   const ratio = totalMs / floorMs;
   console.log('');
   console.log(`total upgrade time   ${sec(totalMs)}  (workflow start → close)`);
-  console.log(`floor                ${sec(floorMs)}  (${children.length} batches: bare stop + start + first healthy /hello of the slowest gateway ${sec(floorMs - SOAK_MS * children.length)}, + soaks ${sec(SOAK_MS * children.length)})`);
+  console.log(
+    `floor                ${sec(floorMs)}  (${children.length} batches: bare stop + start + first healthy /hello of the slowest gateway ${sec(floorMs - SOAK_MS * children.length)}, + soaks ${sec(SOAK_MS * children.length)})`,
+  );
   console.log(`ratio total/floor    ${ratio.toFixed(2)}  (goal ≤ 1.25${ratio <= 1.25 ? ', met' : ', NOT met'})`);
   const gatewaysStage = status.stages.find((st) => st.name === 'gateways');
   if (gatewaysStage?.startedAt && gatewaysStage.endedAt) {
@@ -289,8 +333,12 @@ async function main(): Promise<void> {
     console.log(`  the gateways stage alone (no preflight, backup, pull, verify): ${sec(g)}, ${(g / floorMs).toFixed(2)} × the floor`);
   }
   const largest = children.reduce((a, b) => (b.history > a.history ? b : a));
-  console.log(`history length       parent ${parent.historyLength} events (goal < 2,000${parent.historyLength < 2000 ? ', met' : ', NOT met'}); largest child ${largest.history} (batch ${largest.name})`);
-  console.log(`peak memory (VmHWM)  ${workerPeaks.map(([h, mb]) => `${h} ${mb === undefined ? '?' : `${mb.toFixed(0)} MB`}`).join(', ')}; this process ${(peakMb('self') ?? 0).toFixed(0)} MB`);
+  console.log(
+    `history length       parent ${parent.historyLength} events (goal < 2,000${parent.historyLength < 2000 ? ', met' : ', NOT met'}); largest child ${largest.history} (batch ${largest.name})`,
+  );
+  console.log(
+    `peak memory (VmHWM)  ${workerPeaks.map(([h, mb]) => `${h} ${mb === undefined ? '?' : `${mb.toFixed(0)} MB`}`).join(', ')}; this process ${(peakMb('self') ?? 0).toFixed(0)} MB`,
+  );
 
   console.log('');
   console.log('where the time goes: stages (workflow clock)');
@@ -302,7 +350,8 @@ async function main(): Promise<void> {
   printActivities(parentRuns);
   console.log('batches: the child from start to close = recreate + health check of all 5 (up) + soak of all 5 + the rest;');
   console.log('         floor = the slowest bare stop + start + healthy of the same 5, + the 2 s soak');
-  const lastEnd = (runs: ActivityRun[], type: string, otherwise: number) => runs.filter((r) => r.type === type).reduce((t, r) => Math.max(t, r.ended), otherwise);
+  const lastEnd = (runs: ActivityRun[], type: string, otherwise: number) =>
+    runs.filter((r) => r.type === type).reduce((t, r) => Math.max(t, r.ended), otherwise);
   let prevEnd = parent.startTime.getTime();
   const excess = { before: 0, up: 0, soak: 0, between: 0, after: 0 };
   children.forEach((c, i) => {
@@ -327,7 +376,12 @@ async function main(): Promise<void> {
   excess.after = (parent.closeTime as Date).getTime() - prevEnd;
   console.log('activities inside the batches (mean / max over all batches)');
   printActivities(children.flatMap((c) => c.runs));
-  console.log(recreateBreakdown(children.flatMap((c) => c.runs), floors.flat()));
+  console.log(
+    recreateBreakdown(
+      children.flatMap((c) => c.runs),
+      floors.flat(),
+    ),
+  );
   console.log(`total − floor = ${sec(totalMs - floorMs)}:`);
   console.log(`  before the first batch (preflight, backup, pull)            ${sec(excess.before).padStart(7)}`);
   console.log(`  recreate + health check over the bare stop/start/healthy    ${sec(excess.up).padStart(7)}`);
@@ -335,9 +389,15 @@ async function main(): Promise<void> {
   console.log(`  between batches (child close, parent, next child start)     ${sec(excess.between).padStart(7)}`);
   console.log(`  after the last batch (verify, old containers)               ${sec(excess.after).padStart(7)}`);
   console.log('');
-  console.log(`load average now: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores; other work on the machine adds noise)`);
+  console.log(
+    `load average now: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (2 cores; other work on the machine adds noise)`,
+  );
   await cleanup();
-  const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => fleet!.hosts.some((h) => l.includes(`--host ${h.name}`)));
+  const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => fleet!.hosts.some((h) => l.includes(`--host ${h.name}`)));
   console.log(`cleanup: stacks removed, ${left.length} worker processes left, dev server stopped, engines stopped (data roots kept)`);
   console.log(`bench wall time: ${sec(now() - wall0)}`);
   if (left.length) process.exitCode = 1;

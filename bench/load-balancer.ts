@@ -53,13 +53,20 @@ async function round(client: Client, taskQueue: string, mode: Mode): Promise<Rou
       stop = h.stop;
       url = h.frontendUrl;
       for (let i = 1; i <= addresses.length; i++) {
-        await waitFor(`HAProxy to see gw${i} UP`, async () => ((await serverStat({ socket: h.socketPath }, h.backend, `gw${i}`))?.status === 'UP' ? true : undefined), 15_000);
+        await waitFor(
+          `HAProxy to see gw${i} UP`,
+          async () => ((await serverStat({ socket: h.socketPath }, h.backend, `gw${i}`))?.status === 'UP' ? true : undefined),
+          15_000,
+        );
       }
-      if (mode === 'haproxy+driver') loadBalancer = { type: 'haproxy' as const, socket: h.socketPath, backend: h.backend, drainTimeoutMs: 10_000, readyTimeoutMs: 15_000 };
+      if (mode === 'haproxy+driver')
+        loadBalancer = { type: 'haproxy' as const, socket: h.socketPath, backend: h.backend, drainTimeoutMs: 10_000, readyTimeoutMs: 15_000 };
     }
     const traffic = startTraffic(url);
     const started = performance.now();
-    const handle = await startUpgrade(client, stack.input({ gates: [], batchSize: 1, soakMs: SOAK_MS, ...(loadBalancer ? { loadBalancer } : {}) }), { taskQueue });
+    const handle = await startUpgrade(client, stack.input({ gates: [], batchSize: 1, soakMs: SOAK_MS, ...(loadBalancer ? { loadBalancer } : {}) }), {
+      taskQueue,
+    });
     const result = await handle.result();
     const upgradeMs = performance.now() - started;
     await new Promise((r) => setTimeout(r, 300));
@@ -77,7 +84,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
 async function main(): Promise<void> {
   if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`bad number of rounds: ${ROUNDS}`);
   const dir = mkdtempSync(join(tmpdir(), 'tyk-upgrade-lbbench-'));
-  const server = await startDevServer({ port: await freePort(), uiPort: await freePort(), dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'temporal.log') });
+  const server = await startDevServer({
+    port: await freePort(),
+    uiPort: await freePort(),
+    dbFile: join(dir, 'temporal.db'),
+    logFile: join(dir, 'temporal.log'),
+  });
   const native = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: server.namespace });
@@ -87,7 +99,9 @@ async function main(): Promise<void> {
   const results: RoundResult[] = [];
   console.log(
     `tyk-upgrade load-balancer bench: 3 gateways v5.2.0 → v5.3.0, batch size 1, soak ${SOAK_MS / 1000} s, 4 clients alternating GET and POST ` +
-      `of a 30 ms endpoint through the load balancer; ${ROUNDS} round${ROUNDS === 1 ? '' : 's'} per mode, order rotating; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      `of a 30 ms endpoint through the load balancer; ${ROUNDS} round${ROUNDS === 1 ? '' : 's'} per mode, order rotating; load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
   );
   try {
     for (let n = 0; n < ROUNDS; n++) {
@@ -96,7 +110,9 @@ async function main(): Promise<void> {
         results.push(r);
         const line = (m: 'GET' | 'POST') => `${m} ${r.traffic[m].failed.length}/${r.traffic[m].ok + r.traffic[m].failed.length} failed`;
         const why = [...new Set([...r.traffic.GET.failed, ...r.traffic.POST.failed])].join('; ');
-        console.log(`  round ${n + 1} ${r.mode.padEnd(15)} ${r.outcome}, upgrade ${(r.upgradeMs / 1000).toFixed(1)} s, ${line('GET')}, ${line('POST')}${why ? ` (${why})` : ''}`);
+        console.log(
+          `  round ${n + 1} ${r.mode.padEnd(15)} ${r.outcome}, upgrade ${(r.upgradeMs / 1000).toFixed(1)} s, ${line('GET')}, ${line('POST')}${why ? ` (${why})` : ''}`,
+        );
       }
     }
   } finally {
@@ -115,7 +131,9 @@ async function main(): Promise<void> {
     const rs = of(m);
     const d = median(rs.map((r) => r.upgradeMs));
     const cell = (x: 'GET' | 'POST') => `${failed(rs, x)} of ${total(rs, x)}`.padEnd(18);
-    console.log(`${m.padEnd(18)}${cell('GET')}${cell('POST')}${`${(d / 1000).toFixed(1)} s`.padEnd(19)}${(d / median(base.map((r) => r.upgradeMs))).toFixed(2)}x`);
+    console.log(
+      `${m.padEnd(18)}${cell('GET')}${cell('POST')}${`${(d / 1000).toFixed(1)} s`.padEnd(19)}${(d / median(base.map((r) => r.upgradeMs))).toFixed(2)}x`,
+    );
   }
   const rate = (rs: RoundResult[]) => (failed(rs, 'GET') + failed(rs, 'POST')) / Math.max(1, total(rs, 'GET') + total(rs, 'POST'));
   const driver = rate(of('haproxy+driver'));

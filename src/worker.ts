@@ -33,7 +33,14 @@ const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, 
 const workflowSource = (opts: UpgradeWorkerOptions) =>
   opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') };
 const activitiesOf = (opts: UpgradeWorkerOptions) =>
-  createActivities({ docker: opts.docker ?? new Docker(), checkpoint: opts.checkpoint, dockerAddress: opts.dockerAddress, engineWaitMs: opts.engineWaitMs, hookHeaders: opts.hookHeaders, notify: opts.notify });
+  createActivities({
+    docker: opts.docker ?? new Docker(),
+    checkpoint: opts.checkpoint,
+    dockerAddress: opts.dockerAddress,
+    engineWaitMs: opts.engineWaitMs,
+    hookHeaders: opts.hookHeaders,
+    notify: opts.notify,
+  });
 // Let a running health check or drain finish its step before the worker goes.
 const SHUTDOWN_GRACE = '30s' as const;
 

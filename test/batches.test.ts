@@ -89,12 +89,16 @@ pump:
   });
 
   it('refuses a host listed twice for one container, a mix of hosts and none, and a bad ramp', () => {
-    assert.deepEqual(problems(base.replace('host: web-2', 'host: web-1')), ['8: gateway.instances[1].container: "tyk-gateway" on host web-1 is already listed at gateway.instances[0]']);
+    assert.deepEqual(problems(base.replace('host: web-2', 'host: web-1')), [
+      '8: gateway.instances[1].container: "tyk-gateway" on host web-1 is already listed at gateway.instances[0]',
+    ]);
     assert.deepEqual(problems(base.replace('      host: web-2\n', '')), [
       '5: gateway.instances: some instances name a host and some do not; in a fleet plan every gateway and pump names its host (host: NAME), in a single-host plan none does',
     ]);
     assert.deepEqual(problems(`${base}batchSize: [1, 0]\n`), ['17: batchSize[1]: 0 is not a whole number of at least 1']);
     assert.deepEqual(problems(`${base}pauseTimeout: 1h\n`), ['17: pauseTimeout: only applies with onFailure: pause']);
-    assert.deepEqual(problems(base.replace('host: web-2', 'host: "web 2"')), ['9: gateway.instances[1].host: must be 1–63 letters, digits, "_", "." or "-" (the name its worker was started with: tyk-upgrade worker --host NAME)']);
+    assert.deepEqual(problems(base.replace('host: web-2', 'host: "web 2"')), [
+      '9: gateway.instances[1].host: must be 1–63 letters, digits, "_", "." or "-" (the name its worker was started with: tyk-upgrade worker --host NAME)',
+    ]);
   });
 });

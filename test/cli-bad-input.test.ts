@@ -137,10 +137,18 @@ describe('bad plan files: exit 3, the field and its line named', () => {
   });
   it('a maintenance window in a time zone that does not exist', async () => {
     const p = planWith('bad-window', (t) => `${t}window: "Sat 02:00-04:00 Europe/Berln"\n`);
-    await refused(start(p), 3, /bad-window\.yaml:\d+: window: "Sat 02:00-04:00 Europe\/Berln": Europe\/Berln is not a time zone of the IANA database; use a name such as Europe\/Berlin/);
+    await refused(
+      start(p),
+      3,
+      /bad-window\.yaml:\d+: window: "Sat 02:00-04:00 Europe\/Berln": Europe\/Berln is not a time zone of the IANA database; use a name such as Europe\/Berlin/,
+    );
   });
   it('start --at a time in the past, or not a time', async () => {
-    await refused(start(good, '--at', '2020-01-01T00:00:00Z'), 2, /2020-01-01T00:00:00\.000Z is in the past; give a later time, or leave --at out to start now/);
+    await refused(
+      start(good, '--at', '2020-01-01T00:00:00Z'),
+      2,
+      /2020-01-01T00:00:00\.000Z is in the past; give a later time, or leave --at out to start now/,
+    );
     await refused(start(good, '--at', '02:00'), 2, /"02:00" is not a time; give an ISO time with its offset, such as 2026-11-28T02:00:00\+01:00/);
   });
   it('a duration without unit, and one in words', async () => {
@@ -192,15 +200,26 @@ describe('a stack that is not ready for the plan: exit 4, nothing started', () =
   it('a container that is not Tyk (the pump, listed as a gateway)', async () => {
     const pumpBase = new URL(stack.pump!.healthUrl).origin;
     const p = planWith('not-tyk', (t) =>
-      t.replace(`container: ${stack.gateways[0].container}`, `container: ${stack.pump!.container}`).replace(stack.gateways[0].url, pumpBase).replace(/pump:\n(  .*\n)+/, ''),
+      t
+        .replace(`container: ${stack.gateways[0].container}`, `container: ${stack.pump!.container}`)
+        .replace(stack.gateways[0].url, pumpBase)
+        .replace(/pump:\n(  .*\n)+/, ''),
     );
     await refused(start(p), 4, /does not answer like a Tyk gateway at http:\/\/127\.0\.0\.1:\d+\/hello/);
   });
   it('--gateway-version the registry does not have', async () => {
-    await refused(start(good, '--gateway-version', 'v5.4.0'), 4, /target image 127\.0\.0\.1:5000\/tyk-gateway\/tyk-gateway:v5\.4\.0 cannot be pulled: the registry has no such image or tag/);
+    await refused(
+      start(good, '--gateway-version', 'v5.4.0'),
+      4,
+      /target image 127\.0\.0\.1:5000\/tyk-gateway\/tyk-gateway:v5\.4\.0 cannot be pulled: the registry has no such image or tag/,
+    );
   });
   it('plan (the dry run) reports the same, with its report on stdout', async () => {
-    const r = await refused(['plan', '-f', good, '--gateway-version', 'v5.4.0', '--task-queue', worker.taskQueue], 4, /the stack is not ready for this plan \(1 problem/);
+    const r = await refused(
+      ['plan', '-f', good, '--gateway-version', 'v5.4.0', '--task-queue', worker.taskQueue],
+      4,
+      /the stack is not ready for this plan \(1 problem/,
+    );
     assert.match(r.stdout, /Dry run: nothing was changed/);
     assert.match(r.stdout, /tyk-gateway:v5\.4\.0\s+NO/);
   });
@@ -213,7 +232,9 @@ describe('unreachable services: fail fast with where they were looked for', () =
     });
   });
   it('a host named in the plan with no worker polling: exit 6 naming the host, nothing started', async () => {
-    const p = planWith('no-worker-host', (t) => t.replace(/(    - container: .*\n)/, '$1      host: ghost-host\n').replace('  container:', '  host: ghost-host\n  container:'));
+    const p = planWith('no-worker-host', (t) =>
+      t.replace(/(    - container: .*\n)/, '$1      host: ghost-host\n').replace('  container:', '  host: ghost-host\n  container:'),
+    );
     await refused(start(p), 6, /no worker polls host "ghost-host"; nothing was changed\. Start `tyk-upgrade worker --host ghost-host` on that machine/);
   });
   it('Temporal unreachable: exit 6 within seconds, naming the address', async () => {
@@ -238,7 +259,11 @@ describe('unreachable services: fail fast with where they were looked for', () =
     assert.match(r.stderr, new RegExp(`no worker polls task queue "${queue}" yet`));
     const id = workflowIdFor(`${stack.name}-noworker`);
     try {
-      await refused(['approve', id, '--gate', 'before-gateways'], 6, new RegExp(`cannot approve ${id}: no worker answered in time; is \`tyk-upgrade worker --task-queue ${queue}\` running`));
+      await refused(
+        ['approve', id, '--gate', 'before-gateways'],
+        6,
+        new RegExp(`cannot approve ${id}: no worker answered in time; is \`tyk-upgrade worker --task-queue ${queue}\` running`),
+      );
     } finally {
       await env.client.workflow.getHandle(id).terminate('test done');
     }
@@ -307,14 +332,22 @@ describe('bad command lines: exit 2', () => {
     await refused(['upgrade-everything'], 2, /unknown command 'upgrade-everything'/);
   });
   it('init onto an existing plan file without --force', async () => {
-    await refused(['init', '--gateway-version', 'v5.3.0', '-o', good], 2, /good\.yaml already exists; write elsewhere with -o FILE, or replace it with --force/);
+    await refused(
+      ['init', '--gateway-version', 'v5.3.0', '-o', good],
+      2,
+      /good\.yaml already exists; write elsewhere with -o FILE, or replace it with --force/,
+    );
   });
 });
 
 describe('init and sandbox refusals', () => {
   it('init that finds no Tyk container: exit 4, no file written', async () => {
     const out = join(dir, 'never-written.yaml');
-    await refused(['init', '--label', 'io.tyk-upgrade.sandbox=no-such-sandbox', '--gateway-version', 'v5.3.0', '-o', out, '--task-queue', worker.taskQueue], 4, /no running Tyk gateway container found/);
+    await refused(
+      ['init', '--label', 'io.tyk-upgrade.sandbox=no-such-sandbox', '--gateway-version', 'v5.3.0', '-o', out, '--task-queue', worker.taskQueue],
+      4,
+      /no running Tyk gateway container found/,
+    );
     assert.ok(!existsSync(out));
   });
   it('sandbox up with a name already taken: exit 4', async () => {
@@ -322,7 +355,11 @@ describe('init and sandbox refusals', () => {
   });
   it('sandbox up on a port in use: exit 4, no container made', async () => {
     const busy = new URL(stack.gateways[0].url).port;
-    await refused(['sandbox', 'up', '--name', `${stack.name}-sb`, '--port', busy, '--dir', join(dir, 'sb-busy')], 4, new RegExp(`port 127\\.0\\.0\\.1:${busy} for gateway 1 \\(--port\\) is in use`));
+    await refused(
+      ['sandbox', 'up', '--name', `${stack.name}-sb`, '--port', busy, '--dir', join(dir, 'sb-busy')],
+      4,
+      new RegExp(`port 127\\.0\\.0\\.1:${busy} for gateway 1 \\(--port\\) is in use`),
+    );
     assert.deepEqual(await docker.listContainers({ all: true, filters: { name: [`${stack.name}-sb`] } }), []);
   });
 });

@@ -29,19 +29,48 @@ describe('tyk-upgrade from a terminal', () => {
     let secrets: string[] = [];
     try {
       const [port, pumpPort, redisPort] = [await freePort(), await freePort(), await freePort()];
-      const up = await cli(['sandbox', 'up', '--name', name, '--port', `${port}`, '--pump-port', `${pumpPort}`, '--redis-port', `${redisPort}`, '--images', 'standin']);
-      assert.match(up.stdout, new RegExp(`${name}-gateway-1\\s+gateway\\s+127\\.0\\.0\\.1:5000/tyk-gateway/tyk-gateway:v5\\.2\\.0\\s+http://127\\.0\\.0\\.1:${port}/hello`));
+      const up = await cli([
+        'sandbox',
+        'up',
+        '--name',
+        name,
+        '--port',
+        `${port}`,
+        '--pump-port',
+        `${pumpPort}`,
+        '--redis-port',
+        `${redisPort}`,
+        '--images',
+        'standin',
+      ]);
+      assert.match(
+        up.stdout,
+        new RegExp(`${name}-gateway-1\\s+gateway\\s+127\\.0\\.0\\.1:5000/tyk-gateway/tyk-gateway:v5\\.2\\.0\\s+http://127\\.0\\.0\\.1:${port}/hello`),
+      );
       const conf = JSON.parse(readFileSync(join(dir, '.tyk-upgrade', 'sandbox', name, 'gateway-1', 'tyk.conf'), 'utf8'));
       secrets = [conf.secret as string, conf.storage.password as string];
       assert.ok(secrets.every((s) => s.length >= 16));
 
       assert.match((await cli(['sandbox', 'status', '--name', name])).stdout, new RegExp(`${name}-gateway-1\\s+gateway\\s+running\\s+5\\.2\\.0`));
 
-      const init = await cli(['init', '--label', `io.tyk-upgrade.sandbox=${name}`, '--gateway-version', 'v5.3.0', '--pump-version', 'v1.10.0', '-o', 'plan.yaml']);
+      const init = await cli([
+        'init',
+        '--label',
+        `io.tyk-upgrade.sandbox=${name}`,
+        '--gateway-version',
+        'v5.3.0',
+        '--pump-version',
+        'v1.10.0',
+        '-o',
+        'plan.yaml',
+      ]);
       assert.match(init.stdout, new RegExp(`Wrote plan\\.yaml \\(stack "${name}"\\)`));
 
       const plan = await cli(['plan', '-f', 'plan.yaml']);
-      assert.match(plan.stdout, new RegExp(`${name}-gateway-1\\s+gateway\\s+running\\s+5\\.2\\.0\\s+5\\.3\\.0\\s+127\\.0\\.0\\.1:5000/tyk-gateway/tyk-gateway:v5\\.3\\.0`));
+      assert.match(
+        plan.stdout,
+        new RegExp(`${name}-gateway-1\\s+gateway\\s+running\\s+5\\.2\\.0\\s+5\\.3\\.0\\s+127\\.0\\.0\\.1:5000/tyk-gateway/tyk-gateway:v5\\.3\\.0`),
+      );
       assert.match(plan.stdout, new RegExp(`${name}-pump\\s+pump\\s+running\\s+1\\.9\\.0\\s+1\\.10\\.0`));
       assert.match(plan.stdout, /Approval gates: before-gateways .*; before-pump/);
       assert.match(plan.stdout, /\/opt\/tyk-gateway\/tyk\.conf, \/opt\/tyk-gateway\/apps/);
@@ -58,13 +87,19 @@ describe('tyk-upgrade from a terminal', () => {
       const backupAt = await watch.waitFor(/backup: \d+ files in /);
       const gate1At = await watch.waitFor(new RegExp(`to approve: tyk-upgrade approve ${id} --gate before-gateways`));
       const approve1At = Date.now();
-      assert.match((await cli(['approve', id, '--by', 'alice', '--comment', 'CHG-42'])).stdout, /Approved gate before-gateways .* \(by alice at .*: "CHG-42"\)/);
+      assert.match(
+        (await cli(['approve', id, '--by', 'alice', '--comment', 'CHG-42'])).stdout,
+        /Approved gate before-gateways .* \(by alice at .*: "CHG-42"\)/,
+      );
       const upgradedAt = await watch.waitFor(new RegExp(`${name}-gateway-1: upgraded`));
       const gate2At = await watch.waitFor(new RegExp(`to approve: tyk-upgrade approve ${id} --gate before-pump`));
       const approve2At = Date.now();
       await cli(['approve', name, '--gate', 'before-pump', '--by', 'bob']);
       assert.equal(await watch.exited, 0, watch.output());
-      assert.ok(backupAt <= gate1At && gate1At < approve1At && approve1At < upgradedAt && upgradedAt <= gate2At && gate2At < approve2At, 'each line arrived when it happened');
+      assert.ok(
+        backupAt <= gate1At && gate1At < approve1At && approve1At < upgradedAt && upgradedAt <= gate2At && gate2At < approve2At,
+        'each line arrived when it happened',
+      );
       assert.match(watch.output(), /gate before-gateways: approved by alice \("CHG-42"\)/);
       assert.match(watch.output(), /upgrade succeeded/);
       outputs.push(watch.output());
@@ -76,7 +111,13 @@ describe('tyk-upgrade from a terminal', () => {
       const status = JSON.parse((await cli(['status', id, '--json'])).stdout) as { temporalStatus: string; status: UpgradeStatus };
       assert.equal(status.temporalStatus, 'COMPLETED');
       assert.equal(status.status.outcome, 'succeeded');
-      assert.deepEqual(status.status.gates.filter((g) => g.state !== 'skipped').map((g) => [g.gate, g.state, g.by]), [['before-gateways', 'approved', 'alice'], ['before-pump', 'approved', 'bob']]);
+      assert.deepEqual(
+        status.status.gates.filter((g) => g.state !== 'skipped').map((g) => [g.gate, g.state, g.by]),
+        [
+          ['before-gateways', 'approved', 'alice'],
+          ['before-pump', 'approved', 'bob'],
+        ],
+      );
       assert.match((await cli(['status', id])).stdout, new RegExp(`${name}-pump\\s+pump\\s+pumps\\s+1\\.9\\.0\\s+1\\.10\\.0\\s+upgraded`));
       assert.match((await cli(['list'])).stdout, new RegExp(`${id}\\s+${name}\\s+-\\s+5\\.3\\.0\\s+COMPLETED\\s+succeeded`));
       assert.match((await cli(['sandbox', 'status', '--name', name])).stdout, new RegExp(`${name}-gateway-1\\s+gateway\\s+running\\s+5\\.3\\.0`));

@@ -71,7 +71,9 @@ describe('plan files', () => {
   });
 
   it('each problem names its field and line; all are reported at once', () => {
-    const text = PLAN.replace('version: 5.3.0', 'version: 5.3').replace('      url: http://gw-1.tyk.internal:8080/', '      url: ftp://x\n      hellopath: ping') + 'batchSize: 0\n';
+    const text =
+      PLAN.replace('version: 5.3.0', 'version: 5.3').replace('      url: http://gw-1.tyk.internal:8080/', '      url: ftp://x\n      hellopath: ping') +
+      'batchSize: 0\n';
     assert.deepEqual(problems(text), [
       '3: gateway.version: "5.3" names a release line, not a release (that tag moves with every patch); name an exact release such as v5.3.0',
       '6: gateway.instances[0].url: "ftp://x" must use http:// or https://',
@@ -107,7 +109,10 @@ describe('plan files', () => {
       source: 'test',
     });
     const input = toUpgradeInput(parsePlanText(text, '/x/plan.yaml'), '/x/plan.yaml', {});
-    assert.deepEqual(input.gateways.map((g) => g.helloPath), ['hello', 'health']);
+    assert.deepEqual(
+      input.gateways.map((g) => g.helloPath),
+      ['hello', 'health'],
+    );
     assert.equal(input.pumps[0]?.container, 'blue-pump');
     assert.match(text, /# runs 5\.2\.0 now/);
   });
@@ -157,7 +162,10 @@ function status(over: Partial<UpgradeStatus> = {}): UpgradeStatus {
     stack: 's',
     outcome: 'running',
     stage: 'preflight',
-    stages: ['preflight', 'backup', 'pull', 'before-gateways', 'gateways', 'before-pump', 'pump', 'verify'].map((name) => ({ name, state: 'pending' })) as UpgradeStatus['stages'],
+    stages: ['preflight', 'backup', 'pull', 'before-gateways', 'gateways', 'before-pump', 'pump', 'verify'].map((name) => ({
+      name,
+      state: 'pending',
+    })) as UpgradeStatus['stages'],
     instances: [],
     gates: [
       { gate: 'before-gateways', state: 'not-reached' },
@@ -175,7 +183,10 @@ function status(over: Partial<UpgradeStatus> = {}): UpgradeStatus {
 describe('watch', () => {
   it('prints what changed, a decision before what it let run, a new wait last', () => {
     const waiting = status({
-      stages: status().stages.map((s) => ({ ...s, state: ['preflight', 'backup', 'pull'].includes(s.name) ? 'done' : s.name === 'before-gateways' ? 'running' : 'pending' })),
+      stages: status().stages.map((s) => ({
+        ...s,
+        state: ['preflight', 'backup', 'pull'].includes(s.name) ? 'done' : s.name === 'before-gateways' ? 'running' : 'pending',
+      })),
       instances: [{ role: 'gateway', container: 'gw', fromVersion: '5.2.0', toVersion: '5.3.0', state: 'pending' }],
       gates: [
         { gate: 'before-gateways', state: 'waiting', waitingSince: 'x' },
@@ -197,21 +208,57 @@ describe('watch', () => {
     });
     assert.deepEqual(statusEvents(waiting, next), ['gate before-gateways: approved by alice ("ok")', 'stage gateways: running', 'gw: recreating']);
     assert.deepEqual(statusEvents(next, next), []);
-    const rolledBack = { ...next, outcome: 'rolled-back' as const, reason: 'rolled back: gw is not healthy', errors: ['warning: x', 'rolled back: gw is not healthy'] };
+    const rolledBack = {
+      ...next,
+      outcome: 'rolled-back' as const,
+      reason: 'rolled back: gw is not healthy',
+      errors: ['warning: x', 'rolled back: gw is not healthy'],
+    };
     assert.deepEqual(statusEvents(next, rolledBack), ['warning: x', 'upgrade rolled-back: rolled back: gw is not healthy']);
   });
 
   it('under four-eyes, each approval is shown with the count, and a window wait says so', () => {
     const gate = (approvals: { by: string; at: string; comment?: string }[], state: 'waiting' | 'approved' = 'waiting') =>
-      status({ gates: [{ gate: 'before-gateways', state, waitingSince: 'x', required: 2, approvals, ...(state === 'approved' ? { by: approvals.map((a) => a.by).join(', ') } : {}) }] });
+      status({
+        gates: [
+          {
+            gate: 'before-gateways',
+            state,
+            waitingSince: 'x',
+            required: 2,
+            approvals,
+            ...(state === 'approved' ? { by: approvals.map((a) => a.by).join(', ') } : {}),
+          },
+        ],
+      });
     const none = gate([]);
-    assert.deepEqual(statusEvents(undefined, none).filter((l) => l.startsWith('gate')), ['gate before-gateways: waiting for approval (0 of 2 approvals)']);
+    assert.deepEqual(
+      statusEvents(undefined, none).filter((l) => l.startsWith('gate')),
+      ['gate before-gateways: waiting for approval (0 of 2 approvals)'],
+    );
     const one = gate([{ by: 'alice', at: 'x', comment: 'CHG-5' }]);
     assert.deepEqual(statusEvents(none, one), ['gate before-gateways: approved by alice ("CHG-5") (1 of 2 approvals)']);
-    const both = gate([{ by: 'alice', at: 'x', comment: 'CHG-5' }, { by: 'bob', at: 'y' }], 'approved');
+    const both = gate(
+      [
+        { by: 'alice', at: 'x', comment: 'CHG-5' },
+        { by: 'bob', at: 'y' },
+      ],
+      'approved',
+    );
     assert.deepEqual(statusEvents(one, both), ['gate before-gateways: approved by alice, bob']);
-    const waitWindow = status({ pause: { number: 1, kind: 'window', state: 'waiting', since: 'x', reason: 'outside the maintenance window (Sat 02:00-04:00 UTC); the next opens at y', failed: [] } });
-    assert.deepEqual(statusEvents(status(), waitWindow), ['waiting for the maintenance window: outside the maintenance window (Sat 02:00-04:00 UTC); the next opens at y']);
+    const waitWindow = status({
+      pause: {
+        number: 1,
+        kind: 'window',
+        state: 'waiting',
+        since: 'x',
+        reason: 'outside the maintenance window (Sat 02:00-04:00 UTC); the next opens at y',
+        failed: [],
+      },
+    });
+    assert.deepEqual(statusEvents(status(), waitWindow), [
+      'waiting for the maintenance window: outside the maintenance window (Sat 02:00-04:00 UTC); the next opens at y',
+    ]);
   });
 
   it('exit codes follow the outcome', () => {

@@ -21,20 +21,29 @@ describe('deploy files for a worker per host', () => {
     const file = join(deploy, 'docker-compose.worker.yml');
     const missing = (() => {
       try {
-        execFileSync('docker-compose', ['-f', file, 'config', '-q'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TYK_UPGRADE_HOST: '' } });
+        execFileSync('docker-compose', ['-f', file, 'config', '-q'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, TYK_UPGRADE_HOST: '' },
+        });
         return '';
       } catch (err) {
         return String((err as { stderr?: string }).stderr);
       }
     })();
     assert.match(missing, /set TYK_UPGRADE_HOST to this host's name in plans/);
-    const resolved = parseYaml(execFileSync('docker-compose', ['-f', file, 'config'], { encoding: 'utf8', env: { ...process.env, TYK_UPGRADE_HOST: 'web-1' } })) as {
+    const resolved = parseYaml(
+      execFileSync('docker-compose', ['-f', file, 'config'], { encoding: 'utf8', env: { ...process.env, TYK_UPGRADE_HOST: 'web-1' } }),
+    ) as {
       services: Record<string, { command: string[]; volumes: string[]; network_mode: string }>;
     };
     const worker = resolved.services['tyk-upgrade-worker'];
     assert.deepEqual(worker.command, ['worker', '--host', 'web-1']);
     assert.equal(worker.network_mode, 'host');
     // docker-compose 1.29 resolves volumes to the short form "source:target:mode".
-    assert.deepEqual(worker.volumes.filter((v) => v.includes('docker.sock')), ['/var/run/docker.sock:/var/run/docker.sock:rw']);
+    assert.deepEqual(
+      worker.volumes.filter((v) => v.includes('docker.sock')),
+      ['/var/run/docker.sock:/var/run/docker.sock:rw'],
+    );
   });
 });

@@ -14,7 +14,7 @@ import { useUpgradeWorker } from './support/worker';
 const t = useUpgradeWorker();
 
 describe('drain on stop', () => {
-  it('requests in flight when the old 5.8.3 gateway is stopped finish, though they outlast Docker\'s default 10 s', async () => {
+  it("requests in flight when the old 5.8.3 gateway is stopped finish, though they outlast Docker's default 10 s", async () => {
     const stack = await testStack({ prefix: 'drain', gatewayTag: 'v5.8.3', pump: false });
     try {
       const url = stack.gateways[0].url;

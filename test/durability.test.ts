@@ -86,11 +86,9 @@ describe('registry down during the pull', () => {
     const worker = await startWorker(env);
     try {
       const gw = await docker.getContainer(stack.gateways[0].container).inspect();
-      const handle = await startUpgrade(
-        env.client,
-        stack.input({ gatewayRepository: `127.0.0.1:${port}/tyk-gateway/tyk-gateway`, gates: [] }),
-        { taskQueue: worker.taskQueue },
-      );
+      const handle = await startUpgrade(env.client, stack.input({ gatewayRepository: `127.0.0.1:${port}/tyk-gateway/tyk-gateway`, gates: [] }), {
+        taskQueue: worker.taskQueue,
+      });
       const f = await failureOf(handle.result());
       await keepHistory(handle, 'registry-down-during-pull');
       assert.equal(f.status.outcome, 'failed');

@@ -61,7 +61,10 @@ describe(`chaos: the worker SIGKILLed ${kills} times at random moments (seed ${s
       assert.ok(killed >= Math.min(kills, 3), `only ${killed} kills landed before the upgrade ended`);
       assert.equal(f.status.outcome, 'rolled-back', f.message);
       assert.match(f.message, new RegExp(`${stack.pump!.container} is not healthy on 5\\.3\\.0`));
-      assert.deepEqual(f.status.instances.map((i) => i.state), ['rolled-back', 'rolled-back', 'rolled-back']);
+      assert.deepEqual(
+        f.status.instances.map((i) => i.state),
+        ['rolled-back', 'rolled-back', 'rolled-back'],
+      );
       for (const [i, name] of names.entries()) {
         const now = await docker.getContainer(name).inspect();
         assert.equal(now.Id, originals[i], `${name} is the original container`);

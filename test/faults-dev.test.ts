@@ -69,7 +69,13 @@ describe('tyk-upgrade dev and its embedded server', () => {
     assert.ok(alive(orphan.pid), 'the server outlived dev');
     assert.equal(await answers(`127.0.0.1:${port}`, 1000), true);
     const doctor = await runCli(['doctor', '--db-file', dbFile, '--address', `127.0.0.1:${port}`], { cwd: dir });
-    assert.match(doctor.stdout, new RegExp(`^WARN\\s+Dev server\\s+orphaned Temporal dev server pid ${orphan.pid} for ${dbFile}: .*\\n\\s+fix: \`tyk-upgrade dev --db-file ${dbFile}\` stops it`, 'm'));
+    assert.match(
+      doctor.stdout,
+      new RegExp(
+        `^WARN\\s+Dev server\\s+orphaned Temporal dev server pid ${orphan.pid} for ${dbFile}: .*\\n\\s+fix: \`tyk-upgrade dev --db-file ${dbFile}\` stops it`,
+        'm',
+      ),
+    );
 
     d = dev();
     await d.waitFor(/Worker: polling/, 120_000);
@@ -81,11 +87,19 @@ describe('tyk-upgrade dev and its embedded server', () => {
   it('refuses a second dev on the same db file, and a port a foreign Temporal server holds', async () => {
     const same = await runCli(['dev', '--port', String(await freePort()), '--ui-port', String(await freePort()), '--db-file', dbFile], { cwd: dir });
     assert.equal(same.code, 2, same.stderr);
-    assert.match(same.stderr, new RegExp(`${dbFile} is served by the Temporal dev server pid \\d+ on 127\\.0\\.0\\.1:${port}, started by process ${d.child.pid}, which still runs`));
+    assert.match(
+      same.stderr,
+      new RegExp(`${dbFile} is served by the Temporal dev server pid \\d+ on 127\\.0\\.0\\.1:${port}, started by process ${d.child.pid}, which still runs`),
+    );
     const foreignPort = Number(temporalAddress().split(':')[1]);
-    const foreign = await runCli(['dev', '--port', String(foreignPort), '--ui-port', String(await freePort()), '--db-file', join(dir, 'other.db')], { cwd: dir });
+    const foreign = await runCli(['dev', '--port', String(foreignPort), '--ui-port', String(await freePort()), '--db-file', join(dir, 'other.db')], {
+      cwd: dir,
+    });
     assert.equal(foreign.code, 2, foreign.stderr);
-    assert.match(foreign.stderr, new RegExp(`something already listens on 127\\.0\\.0\\.1:${foreignPort} \\(another Temporal server\\?\\); stop it or choose another port`));
+    assert.match(
+      foreign.stderr,
+      new RegExp(`something already listens on 127\\.0\\.0\\.1:${foreignPort} \\(another Temporal server\\?\\); stop it or choose another port`),
+    );
   });
 
   let stack: TestStack;
@@ -99,7 +113,11 @@ describe('tyk-upgrade dev and its embedded server', () => {
     const f = await failureOf(handle.result());
     assert.equal(f.status.outcome, 'rejected');
     const workerLog = dbFile.replace(/\.db$/, '-worker.log');
-    const line = await waitFor('the outcome in the worker log', async () => readFileSync(workerLog, 'utf8').split('\n').find((l) => l.includes('Workflow failed')));
+    const line = await waitFor('the outcome in the worker log', async () =>
+      readFileSync(workerLog, 'utf8')
+        .split('\n')
+        .find((l) => l.includes('Workflow failed')),
+    );
     assert.match(line, /Workflow failed workflowId=tyk-upgrade-flt-dev-\S+ taskQueue=\S+: gate "before-gateways" rejected by tester: not today$/);
     assert.doesNotMatch(d.output(), /Workflow failed|\[WARN\]|^\s+at /m, `dev's terminal:\n${d.output()}`);
   });
@@ -110,7 +128,13 @@ describe('tyk-upgrade dev and its embedded server', () => {
     process.kill(before.pid, 'SIGKILL');
     await d.waitFor(/the Temporal dev server is back on/, 60_000);
     assert.match(d.output(), /the Temporal dev server exited with SIGKILL; starting it again on the same db file/);
-    assert.ok(d.lines.length - linesBefore <= 3, `a few lines, not a stream:\n${d.lines.slice(linesBefore).map((l) => l.text).join('\n')}`);
+    assert.ok(
+      d.lines.length - linesBefore <= 3,
+      `a few lines, not a stream:\n${d.lines
+        .slice(linesBefore)
+        .map((l) => l.text)
+        .join('\n')}`,
+    );
     assert.notEqual(readPidFile(dbFile)!.pid, before.pid);
     // The state is the db file's: the rejected upgrade is still there, and the same worker runs a new one.
     const earlier = await client.workflow.getHandle(`tyk-upgrade-${stack.name}`).describe();
@@ -132,7 +156,10 @@ describe('tyk-upgrade dev and its embedded server', () => {
     assert.equal(code, 6);
     const said = d.lines.slice(linesBefore).map((l) => l.text);
     assert.ok(said.length <= 8, `a few lines, not a stream:\n${said.join('\n')}`);
-    assert.match(said[said.length - 1], /^tyk-upgrade: error: dev: the Temporal dev server exited with SIGKILL and could not be started again after 5 attempts \(last: .+\); see /);
+    assert.match(
+      said[said.length - 1],
+      /^tyk-upgrade: error: dev: the Temporal dev server exited with SIGKILL and could not be started again after 5 attempts \(last: .+\); see /,
+    );
     await client.connection.close();
   });
 });

@@ -36,13 +36,34 @@ describe('tyk-upgrade doctor', () => {
         // ENOSPC: full, as wanted
       }
       const host = `flt-nohost-${Date.now()}`;
-      const r = await runCli(['doctor', '--task-queue', worker.taskQueue, '--task-queue', idle, '--host', host, '--backup-dir', join(full, 'backups'), '--db-file', join(full, 't.db')]);
+      const r = await runCli([
+        'doctor',
+        '--task-queue',
+        worker.taskQueue,
+        '--task-queue',
+        idle,
+        '--host',
+        host,
+        '--backup-dir',
+        join(full, 'backups'),
+        '--db-file',
+        join(full, 't.db'),
+      ]);
       assert.equal(r.code, 6, r.stdout + r.stderr);
       assert.match(r.stdout, /^ok\s+Temporal\s+127\.0\.0\.1:\d+ answers; namespace "default" exists$/m);
       assert.match(r.stdout, /^ok\s+Search attributes\s+TykStack, TykTargetVersion, TykStage$/m);
       assert.match(r.stdout, new RegExp(`^ok\\s+Workers\\s+a worker runs the workflows of task queue "${worker.taskQueue}"$`, 'm'));
-      assert.match(r.stdout, new RegExp(`^FAIL\\s+Workers\\s+no worker polls host "${host}" \\(task queue tyk-upgrade\\.host\\.${host}\\).*\\n\\s+fix: run \`tyk-upgrade worker --host ${host}\` on that machine`, 'm'));
-      assert.match(r.stdout, new RegExp(`^FAIL\\s+Workers\\s+no worker polls task queue "${idle}".*\\n\\s+fix: run \`tyk-upgrade worker --task-queue ${idle}\``, 'm'));
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^FAIL\\s+Workers\\s+no worker polls host "${host}" \\(task queue tyk-upgrade\\.host\\.${host}\\).*\\n\\s+fix: run \`tyk-upgrade worker --host ${host}\` on that machine`,
+          'm',
+        ),
+      );
+      assert.match(
+        r.stdout,
+        new RegExp(`^FAIL\\s+Workers\\s+no worker polls task queue "${idle}".*\\n\\s+fix: run \`tyk-upgrade worker --task-queue ${idle}\``, 'm'),
+      );
       assert.match(r.stdout, /^ok\s+Docker\s+engine \S+ at unix:\/\/\/var\/run\/docker\.sock$/m);
       assert.match(r.stdout, new RegExp(`^WARN\\s+Leftovers\\s+${leftover} \\(created\\) belongs to .*\\n\\s+fix: .*docker rm ${leftover}`, 'm'));
       assert.match(r.stdout, new RegExp(`^FAIL\\s+Backup folder\\s+${join(full, 'backups')}: 0\\.0 MiB free \\(at least 1\\.0 MiB needed\\)`, 'm'));

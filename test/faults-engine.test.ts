@@ -43,7 +43,10 @@ after(async () => {
 });
 
 function forceRemove(dir: string): void {
-  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m?.startsWith(`${dir}/`));
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1])
+    .filter((m) => m?.startsWith(`${dir}/`));
   for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
   try {
     rmSync(dir, { recursive: true, force: true });
@@ -61,32 +64,46 @@ async function restartEngine(how: 'restart' | 'crash'): Promise<void> {
   else {
     const pid = engine.pid() as number;
     process.kill(pid, 'SIGTERM');
-    await waitFor('dockerd to stop', async () => {
-      try {
-        process.kill(pid, 0);
-        return undefined;
-      } catch {
-        return true;
-      }
-    }, 60_000);
+    await waitFor(
+      'dockerd to stop',
+      async () => {
+        try {
+          process.kill(pid, 0);
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      60_000,
+    );
   }
-  await waitFor('the engine\'s containerd to be reaped', async () => (existsSync(`/proc/${containerd}`) ? undefined : true), 30_000);
+  await waitFor("the engine's containerd to be reaped", async () => (existsSync(`/proc/${containerd}`) ? undefined : true), 30_000);
   await engine.start();
 }
 
 async function untilState(id: string, state: string): Promise<void> {
-  await waitFor(`the gateway in state ${state}`, async () => {
-    const s = await getStatus(env.client, id);
-    if (s.outcome !== 'running') throw new Error(`ended ${s.outcome} before ${state}: ${s.reason}`);
-    return s.instances[0]?.state === state ? true : undefined;
-  }, 180_000, 20);
+  await waitFor(
+    `the gateway in state ${state}`,
+    async () => {
+      const s = await getStatus(env.client, id);
+      if (s.outcome !== 'running') throw new Error(`ended ${s.outcome} before ${state}: ${s.reason}`);
+      return s.instances[0]?.state === state ? true : undefined;
+    },
+    180_000,
+    20,
+  );
 }
 
 async function endStatus(id: string): Promise<UpgradeStatus> {
-  return waitFor('the upgrade to end', async () => {
-    const s = await getStatus(env.client, id);
-    return s.outcome === 'running' ? undefined : s;
-  }, 180_000, 500);
+  return waitFor(
+    'the upgrade to end',
+    async () => {
+      const s = await getStatus(env.client, id);
+      return s.outcome === 'running' ? undefined : s;
+    },
+    180_000,
+    500,
+  );
 }
 
 /** Succeeded or rolled back, each with its own consistent end state; one container per name; restart policies honoured. */
@@ -108,10 +125,15 @@ async function assertConsistent(stack: FaultStack, end: UpgradeStatus, originalI
   // The pump is not part of this upgrade: a bystander with a restart policy. After a restart the engine starts it
   // again. After a crash, Docker 20.10 without live-restore stops the containers it finds still running and does
   // not start them again (docs/faults.md): the upgrade's own gateway runs because the workflow started it.
-  const pump = await waitFor('the bystander pump to settle', async () => {
-    const p = await engine.docker.getContainer(stack.pump!.container).inspect();
-    return p.State.Running || !bystandersBack ? p : undefined;
-  }, 30_000, 250);
+  const pump = await waitFor(
+    'the bystander pump to settle',
+    async () => {
+      const p = await engine.docker.getContainer(stack.pump!.container).inspect();
+      return p.State.Running || !bystandersBack ? p : undefined;
+    },
+    30_000,
+    250,
+  );
   assert.equal(pump.State.Running, bystandersBack, `bystander pump: ${JSON.stringify(pump.State)}`);
   assert.deepEqual(await namesOn(engine.docker, stack.name), [gw, stack.pump!.container].sort(), 'one container per name, none missing');
 }

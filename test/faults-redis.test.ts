@@ -16,18 +16,28 @@ import { failureOf } from './support/upgrade';
 const t = useUpgradeWorker();
 
 async function untilState(id: string, state: string): Promise<void> {
-  await waitFor(`the gateway in state ${state}`, async () => {
-    const s = await getStatus(t.env.client, id);
-    if (s.outcome !== 'running') throw new Error(`ended ${s.outcome} before ${state}: ${s.reason}`);
-    return s.instances[0]?.state === state ? true : undefined;
-  }, 90_000, 20);
+  await waitFor(
+    `the gateway in state ${state}`,
+    async () => {
+      const s = await getStatus(t.env.client, id);
+      if (s.outcome !== 'running') throw new Error(`ended ${s.outcome} before ${state}: ${s.reason}`);
+      return s.instances[0]?.state === state ? true : undefined;
+    },
+    90_000,
+    20,
+  );
 }
 
 function redisFailing(stack: FaultStack) {
-  return waitFor('/hello to report Redis failing', async () => {
-    const hello = await getHello(stack.gateways[0].url, 'hello');
-    return hello.body?.details?.redis?.status === 'fail' ? hello.body : undefined;
-  }, 20_000, 100);
+  return waitFor(
+    '/hello to report Redis failing',
+    async () => {
+      const hello = await getHello(stack.gateways[0].url, 'hello');
+      return hello.body?.details?.redis?.status === 'fail' ? hello.body : undefined;
+    },
+    20_000,
+    100,
+  );
 }
 
 describe('Redis unreachable during a gateway health check', () => {
@@ -48,7 +58,10 @@ describe('Redis unreachable during a gateway health check', () => {
 
       const f = await failureOf(handle.result());
       assert.equal(f.status.outcome, 'rolled-back', f.message);
-      assert.match(f.message, new RegExp(`${stack.gateways[0].container} is not healthy on 5\\.3\\.0 after [\\d.]+ s: the gateway cannot reach Redis \\(/hello: status fail`));
+      assert.match(
+        f.message,
+        new RegExp(`${stack.gateways[0].container} is not healthy on 5\\.3\\.0 after [\\d.]+ s: the gateway cannot reach Redis \\(/hello: status fail`),
+      );
       assert.match(f.status.instances[0].detail ?? '', /cannot reach Redis/);
       assert.equal(await servedVersion(stack.gateways[0].url), '5.2.0');
       assert.deepEqual(await configDiffersFromBackup(docker, f.status.backups[0].manifest, stack.gateways[0].container), []);

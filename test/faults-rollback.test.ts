@@ -26,11 +26,16 @@ describe('the worker SIGKILLed during a rollback', () => {
       const original = await docker.getContainer(stack.gateways[0].container).inspect();
       // A build whose /hello fails: the health check fails and the rollback starts.
       const handle = await startUpgrade(env.client, stack.input({ gatewayRepository: FAULTY_REPO('hello-fail'), healthTimeoutMs: 4_000 }), { taskQueue });
-      await waitFor('the rollback to start', async () => {
-        const s = await getStatus(env.client, handle.workflowId);
-        if (s.outcome !== 'running') throw new Error(`ended ${s.outcome} before the rollback was seen`);
-        return s.instances[0]?.state === 'rolling-back' ? true : undefined;
-      }, 90_000, 20);
+      await waitFor(
+        'the rollback to start',
+        async () => {
+          const s = await getStatus(env.client, handle.workflowId);
+          if (s.outcome !== 'running') throw new Error(`ended ${s.outcome} before the rollback was seen`);
+          return s.instances[0]?.state === 'rolling-back' ? true : undefined;
+        },
+        90_000,
+        20,
+      );
       await first.kill();
       second = spawnWorker(taskQueue);
 
@@ -45,7 +50,12 @@ describe('the worker SIGKILLed during a rollback', () => {
       assert.deepEqual(await namesOn(docker, stack.name), [stack.gateways[0].container]);
 
       // `tyk-upgrade worker` reports the ended upgrade in one line, without a stack trace.
-      const line = await waitFor('the worker to log the outcome', async () => second!.output().split('\n').find((l) => l.includes('Workflow failed')));
+      const line = await waitFor('the worker to log the outcome', async () =>
+        second!
+          .output()
+          .split('\n')
+          .find((l) => l.includes('Workflow failed')),
+      );
       assert.match(line, /\[WARN\] Workflow failed workflowId=tyk-upgrade-flt-rbkill-\S+ taskQueue=\S+: rolled back: /);
       assert.doesNotMatch(second.output(), /^\s+at /m, 'no stack trace in the worker log');
     } finally {

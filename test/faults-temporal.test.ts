@@ -36,11 +36,16 @@ describe('the Temporal dev server SIGKILLed while a gateway is being recreated',
     const worker = spawnWorker(taskQueue, { temporal: server.address });
     try {
       const handle = await startUpgrade(client, stack.input(), { taskQueue });
-      await waitFor('the gateway being recreated', async () => {
-        const s = await getStatus(client, handle.workflowId);
-        if (s.outcome !== 'running' || s.instances[0]?.state === 'upgraded') throw new Error(`too late: ${s.instances[0]?.state}`);
-        return s.instances[0]?.state === 'recreating' ? true : undefined;
-      }, 120_000, 20);
+      await waitFor(
+        'the gateway being recreated',
+        async () => {
+          const s = await getStatus(client, handle.workflowId);
+          if (s.outcome !== 'running' || s.instances[0]?.state === 'upgraded') throw new Error(`too late: ${s.instances[0]?.state}`);
+          return s.instances[0]?.state === 'recreating' ? true : undefined;
+        },
+        120_000,
+        20,
+      );
       const pid = server.pid as number;
       process.kill(pid, 'SIGKILL');
       assert.match(await server.exited, /SIGKILL/);
@@ -48,10 +53,15 @@ describe('the Temporal dev server SIGKILLed while a gateway is being recreated',
       server = await startDevServer({ ...ports, dbFile });
 
       // Neither the worker nor the client is restarted: both reconnect to the same address.
-      const end = await waitFor('the upgrade to end', async () => {
-        const s: UpgradeStatus = await getStatus(client, handle.workflowId);
-        return s.outcome === 'running' ? undefined : s;
-      }, 120_000, 500);
+      const end = await waitFor(
+        'the upgrade to end',
+        async () => {
+          const s: UpgradeStatus = await getStatus(client, handle.workflowId);
+          return s.outcome === 'running' ? undefined : s;
+        },
+        120_000,
+        500,
+      );
       assert.equal(end.outcome, 'succeeded', `${end.reason ?? ''}\nworker output:\n${worker.output()}`);
       assert.ok(worker.running(), 'the worker outlived the server outage');
       assert.equal(await servedVersion(stack.gateways[0].url), '5.3.0');

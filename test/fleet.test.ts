@@ -59,8 +59,20 @@ describe('a rolling upgrade of 3 hosts × 2 gateways and a pump per host behind 
 
         assert.equal(result.outcome, 'succeeded', result.reason);
         // 6 gateways: a canary of 1, then "50%" = 3 capped to 2 by maxUnavailable; the pumps last.
-        assert.deepEqual(result.batches.map((b) => [b.name, b.instances.length, b.state]), [['1', 1, 'done'], ['2', 2, 'done'], ['3', 2, 'done'], ['4', 1, 'done'], ['pumps', 3, 'done']]);
-        assert.ok(Object.values(await servedVersions(fleet)).every((v) => v === '5.3.0'), JSON.stringify(await servedVersions(fleet)));
+        assert.deepEqual(
+          result.batches.map((b) => [b.name, b.instances.length, b.state]),
+          [
+            ['1', 1, 'done'],
+            ['2', 2, 'done'],
+            ['3', 2, 'done'],
+            ['4', 1, 'done'],
+            ['pumps', 3, 'done'],
+          ],
+        );
+        assert.ok(
+          Object.values(await servedVersions(fleet)).every((v) => v === '5.3.0'),
+          JSON.stringify(await servedVersions(fleet)),
+        );
         const containers = await fleetContainers(fleet);
         for (const h of fleet.hosts) {
           const mine = containers.filter((c) => c.startsWith(`${h.name}/`));
@@ -75,11 +87,18 @@ describe('a rolling upgrade of 3 hosts × 2 gateways and a pump per host behind 
         assert.ok(ok > 100, `traffic flowed throughout (${ok} requests)`);
 
         // Each host backed up its own containers into its own folder.
-        assert.deepEqual(result.backups.map((b) => b.host), fleet.hosts.map((h) => h.name));
+        assert.deepEqual(
+          result.backups.map((b) => b.host),
+          fleet.hosts.map((h) => h.name),
+        );
         for (const b of result.backups) {
           const manifest = JSON.parse(readFileSync(b.manifest, 'utf8')) as { entries: { container: string }[] };
           assert.ok(b.manifest.includes(`/${b.host}/`), b.manifest);
-          assert.deepEqual([...new Set(manifest.entries.map((e) => e.container))].sort(), [`${fleet.input().stack}-gateway-1`, `${fleet.input().stack}-gateway-2`, `${fleet.input().stack}-pump`]);
+          assert.deepEqual([...new Set(manifest.entries.map((e) => e.container))].sort(), [
+            `${fleet.input().stack}-gateway-1`,
+            `${fleet.input().stack}-gateway-2`,
+            `${fleet.input().stack}-pump`,
+          ]);
         }
         // One child per batch under the parent's id; the parent's history stays small.
         const parent = await handle.describe();
@@ -130,9 +149,20 @@ describe('a gateway on the second host fails its health check', () => {
       const handle = await startUpgrade(env.client, fleet.input({ healthTimeoutMs: 8_000, onFailure: 'pause' }), { taskQueue: fleet.taskQueue });
       const paused = await waitUntil(env.client, handle.workflowId, 'the pause', (s) => s.pause?.state === 'waiting');
       const [h1, h2, h3] = fleet.hosts.map((h) => instanceKey({ host: h.name, container: h.stack.gateways[0].container }));
-      assert.deepEqual(paused.instances.map((i) => [instanceKey(i), i.state]), [[h1, 'upgraded'], [h2, 'rolled-back'], [h3, 'pending']]);
+      assert.deepEqual(
+        paused.instances.map((i) => [instanceKey(i), i.state]),
+        [
+          [h1, 'upgraded'],
+          [h2, 'rolled-back'],
+          [h3, 'pending'],
+        ],
+      );
       assert.deepEqual(paused.pause?.failed, [h2]);
-      assert.deepEqual(Object.values(await servedVersions(fleet)), ['5.3.0', '5.2.0', '5.2.0'], 'stopped where it was: healthy ones stay, the failed one serves its old version');
+      assert.deepEqual(
+        Object.values(await servedVersions(fleet)),
+        ['5.3.0', '5.2.0', '5.2.0'],
+        'stopped where it was: healthy ones stay, the failed one serves its old version',
+      );
 
       // The new version on host 1 rewrites its config while the fleet waits: the rollback must bring back the bytes.
       writeFileSync(confOf(fleet, 0), Buffer.concat([before[0], Buffer.from('\n')]));
@@ -149,9 +179,14 @@ describe('a gateway on the second host fails its health check', () => {
       await keepHistory(handle, 'fleet-pause-rollback', env.client);
       assert.equal(failure.type, 'UpgradeRolledBack', failure.message);
       assert.match(failure.message, /carol chose to roll back/);
-      assert.deepEqual(failure.status.pause && [failure.status.pause.state, failure.status.pause.choice, failure.status.pause.by, failure.status.pause.comment], ['decided', 'rollback', 'carol', 'CHG-7']);
+      assert.deepEqual(
+        failure.status.pause && [failure.status.pause.state, failure.status.pause.choice, failure.status.pause.by, failure.status.pause.comment],
+        ['decided', 'rollback', 'carol', 'CHG-7'],
+      );
       assert.deepEqual(Object.values(await servedVersions(fleet)), ['5.2.0', '5.2.0', '5.2.0']);
-      fleet.hosts.forEach((_, i) => assert.ok(readFileSync(confOf(fleet, i)).equals(before[i]), `tyk.conf of host ${i + 1} byte-identical to before the upgrade`));
+      fleet.hosts.forEach((_, i) =>
+        assert.ok(readFileSync(confOf(fleet, i)).equals(before[i]), `tyk.conf of host ${i + 1} byte-identical to before the upgrade`),
+      );
       assert.equal((await fleetContainers(fleet)).length, 3);
     });
   });
@@ -170,7 +205,14 @@ describe('a paused fleet: the other choices', () => {
       const result = await handle.result();
       await keepHistory(handle, 'fleet-pause-retry', env.client);
       assert.equal(result.outcome, 'succeeded', result.reason);
-      assert.deepEqual(result.batches.map((b) => [b.name, b.state]), [['1', 'done'], ['2', 'failed'], ['retry-1', 'done']]);
+      assert.deepEqual(
+        result.batches.map((b) => [b.name, b.state]),
+        [
+          ['1', 'done'],
+          ['2', 'failed'],
+          ['retry-1', 'done'],
+        ],
+      );
       assert.deepEqual(Object.values(await servedVersions(fleet)), ['5.3.0', '5.3.0']);
       assert.equal((await fleetContainers(fleet)).length, 2);
     });
@@ -178,9 +220,20 @@ describe('a paused fleet: the other choices', () => {
 
   it('after-canary gate, then continue: the fleet goes on without the failed instance and ends partial', async () => {
     await withFleet({ prefix: 'fleet-cont', hosts: 3, gatewaysPerHost: 1, pump: false, faultyHost: 1 }, async (fleet) => {
-      const handle = await startUpgrade(env.client, fleet.input({ healthTimeoutMs: 8_000, onFailure: 'pause', gates: ['after-canary'] }), { taskQueue: fleet.taskQueue });
-      const atCanary = await waitUntil(env.client, handle.workflowId, 'the canary gate', (s) => s.gates.find((g) => g.gate === 'after-canary')?.state === 'waiting');
-      assert.deepEqual(atCanary.instances.map((i) => i.state), ['upgraded', 'pending', 'pending'], 'only the canary went');
+      const handle = await startUpgrade(env.client, fleet.input({ healthTimeoutMs: 8_000, onFailure: 'pause', gates: ['after-canary'] }), {
+        taskQueue: fleet.taskQueue,
+      });
+      const atCanary = await waitUntil(
+        env.client,
+        handle.workflowId,
+        'the canary gate',
+        (s) => s.gates.find((g) => g.gate === 'after-canary')?.state === 'waiting',
+      );
+      assert.deepEqual(
+        atCanary.instances.map((i) => i.state),
+        ['upgraded', 'pending', 'pending'],
+        'only the canary went',
+      );
       await decide(env.client, handle.workflowId, 'approve', { gate: 'after-canary', by: 'erin' });
       await waitUntil(env.client, handle.workflowId, 'the pause', (s) => s.pause?.state === 'waiting');
       await resolvePause(env.client, handle.workflowId, { choice: 'continue', by: 'erin', comment: 'host 2 is rebuilt next week' });
@@ -195,7 +248,9 @@ describe('a paused fleet: the other choices', () => {
 
   it('a pause nobody resolves rolls everything back after pauseTimeout', async () => {
     await withFleet({ prefix: 'fleet-ptime', hosts: 2, gatewaysPerHost: 1, pump: false, faultyHost: 1 }, async (fleet) => {
-      const handle = await startUpgrade(env.client, fleet.input({ healthTimeoutMs: 8_000, onFailure: 'pause', pauseTimeoutMs: 2_000 }), { taskQueue: fleet.taskQueue });
+      const handle = await startUpgrade(env.client, fleet.input({ healthTimeoutMs: 8_000, onFailure: 'pause', pauseTimeoutMs: 2_000 }), {
+        taskQueue: fleet.taskQueue,
+      });
       const failure = await failureOf(handle.result());
       assert.equal(failure.type, 'UpgradeRolledBack', failure.message);
       assert.match(failure.message, /the pause was not resolved within 2 s/);
@@ -245,7 +300,14 @@ describe("one host's Docker engine killed mid-run", () => {
       await keepHistory(handle, 'fleet-engine-killed', env.client);
       const [h1, h2, h3] = fleet.hosts.map((h) => instanceKey({ host: h.name, container: h.stack.gateways[0].container }));
       assert.equal(failure.status.outcome, 'failed', 'not every instance could be brought back while its engine is down');
-      assert.deepEqual(failure.status.instances.map((i) => [instanceKey(i), i.state]), [[h1, 'rolled-back'], [h2, 'rolled-back'], [h3, 'failed']]);
+      assert.deepEqual(
+        failure.status.instances.map((i) => [instanceKey(i), i.state]),
+        [
+          [h1, 'rolled-back'],
+          [h2, 'rolled-back'],
+          [h3, 'failed'],
+        ],
+      );
       assert.match(failure.status.instances[2].detail ?? '', new RegExp(`cannot reach its Docker engine at unix://${dead.engine.socket}`));
       const served = await servedVersions(fleet);
       assert.deepEqual([served[h1], served[h2]], ['5.2.0', '5.2.0']);
@@ -263,12 +325,17 @@ describe('a host named in the plan with no worker polling', () => {
       await fleet.startWorker(fleet.hosts[0]);
       const before = await fleetContainers(fleet);
       const ids = async () =>
-        (await fleet.hosts[0].engine.docker.listContainers({ all: true, filters: { label: [`io.tyk-upgrade.sandbox=${fleet.input().stack}`] } })).map((c) => c.Id).sort();
+        (await fleet.hosts[0].engine.docker.listContainers({ all: true, filters: { label: [`io.tyk-upgrade.sandbox=${fleet.input().stack}`] } }))
+          .map((c) => c.Id)
+          .sort();
       const idsBefore = await ids();
       const handle = await startUpgrade(env.client, fleet.input(), { taskQueue: fleet.taskQueue });
       const failure = await failureOf(handle.result());
       assert.equal(failure.status.outcome, 'failed');
-      assert.match(failure.message, new RegExp(`host ${fleet.hosts[1].name}: no worker polls host "${fleet.hosts[1].name}" \\(task queue tyk-upgrade\\.host\\.${fleet.hosts[1].name}\\)`));
+      assert.match(
+        failure.message,
+        new RegExp(`host ${fleet.hosts[1].name}: no worker polls host "${fleet.hosts[1].name}" \\(task queue tyk-upgrade\\.host\\.${fleet.hosts[1].name}\\)`),
+      );
       assert.equal(failure.status.stages.find((s) => s.name === 'backup')?.state, 'pending', 'stopped before the backup');
       assert.deepEqual(await fleetContainers(fleet), before);
       assert.deepEqual(await ids(), idsBefore, 'the same containers, not recreated ones');
@@ -287,7 +354,17 @@ describe('the CLI with no Docker socket at all', () => {
         return r;
       };
       const stack = fleet.input().stack;
-      const init = await cli(['init', '--gateway-version', 'v5.3.0', '--pump-version', 'v1.10.0', '-o', 'fleet.yaml', '--label', `io.tyk-upgrade.sandbox=${stack}`]);
+      const init = await cli([
+        'init',
+        '--gateway-version',
+        'v5.3.0',
+        '--pump-version',
+        'v1.10.0',
+        '-o',
+        'fleet.yaml',
+        '--label',
+        `io.tyk-upgrade.sandbox=${stack}`,
+      ]);
       assert.match(init.stdout, new RegExp(`Found on hosts ${fleet.hosts.map((h) => h.name).join(', ')}`));
       const plan = readFileSync(join(dir, 'fleet.yaml'), 'utf8');
       for (const h of fleet.hosts) assert.equal(plan.split(`host: ${h.name}`).length - 1, 2, `gateway and pump of ${h.name} name their host:\n${plan}`);
@@ -305,7 +382,10 @@ describe('the CLI with no Docker socket at all', () => {
         await waitUntil(env.client, id, 'the pump gate', (s) => s.gates.find((g) => g.gate === 'before-pump')?.state === 'waiting');
         const status = await cli(['status', id]);
         assert.match(status.stdout, new RegExp(`HOST\\s+CONTAINER\\s+ROLE\\s+BATCH`));
-        assert.match(status.stdout, new RegExp(`${fleet.hosts[1].name}\\s+${fleet.input().stack}-gateway-1\\s+gateway\\s+2\\s+5\\.2\\.0\\s+5\\.3\\.0\\s+upgraded`));
+        assert.match(
+          status.stdout,
+          new RegExp(`${fleet.hosts[1].name}\\s+${fleet.input().stack}-gateway-1\\s+gateway\\s+2\\s+5\\.2\\.0\\s+5\\.3\\.0\\s+upgraded`),
+        );
         await cli(['approve', id, '--by', 'bob']);
         assert.equal(await watch.exited, 0, watch.output());
       } finally {

@@ -91,7 +91,9 @@ describe('gates', () => {
       const before = await events();
       await assert.rejects(
         decide(t.env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'mallory' }),
-        (err: unknown) => err instanceof WorkflowUpdateFailedError && /gate "before-pump" is not-reached; the waiting gate is "before-gateways"/.test(String((err.cause as Error)?.message)),
+        (err: unknown) =>
+          err instanceof WorkflowUpdateFailedError &&
+          /gate "before-pump" is not-reached; the waiting gate is "before-gateways"/.test(String((err.cause as Error)?.message)),
       );
       assert.equal(await events(), before, 'a rejected update writes no history');
       // The Signal path means the same: approve the waiting gate, then the pump gate; the upgrade completes.
@@ -106,7 +108,9 @@ describe('gates', () => {
       assert.equal(result.outcome, 'succeeded');
       assert.equal(result.gates[0].by, 'sig-user');
       await assert.rejects(
-        decide(t.env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'late' }).then(() => decide(t.env.client, handle.workflowId, 'reject', { gate: 'before-pump', by: 'late' })),
+        decide(t.env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'late' }).then(() =>
+          decide(t.env.client, handle.workflowId, 'reject', { gate: 'before-pump', by: 'late' }),
+        ),
       );
     }));
 });
@@ -118,7 +122,10 @@ describe('cancel', () => {
       const handle = await startUpgrade(t.env.client, stack.input({ gates: [] }), { taskQueue: t.worker.taskQueue });
       await waitUntil(t.env.client, handle.workflowId, 'gateway health check', (s) => s.instances[0]?.state === 'health-check');
       await handle.cancel();
-      await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && /cancel/i.test(String(err.cause?.name ?? err.cause?.message)));
+      await assert.rejects(
+        handle.result(),
+        (err: unknown) => err instanceof WorkflowFailedError && /cancel/i.test(String(err.cause?.name ?? err.cause?.message)),
+      );
       const status = await getStatus(t.env.client, handle.workflowId);
       await keepHistory(handle, 'cancel-during-health-check');
       assert.equal(status.outcome, 'cancelled');
@@ -148,7 +155,10 @@ describe('stop and roll back (reject --rollback, cancel --rollback)', () => {
       await keepHistory(handle, 'reject-with-rollback', t.env.client);
       assert.equal(f.type, 'UpgradeRejected', f.message);
       assert.match(f.message, /gate "before-pump" rejected by carol: CHG-9 withdrawn; everything this run changed is rolled back/);
-      assert.deepEqual(f.status.instances.map((i) => i.state), ['rolled-back', 'rolled-back', 'pending']);
+      assert.deepEqual(
+        f.status.instances.map((i) => i.state),
+        ['rolled-back', 'rolled-back', 'pending'],
+      );
       assert.deepEqual(await versions(stack), ['5.2.0', '5.2.0']);
       configs(stack).forEach((c, i) => assert.ok(c.equals(before[i]), `tyk.conf of gateway ${i + 1} byte-identical`));
       assert.deepEqual(await containerNames(stack.name), [...stack.gateways.map((g) => g.container), stack.pump!.container].sort());
@@ -169,7 +179,10 @@ describe('stop and roll back (reject --rollback, cancel --rollback)', () => {
       await keepHistory(handle, 'cancel-with-rollback', t.env.client);
       assert.equal(f.type, 'UpgradeCancelled', f.message);
       assert.match(f.message, /cancelled by dave: wrong window; everything this run changed is rolled back/);
-      assert.deepEqual(f.status.instances.map((i) => i.state), ['rolled-back', 'rolled-back']);
+      assert.deepEqual(
+        f.status.instances.map((i) => i.state),
+        ['rolled-back', 'rolled-back'],
+      );
       assert.deepEqual(await versions(stack), ['5.2.0', '5.2.0']);
       configs(stack).forEach((c, i) => assert.ok(c.equals(before[i]), `tyk.conf of gateway ${i + 1} byte-identical`));
       const again = await runCli(['cancel', handle.workflowId, '--rollback']);
@@ -204,7 +217,10 @@ describe('four-eyes approvals', () => {
       assert.deepEqual([first.state, first.approvals?.map((a) => a.by), first.required], ['waiting', ['alice'], 2]);
       const shown = await runCli(['status', handle.workflowId]);
       assert.match(shown.stdout, /before-gateways\s+waiting \(1 of 2 approvals\)\s+alice/);
-      await refusal('alice', /^alice has already approved gate "before-gateways"; 1 of 2 approvals so far \(alice\): the next approval must come from someone else$/);
+      await refusal(
+        'alice',
+        /^alice has already approved gate "before-gateways"; 1 of 2 approvals so far \(alice\): the next approval must come from someone else$/,
+      );
       const second = await decide(t.env.client, handle.workflowId, 'approve', { by: 'bob' });
       assert.deepEqual([second.state, second.by, second.comment], ['approved', 'alice, bob', 'CHG-5']);
       const result = await handle.result();

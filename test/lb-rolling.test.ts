@@ -35,13 +35,23 @@ const t = useUpgradeWorker();
 // nginx needs the soak to cover its fail_timeout (docs/load-balancers.md, "none"); the same soak for both.
 const SOAK_MS = 3_000;
 
-const lbOf = (h: TestHaproxy): Extract<LoadBalancerInput, { type: 'haproxy' }> => ({ type: 'haproxy', socket: h.socketPath, backend: h.backend, drainTimeoutMs: 10_000, readyTimeoutMs: 15_000 });
+const lbOf = (h: TestHaproxy): Extract<LoadBalancerInput, { type: 'haproxy' }> => ({
+  type: 'haproxy',
+  socket: h.socketPath,
+  backend: h.backend,
+  drainTimeoutMs: 10_000,
+  readyTimeoutMs: 15_000,
+});
 
 /** HAProxy in front of the stack's gateways (servers gw1, gw2, …), each seen UP before the test goes on. */
 async function haproxyFor(stack: TestStack): Promise<TestHaproxy> {
   const h = await startHaproxy({ servers: stack.gateways.map((g, i) => ({ name: `gw${i + 1}`, address: g.url.replace('http://', '') })) });
   for (const s of stack.gateways.map((_, i) => `gw${i + 1}`)) {
-    await waitFor(`HAProxy to see ${s} UP`, async () => ((await serverStat({ socket: h.socketPath }, h.backend, s))?.status === 'UP' ? true : undefined), 15_000);
+    await waitFor(
+      `HAProxy to see ${s} UP`,
+      async () => ((await serverStat({ socket: h.socketPath }, h.backend, s))?.status === 'UP' ? true : undefined),
+      15_000,
+    );
   }
   return h;
 }
@@ -70,7 +80,15 @@ async function activitiesOf(workflowId: string): Promise<string[]> {
 
 /** The parts of a plan the dry-run rendering reads besides the gateways. */
 const stackless = {
-  stack: 's', pumps: [], gatewayVersion: 'v5.9.1', allowDowngrade: false, gates: [], healthTimeoutMs: 1000, batchSize: 1, backupDir: '/b', keepOldContainers: false,
+  stack: 's',
+  pumps: [],
+  gatewayVersion: 'v5.9.1',
+  allowDowngrade: false,
+  gates: [],
+  healthTimeoutMs: 1000,
+  batchSize: 1,
+  backupDir: '/b',
+  keepOldContainers: false,
 } satisfies Partial<UpgradeInput>;
 
 const measured: { haproxy?: TrafficResult; nginx?: TrafficResult } = {};
@@ -81,7 +99,9 @@ describe('rolling upgrade of three gateways, batch size 1, with steady GET and P
     const h = await haproxyFor(stack);
     try {
       const traffic = startTraffic(h.frontendUrl);
-      const handle = await startUpgrade(t.env.client, stack.input({ gates: [], batchSize: 1, soakMs: SOAK_MS, loadBalancer: lbOf(h) }), { taskQueue: t.worker.taskQueue });
+      const handle = await startUpgrade(t.env.client, stack.input({ gates: [], batchSize: 1, soakMs: SOAK_MS, loadBalancer: lbOf(h) }), {
+        taskQueue: t.worker.taskQueue,
+      });
       const result = await handle.result();
       await keepHistory(handle, 'lb-rolling-haproxy', t.env.client);
       await sleep(300);
@@ -95,7 +115,12 @@ describe('rolling upgrade of three gateways, batch size 1, with steady GET and P
       assert.deepEqual(Object.keys(r.servedBy).sort(), ['gw1', 'gw2', 'gw3'], 'every gateway served');
       assert.deepEqual(await serverStates(h), allReady(3));
       // Each batch's own history: out of rotation before the stop, back only once healthy and soaked.
-      for (const b of result.batches) assert.deepEqual(await activitiesOf(b.workflowId as string), ['lbDrain', 'recreateContainer', 'checkHealth', 'soakHealth', 'lbReady'], `batch ${b.name}`);
+      for (const b of result.batches)
+        assert.deepEqual(
+          await activitiesOf(b.workflowId as string),
+          ['lbDrain', 'recreateContainer', 'checkHealth', 'soakHealth', 'lbReady'],
+          `batch ${b.name}`,
+        );
     } finally {
       await h.stop();
       await stack.remove();
@@ -114,7 +139,9 @@ describe('rolling upgrade of three gateways, batch size 1, with steady GET and P
       assert.equal(result.outcome, 'succeeded', result.reason);
       assert.deepEqual(await versions(stack), ['5.3.0', '5.3.0', '5.3.0']);
       assert.ok(r.GET.ok > 100 && r.POST.ok > 100, `traffic flowed throughout (${describeTraffic(r)})`);
-      console.log(`# failed requests during the roll: HAProxy with the driver: ${measured.haproxy ? describeTraffic(measured.haproxy) : 'not measured'}; nginx without a driver: ${describeTraffic(r)}`);
+      console.log(
+        `# failed requests during the roll: HAProxy with the driver: ${measured.haproxy ? describeTraffic(measured.haproxy) : 'not measured'}; nginx without a driver: ${describeTraffic(r)}`,
+      );
       if (r.POST.failed.length) console.log(`# nginx baseline, failed POSTs: ${[...new Set(r.POST.failed)].join('; ')}`);
     } finally {
       await nginx.stop();
@@ -197,18 +224,26 @@ describe('init and plan with HAProxy', () => {
     await stack?.remove();
   });
 
-  it('init --haproxy-socket writes loadBalancer: with each gateway\'s server; plan finds them and says who drains', async () => {
+  it("init --haproxy-socket writes loadBalancer: with each gateway's server; plan finds them and says who drains", async () => {
     stack = await testStack({ prefix: 'lbmiss', gateways: 2, pump: false });
     h = await haproxyFor(stack);
     const dir = tempDir('lbinit');
     const q = ['--task-queue', t.worker.taskQueue];
-    const init = await runCli(['init', '--label', `io.tyk-upgrade.sandbox=${stack.name}`, '--gateway-version', 'v5.3.0', '--haproxy-socket', h.socketPath, '-o', 'plan.yaml', ...q], { cwd: dir });
+    const init = await runCli(
+      ['init', '--label', `io.tyk-upgrade.sandbox=${stack.name}`, '--gateway-version', 'v5.3.0', '--haproxy-socket', h.socketPath, '-o', 'plan.yaml', ...q],
+      { cwd: dir },
+    );
     assert.equal(init.code, 0, init.stderr);
     const [c1, c2] = stack.gateways.map((g) => g.container);
     assert.match(init.stdout, new RegExp(`HAProxy backend "tyk": ${c1} is server gw1, ${c2} is server gw2`));
     const written = parsePlanText(readFileSync(join(dir, 'plan.yaml'), 'utf8'), 'plan.yaml');
     assert.deepEqual(toUpgradeInput(written, join(dir, 'plan.yaml'), {}).loadBalancer, {
-      type: 'haproxy', socket: h.socketPath, backend: 'tyk', drainTimeoutMs: 30_000, readyTimeoutMs: 30_000, servers: { [c1]: 'gw1', [c2]: 'gw2' },
+      type: 'haproxy',
+      socket: h.socketPath,
+      backend: 'tyk',
+      drainTimeoutMs: 30_000,
+      readyTimeoutMs: 30_000,
+      servers: { [c1]: 'gw1', [c2]: 'gw2' },
     });
 
     const plan = await runCli(['plan', '-f', 'plan.yaml', ...q], { cwd: dir });
@@ -217,7 +252,23 @@ describe('init and plan with HAProxy', () => {
     assert.match(plan.stdout, new RegExp(`${c1} +gw1 +UP\n +${c2} +gw2 +UP`));
     assert.match(plan.stdout, new RegExp(`by the load balancer only .*: ${c1}, ${c2}\.`));
 
-    const wrong = await runCli(['init', '--label', `io.tyk-upgrade.sandbox=${stack.name}`, '--gateway-version', 'v5.3.0', '--haproxy-socket', h.socketPath, '--haproxy-backend', 'nope', '-o', 'other.yaml', ...q], { cwd: dir });
+    const wrong = await runCli(
+      [
+        'init',
+        '--label',
+        `io.tyk-upgrade.sandbox=${stack.name}`,
+        '--gateway-version',
+        'v5.3.0',
+        '--haproxy-socket',
+        h.socketPath,
+        '--haproxy-backend',
+        'nope',
+        '-o',
+        'other.yaml',
+        ...q,
+      ],
+      { cwd: dir },
+    );
     assert.equal(wrong.code, Exit.StackNotReady, wrong.stderr);
     assert.match(wrong.stderr, /HAProxy has no backend "nope" with servers \(backends with servers: tyk\)/);
     assert.ok(!existsSync(join(dir, 'other.yaml')), 'no plan written');
@@ -231,7 +282,12 @@ describe('init and plan with HAProxy', () => {
       const reports = await dryRunPlan(t.env.client, input, t.worker.taskQueue);
       const problems = reports.flatMap((a) => a.result?.problems ?? [a.error]);
       assert.equal(problems.length, 1, JSON.stringify(problems));
-      assert.match(problems[0] ?? '', new RegExp(`load balancer: ${stack.gateways[1].container} is mapped to server "gw9", which HAProxy backend "tyk" does not have; its servers: gw1 .*gw2`));
+      assert.match(
+        problems[0] ?? '',
+        new RegExp(
+          `load balancer: ${stack.gateways[1].container} is mapped to server "gw9", which HAProxy backend "tyk" does not have; its servers: gw1 .*gw2`,
+        ),
+      );
 
       const handle = await startUpgrade(t.env.client, input, { taskQueue: t.worker.taskQueue });
       const f = await failureOf(handle.result());
@@ -251,14 +307,35 @@ describe('init and plan with HAProxy', () => {
 
   it('plan says which gateways drain by themselves on stop and which need the load balancer', () => {
     const gw = (container: string, current: string): InstanceReport => ({
-      role: 'gateway', container, state: 'running', current, target: '5.9.1', backup: [], problems: [], drainsItself: gatewayHasReady(current),
+      role: 'gateway',
+      container,
+      state: 'running',
+      current,
+      target: '5.9.1',
+      backup: [],
+      problems: [],
+      drainsItself: gatewayHasReady(current),
     });
     const report: DryRunReport = { instances: [gw('old-gw', '5.8.2'), gw('new-gw', '5.8.3')], images: [], problems: [], warnings: [] };
-    const base = { ...stackless, drainTimeoutSec: 10, gateways: [{ container: 'old-gw', url: 'http://127.0.0.1:1', helloPath: 'hello' }, { container: 'new-gw', url: 'http://127.0.0.1:2', helloPath: 'hello' }] };
+    const base = {
+      ...stackless,
+      drainTimeoutSec: 10,
+      gateways: [
+        { container: 'old-gw', url: 'http://127.0.0.1:1', helloPath: 'hello' },
+        { container: 'new-gw', url: 'http://127.0.0.1:2', helloPath: 'hello' },
+      ],
+    };
     const without = renderDryRun(base, report, 'p.yaml');
-    assert.match(without, /Drain on stop by Tyk itself \(5\.8\.3\+ \/ 5\.9\+, within drainTimeout 10 s\): new-gw\.\n +drainTimeout 10 s is shorter than Tyk's default graceful_shutdown_timeout_duration \(30 s\)/);
+    assert.match(
+      without,
+      /Drain on stop by Tyk itself \(5\.8\.3\+ \/ 5\.9\+, within drainTimeout 10 s\): new-gw\.\n +drainTimeout 10 s is shorter than Tyk's default graceful_shutdown_timeout_duration \(30 s\)/,
+    );
     assert.match(without, /No drain on stop for old-gw: Tyk before 5\.8\.3 cuts its requests in flight, and the plan has no loadBalancer:/);
-    const withLb = renderDryRun({ ...base, drainTimeoutSec: 40, loadBalancer: { type: 'hooks', beforeStop: 'http://lb/drain', afterHealthy: 'http://lb/up', timeoutMs: 60_000 } }, report, 'p.yaml');
+    const withLb = renderDryRun(
+      { ...base, drainTimeoutSec: 40, loadBalancer: { type: 'hooks', beforeStop: 'http://lb/drain', afterHealthy: 'http://lb/up', timeoutMs: 60_000 } },
+      report,
+      'p.yaml',
+    );
     assert.match(withLb, /Load balancer: hooks http:\/\/lb\/drain \/ http:\/\/lb\/up; each gateway leaves it before its stop/);
     assert.match(withLb, /Drain on stop by the load balancer only .*: old-gw\./);
     assert.doesNotMatch(withLb, /shorter than/);
@@ -268,14 +345,21 @@ describe('init and plan with HAProxy', () => {
     const plan = (lb: string) => `stack: s\ngateway:\n  version: v5.3.0\n  instances:\n    - container: tyk-gateway-1\n      url: http://127.0.0.1:8080\n${lb}`;
     const parsed = parsePlanText(plan('loadBalancer:\n  haproxy: { socket: /run/haproxy/admin.sock, backend: tyk }\n  drainTimeout: 20s\n'), 'plan.yaml');
     assert.deepEqual(toUpgradeInput(parsed, '/tmp/plan.yaml', {}).loadBalancer, {
-      type: 'haproxy', socket: '/run/haproxy/admin.sock', backend: 'tyk', drainTimeoutMs: 20_000, readyTimeoutMs: 30_000,
+      type: 'haproxy',
+      socket: '/run/haproxy/admin.sock',
+      backend: 'tyk',
+      drainTimeoutMs: 20_000,
+      readyTimeoutMs: 30_000,
     });
     assert.equal(toUpgradeInput(parsePlanText(plan('loadBalancer: none\n'), 'plan.yaml'), '/tmp/plan.yaml', {}).loadBalancer, undefined);
     assert.throws(
       () => parsePlanText(plan('loadBalancer:\n  haproxy: { socket: /s, backend: tyk }\n  servers: { tyk-gatway-1: gw1 }\n'), 'plan.yaml'),
       /loadBalancer\.servers\.tyk-gatway-1.*"tyk-gatway-1" is not one of the plan's gateway\.instances/s,
     );
-    assert.throws(() => parsePlanText(plan('loadBalancer:\n  haproxy: { socket: /s, backend: tyk }\n  drainTimout: 20s\n'), 'plan.yaml'), /drainTimout.*drainTimeout/s);
+    assert.throws(
+      () => parsePlanText(plan('loadBalancer:\n  haproxy: { socket: /s, backend: tyk }\n  drainTimout: 20s\n'), 'plan.yaml'),
+      /drainTimout.*drainTimeout/s,
+    );
   });
 });
 
@@ -318,12 +402,16 @@ describe('HTTP hooks', () => {
     const stack = await testStack({ prefix: 'lbhooks', gateways: 3, pump: false });
     const [g1, g2, g3] = stack.gateways.map((g) => g.container);
     // g2's beforeStop answers 500 twice before it takes it; g3's beforeStop never answers.
-    const rx = await hookReceiver((event, container, nth) => (event === 'beforeStop' && container === g3 ? 'never' : event === 'beforeStop' && container === g2 && nth <= 2 ? 500 : 200));
+    const rx = await hookReceiver((event, container, nth) =>
+      event === 'beforeStop' && container === g3 ? 'never' : event === 'beforeStop' && container === g2 && nth <= 2 ? 500 : 200,
+    );
     const worker = await startWorker(t.env, { hookHeaders: { Authorization: TOKEN } });
     try {
       const g3Before = await docker.getContainer(g3).inspect();
       const lb: LoadBalancerInput = { type: 'hooks', beforeStop: `${rx.base}/drain`, afterHealthy: `${rx.base}/enable`, timeoutMs: 3_000 };
-      const handle = await startUpgrade(t.env.client, stack.input({ gates: [], batchSize: 1, soakMs: 0, maxFailures: 1, loadBalancer: lb }), { taskQueue: worker.taskQueue });
+      const handle = await startUpgrade(t.env.client, stack.input({ gates: [], batchSize: 1, soakMs: 0, maxFailures: 1, loadBalancer: lb }), {
+        taskQueue: worker.taskQueue,
+      });
       // One gateway left on its old version, within the budget of 1: the run ends failed as `partial`.
       const failure = await failureOf(handle.result());
       await keepHistory(handle, 'lb-hooks', t.env.client);
@@ -343,7 +431,10 @@ describe('HTTP hooks', () => {
           `afterHealthy ${g3} 200`,
         ],
       );
-      assert.ok(rx.calls.every((c) => c.authorization === TOKEN), "every call carries the worker's header");
+      assert.ok(
+        rx.calls.every((c) => c.authorization === TOKEN),
+        "every call carries the worker's header",
+      );
       assert.equal(result.outcome, 'partial', result.reason);
       const third = result.instances[2];
       assert.equal(third.state, 'rolled-back');

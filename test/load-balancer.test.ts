@@ -12,7 +12,14 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { request } from 'undici';
 import { z } from 'zod';
-import { createLoadBalancerActivities, haproxyServers, matchServers, readHookHeaders, type LbGateway, type LoadBalancerInput } from '../src/activities/load-balancer';
+import {
+  createLoadBalancerActivities,
+  haproxyServers,
+  matchServers,
+  readHookHeaders,
+  type LbGateway,
+  type LoadBalancerInput,
+} from '../src/activities/load-balancer';
 import { serverStat } from '../src/activities/load-balancer/haproxy-runtime';
 import { ErrorType } from '../src/shared/errors';
 import { haproxySectionFor, loadBalancerSection, toLoadBalancerInput, unknownServerContainers } from '../src/plan/load-balancer';
@@ -83,10 +90,15 @@ async function slowRequest(ms: number): Promise<{ server: string; gateway: LbGat
     async (r) => ({ answer: `${r.statusCode} ${(await r.body.text()).trim()}`, at: Date.now() }),
     (err: Error) => ({ answer: `failed: ${err.message}`, at: Date.now() }),
   );
-  const server = await waitFor('the slow request to reach a server', async () => {
-    for (const s of SERVER_NAMES) if ((await statusOf(s)).scur > 0) return s;
-    return undefined;
-  }, 5000, 20);
+  const server = await waitFor(
+    'the slow request to reach a server',
+    async () => {
+      for (const s of SERVER_NAMES) if ((await statusOf(s)).scur > 0) return s;
+      return undefined;
+    },
+    5000,
+    20,
+  );
   return { server, gateway: gateways[SERVER_NAMES.indexOf(server)], done };
 }
 
@@ -140,7 +152,7 @@ describe('HAProxy driver', () => {
     assert.equal((await statusOf('edge-a')).status, 'UP');
   });
 
-  it('init discovery lists HAProxy\'s servers and matches them to the gateways by address and port', async () => {
+  it("init discovery lists HAProxy's servers and matches them to the gateways by address and port", async () => {
     const servers = await haproxyServers({ socket: lbProxy.socketPath });
     assert.deepEqual(
       servers.map((s) => `${s.backend}/${s.server} ${s.address}:${s.port}`),
@@ -158,7 +170,11 @@ describe('HAProxy driver', () => {
     assert.ok(!('problem' in found.match), JSON.stringify(found.match));
     const section = haproxySectionFor({ address: lbProxy.address }, found.match);
     assert.deepEqual(toLoadBalancerInput(loadBalancerSection.parse(section)), {
-      type: 'haproxy', address: lbProxy.address, backend: 'tyk', drainTimeoutMs: 30_000, readyTimeoutMs: 30_000,
+      type: 'haproxy',
+      address: lbProxy.address,
+      backend: 'tyk',
+      drainTimeoutMs: 30_000,
+      readyTimeoutMs: 30_000,
       servers: Object.fromEntries(gateways.map((g, i) => [g.container, SERVER_NAMES[i]])),
     });
   });
@@ -193,7 +209,7 @@ describe('HAProxy driver', () => {
     assert.ok((await spread(9))[slow.server]! > 0, 'back in rotation');
   });
 
-  it('lbDrain gives up after drainTimeoutMs with the sessions left, and a retry keeps the first attempt\'s deadline', async () => {
+  it("lbDrain gives up after drainTimeoutMs with the sessions left, and a retry keeps the first attempt's deadline", async () => {
     const slow = await slowRequest(3000);
     const drained = await run(acts.lbDrain, { lb: haproxyLb({ drainTimeoutMs: 800 }), gateway: slow.gateway });
     assert.equal(drained.result.timedOut, true);
@@ -262,11 +278,23 @@ async function receiver(answer: (n: number, r: Received) => { code: number; body
   };
 }
 
-const hookGateway: LbGateway = { container: 'tyk-gateway-1', url: 'http://127.0.0.1:8080', host: 'host-a', fromVersion: 'v5.2.0', toVersion: 'v5.3.0', stack: 'prod' };
-const hooksLb = (base: string, timeoutMs = 3000): LoadBalancerInput => ({ type: 'hooks', beforeStop: `${base}/drain`, afterHealthy: `${base}/enable`, timeoutMs });
+const hookGateway: LbGateway = {
+  container: 'tyk-gateway-1',
+  url: 'http://127.0.0.1:8080',
+  host: 'host-a',
+  fromVersion: 'v5.2.0',
+  toVersion: 'v5.3.0',
+  stack: 'prod',
+};
+const hooksLb = (base: string, timeoutMs = 3000): LoadBalancerInput => ({
+  type: 'hooks',
+  beforeStop: `${base}/drain`,
+  afterHealthy: `${base}/enable`,
+  timeoutMs,
+});
 
 describe('hooks driver', () => {
-  it('POSTs beforeStop then afterHealthy with the documented body and the worker\'s Authorization header', async () => {
+  it("POSTs beforeStop then afterHealthy with the documented body and the worker's Authorization header", async () => {
     const rx = await receiver(() => ({ code: 200 }));
     try {
       const drained = await run(acts.lbDrain, { lb: hooksLb(rx.base), gateway: hookGateway });
@@ -307,7 +335,10 @@ describe('hooks driver', () => {
       assert.ok(beats.length >= 2, `heartbeats while the hook keeps it waiting (${beats.length})`);
       assert.equal(hung.err.type, ErrorType.LoadBalancerHookFailed);
       assert.equal(hung.err.nonRetryable, true);
-      assert.match(hung.err.message, new RegExp(`beforeStop hook POST ${silent.base}/drain for tyk-gateway-1 did not succeed within 2 s \\(1 attempt; last: no answer\\)`));
+      assert.match(
+        hung.err.message,
+        new RegExp(`beforeStop hook POST ${silent.base}/drain for tyk-gateway-1 did not succeed within 2 s \\(1 attempt; last: no answer\\)`),
+      );
       assert.ok(hung.ms >= 1900 && hung.ms < 3000, `after about the timeout (${hung.ms} ms)`);
     } finally {
       await silent.close();
@@ -334,13 +365,16 @@ describe('hooks driver', () => {
     }
   });
 
-  it('reads the hook headers from the worker\'s environment or a file, and never echoes them in errors', () => {
+  it("reads the hook headers from the worker's environment or a file, and never echoes them in errors", () => {
     assert.deepEqual(readHookHeaders({ TYK_UPGRADE_HOOK_HEADERS: JSON.stringify({ Authorization: TOKEN }) }), { Authorization: TOKEN });
     const file = join(tempDir('hook-headers'), 'headers.json');
     writeFileSync(file, JSON.stringify({ 'X-Api-Key': 'k-s3cret' }), { mode: 0o600 });
     assert.deepEqual(readHookHeaders({ TYK_UPGRADE_HOOK_HEADERS_FILE: file }), { 'X-Api-Key': 'k-s3cret' });
     assert.deepEqual(readHookHeaders({}), {});
-    assert.throws(() => readHookHeaders({ TYK_UPGRADE_HOOK_HEADERS: 'Authorization: s3cret' }), (e: Error) => /is not JSON/.test(e.message) && !e.message.includes('s3cret'));
+    assert.throws(
+      () => readHookHeaders({ TYK_UPGRADE_HOOK_HEADERS: 'Authorization: s3cret' }),
+      (e: Error) => /is not JSON/.test(e.message) && !e.message.includes('s3cret'),
+    );
     assert.throws(() => readHookHeaders({ TYK_UPGRADE_HOOK_HEADERS: '{"Authorization": 5}' }), /value of "Authorization" must be a one-line string/);
     assert.throws(() => readHookHeaders({ TYK_UPGRADE_HOOK_HEADERS: '{}', TYK_UPGRADE_HOOK_HEADERS_FILE: file }), /not both/);
     assert.throws(() => readHookHeaders({ TYK_UPGRADE_HOOK_HEADERS_FILE: '/nonexistent/h.json' }), /cannot read .*ENOENT/);
@@ -361,15 +395,27 @@ describe('plan: loadBalancer section', () => {
     return toLoadBalancerInput(r.data.loadBalancer);
   };
 
-  it('turns valid sections into the activities\' input, with defaults', () => {
+  it("turns valid sections into the activities' input, with defaults", () => {
     assert.deepEqual(input({ haproxy: { socket: '/run/haproxy/admin.sock', backend: 'tyk' }, drainTimeout: '45s', servers: { 'tyk-gateway-1': 'gw1' } }), {
-      type: 'haproxy', socket: '/run/haproxy/admin.sock', backend: 'tyk', drainTimeoutMs: 45_000, readyTimeoutMs: 30_000, servers: { 'tyk-gateway-1': 'gw1' },
+      type: 'haproxy',
+      socket: '/run/haproxy/admin.sock',
+      backend: 'tyk',
+      drainTimeoutMs: 45_000,
+      readyTimeoutMs: 30_000,
+      servers: { 'tyk-gateway-1': 'gw1' },
     });
     assert.deepEqual(input({ haproxy: { address: '127.0.0.1:9999', backend: 'tyk' }, readyTimeout: '1m' }), {
-      type: 'haproxy', address: '127.0.0.1:9999', backend: 'tyk', drainTimeoutMs: 30_000, readyTimeoutMs: 60_000,
+      type: 'haproxy',
+      address: '127.0.0.1:9999',
+      backend: 'tyk',
+      drainTimeoutMs: 30_000,
+      readyTimeoutMs: 60_000,
     });
     assert.deepEqual(input({ hooks: { beforeStop: 'https://lb.example/drain', afterHealthy: 'https://lb.example/enable', timeout: '90s' } }), {
-      type: 'hooks', beforeStop: 'https://lb.example/drain', afterHealthy: 'https://lb.example/enable', timeoutMs: 90_000,
+      type: 'hooks',
+      beforeStop: 'https://lb.example/drain',
+      afterHealthy: 'https://lb.example/enable',
+      timeoutMs: 90_000,
     });
     assert.equal(input('none'), undefined);
     assert.equal(input(undefined), undefined);
@@ -377,22 +423,35 @@ describe('plan: loadBalancer section', () => {
 
   it('refuses invalid sections with messages that say what to write', () => {
     assert.deepEqual(problems({ haproxy: { socket: '/s', backend: 'tyk', sokcet: '/t' } }), ['loadBalancer.haproxy: unknown sokcet']);
-    assert.deepEqual(problems({ haproxy: { socket: '/s', address: '127.0.0.1:9999', backend: 'tyk' } }), ['loadBalancer.haproxy.address: give socket: or address:, not both']);
-    assert.deepEqual(problems({ haproxy: { backend: 'tyk' } }), ['loadBalancer.haproxy: needs socket: (path of a unix stats socket) or address: (host:port of a TCP stats socket)']);
-    assert.deepEqual(problems({ haproxy: { socket: '/s', backend: 'tyk' }, drainTimeout: '30' }), ['loadBalancer.drainTimeout: "30" is not a duration; write it like 30s, 5m or 1h30m (units: ms, s, m, h)']);
+    assert.deepEqual(problems({ haproxy: { socket: '/s', address: '127.0.0.1:9999', backend: 'tyk' } }), [
+      'loadBalancer.haproxy.address: give socket: or address:, not both',
+    ]);
+    assert.deepEqual(problems({ haproxy: { backend: 'tyk' } }), [
+      'loadBalancer.haproxy: needs socket: (path of a unix stats socket) or address: (host:port of a TCP stats socket)',
+    ]);
+    assert.deepEqual(problems({ haproxy: { socket: '/s', backend: 'tyk' }, drainTimeout: '30' }), [
+      'loadBalancer.drainTimeout: "30" is not a duration; write it like 30s, 5m or 1h30m (units: ms, s, m, h)',
+    ]);
     assert.deepEqual(problems({ haproxy: { socket: '/s', backend: 'tyk' }, readyTimeout: '200ms' }), ['loadBalancer.readyTimeout: must be at least 1s']);
-    assert.deepEqual(problems({ haproxy: { address: 'localhost', backend: 'tyk' } }), ['loadBalancer.haproxy.address: must be host:port of a TCP stats socket, such as 127.0.0.1:9999']);
+    assert.deepEqual(problems({ haproxy: { address: 'localhost', backend: 'tyk' } }), [
+      'loadBalancer.haproxy.address: must be host:port of a TCP stats socket, such as 127.0.0.1:9999',
+    ]);
     assert.deepEqual(problems({ haproxy: { socket: '/s', backend: 'tyk; shutdown' } }), [
       'loadBalancer.haproxy.backend: must be the HAProxy backend that holds the gateways: letters, digits, "_", ".", ":" or "-"',
     ]);
     assert.deepEqual(problems({ hooks: { beforeStop: 'https://u:p@lb.example/drain', afterHealthy: 'https://lb.example/enable' }, servers: { a: 'b' } }), [
-      "loadBalancer.hooks.beforeStop: must not carry credentials (the plan is kept in workflow history); give the worker TYK_UPGRADE_HOOK_HEADERS instead",
+      'loadBalancer.hooks.beforeStop: must not carry credentials (the plan is kept in workflow history); give the worker TYK_UPGRADE_HOOK_HEADERS instead',
       'loadBalancer.servers: applies to haproxy: only',
     ]);
-    assert.deepEqual(problems({ hooks: { beforeStop: 'https://lb.example/drain?pool=tyk', afterHealthy: 'https://lb.example/enable?pool=tyk&access_token=abc123' } }), [
-      'loadBalancer.hooks.afterHealthy: must not carry credentials (query access_token) (the plan is kept in workflow history); give the worker TYK_UPGRADE_HOOK_HEADERS instead',
+    assert.deepEqual(
+      problems({ hooks: { beforeStop: 'https://lb.example/drain?pool=tyk', afterHealthy: 'https://lb.example/enable?pool=tyk&access_token=abc123' } }),
+      [
+        'loadBalancer.hooks.afterHealthy: must not carry credentials (query access_token) (the plan is kept in workflow history); give the worker TYK_UPGRADE_HOOK_HEADERS instead',
+      ],
+    );
+    assert.deepEqual(problems({ haproxy: { socket: '/s', backend: 'tyk' }, hooks: { beforeStop: 'https://a/b', afterHealthy: 'https://a/c' } }), [
+      'loadBalancer.hooks: give haproxy: or hooks:, not both',
     ]);
-    assert.deepEqual(problems({ haproxy: { socket: '/s', backend: 'tyk' }, hooks: { beforeStop: 'https://a/b', afterHealthy: 'https://a/c' } }), ['loadBalancer.hooks: give haproxy: or hooks:, not both']);
     assert.deepEqual(problems('nginx'), ['loadBalancer: "nginx" is not a choice; must be none, or a mapping with haproxy: or hooks:']);
     assert.deepEqual(problems({ haproxy: 3 }), ['loadBalancer.haproxy: must be a mapping with socket: (or address:) and backend:']);
   });

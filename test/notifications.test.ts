@@ -91,7 +91,8 @@ after(async () => {
   await env?.teardown();
 });
 
-const events = (r: Received[], id: string) => r.filter((x) => String(x.body.upgrade && (x.body.upgrade as { workflowId: string }).workflowId) === id || x.body.text?.includes(id));
+const events = (r: Received[], id: string) =>
+  r.filter((x) => String(x.body.upgrade && (x.body.upgrade as { workflowId: string }).workflowId) === id || x.body.text?.includes(id));
 
 function noUrlIn(text: string, where: string): void {
   for (const secret of [TOKEN, QUERY_TOKEN, DOWN_TOKEN, `127.0.0.1:${json.port}`, `127.0.0.1:${slack.port}`, `127.0.0.1:${downPort}`]) {
@@ -154,7 +155,11 @@ describe('notifications', () => {
       const history = historyText(await handle.fetchHistory());
       assert.match(history, /gate\.waiting/, 'the history is decoded text (the check below could not fail otherwise)');
       noUrlIn(history, 'the workflow history');
-      for (const args of [['status', id], ['status', id, '--json'], ['report', id]]) {
+      for (const args of [
+        ['status', id],
+        ['status', id, '--json'],
+        ['report', id],
+      ]) {
         const r = await runCli(args);
         assert.equal(r.code, 0, r.stderr);
         outputs.push(r.stdout + r.stderr);

@@ -12,7 +12,15 @@ import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry } from '@temporalio/worker';
 import { createNotifyActivity } from '../src/activities/notify';
-import { describeNotifyConfig, loadNotifyConfig, NotifyConfigError, parseNotifyConfig, webhookWants, type NotifyConfig, type WebhookConfig } from '../src/notify/config';
+import {
+  describeNotifyConfig,
+  loadNotifyConfig,
+  NotifyConfigError,
+  parseNotifyConfig,
+  webhookWants,
+  type NotifyConfig,
+  type WebhookConfig,
+} from '../src/notify/config';
 import { jsonBody, SCHEMA, slackBody, type NotificationBody } from '../src/notify/format';
 import { sendNotification } from '../src/notify/send';
 import { NOTIFY_EVENTS, type NotifyEventName, type NotifyRequest } from '../src/shared/types';
@@ -94,12 +102,28 @@ function request(event: NotifyEventName, extra: Partial<NotifyRequest> = {}): No
       state: event === 'gate.decided' ? 'approved' : 'waiting',
       waitingSince: '2026-11-26T12:00:00.000Z',
       required: 2,
-      approvals: event === 'gate.decided' ? [{ by: 'alice', at: '2026-11-26T12:05:00.000Z' }, { by: 'bob', at: '2026-11-26T12:09:00.000Z', comment: 'CHG-1234' }] : [{ by: 'alice', at: '2026-11-26T12:05:00.000Z' }],
+      approvals:
+        event === 'gate.decided'
+          ? [
+              { by: 'alice', at: '2026-11-26T12:05:00.000Z' },
+              { by: 'bob', at: '2026-11-26T12:09:00.000Z', comment: 'CHG-1234' },
+            ]
+          : [{ by: 'alice', at: '2026-11-26T12:05:00.000Z' }],
       ...(event === 'gate.decided' ? { by: 'alice, bob', at: '2026-11-26T12:09:00.000Z', comment: 'CHG-1234' } : {}),
     };
   }
-  if (event === 'upgrade.paused') base.pause = { number: 1, state: 'waiting', since: '2026-11-26T12:00:00.000Z', reason: '2 of 4 gateways failed (budget 1)', failed: ['gw-2', 'gw-3'] };
-  if (event === 'upgrade.waiting-for-window') base.pause = { number: 1, kind: 'window', opensAt: '2026-11-28T01:00:00.000Z', state: 'waiting', since: '2026-11-26T12:00:00.000Z', reason: 'the window Sat 02:00-04:00 Europe/Berlin is closed', failed: [] };
+  if (event === 'upgrade.paused')
+    base.pause = { number: 1, state: 'waiting', since: '2026-11-26T12:00:00.000Z', reason: '2 of 4 gateways failed (budget 1)', failed: ['gw-2', 'gw-3'] };
+  if (event === 'upgrade.waiting-for-window')
+    base.pause = {
+      number: 1,
+      kind: 'window',
+      opensAt: '2026-11-28T01:00:00.000Z',
+      state: 'waiting',
+      since: '2026-11-26T12:00:00.000Z',
+      reason: 'the window Sat 02:00-04:00 Europe/Berlin is closed',
+      failed: [],
+    };
   if (/^upgrade\.(failed|rolled-back|rejected|timed-out|cancelled|partial|succeeded)$/.test(event)) {
     base.outcome = event.slice('upgrade.'.length) as NotifyRequest['outcome'];
     base.reason = `ended: ${event}`;
@@ -134,7 +158,17 @@ describe('notification bodies', () => {
       for (const event of NOTIFY_EVENTS) {
         const req = request(event);
         const result = await sendNotification(webhooks, req, { webUi: UI, deadlineMs: 10_000 });
-        assert.deepEqual(result, { delivered: [{ webhook: 'audit', attempts: 1 }, { webhook: 'chat', attempts: 1 }], failed: [] }, event);
+        assert.deepEqual(
+          result,
+          {
+            delivered: [
+              { webhook: 'audit', attempts: 1 },
+              { webhook: 'chat', attempts: 1 },
+            ],
+            failed: [],
+          },
+          event,
+        );
       }
       assert.equal(json.seen.length, NOTIFY_EVENTS.length);
       assert.equal(slack.seen.length, NOTIFY_EVENTS.length);
@@ -172,7 +206,8 @@ describe('notification bodies', () => {
         const text = s.text as string;
         assert.ok(text.startsWith(`*prod: ${event}*\n`), text);
         assert.ok(text.includes(`<${link}|Open in the Temporal Web UI>`), text);
-        for (const cmd of Object.values(b.commands)) assert.ok(text.includes(`\`${cmd.replace(/</g, '&lt;').replace(/>/g, '&gt;')}\``), `${event}: ${cmd} in backticks`);
+        for (const cmd of Object.values(b.commands))
+          assert.ok(text.includes(`\`${cmd.replace(/</g, '&lt;').replace(/>/g, '&gt;')}\``), `${event}: ${cmd} in backticks`);
       });
       // The exact commands a person pastes.
       const waiting = JSON.parse(json.seen[0].body) as NotificationBody;
@@ -266,7 +301,10 @@ describe('delivery', () => {
     const busy = await receiver((n) => (n < 3 ? { status: 429 } : { status: 200 }));
     try {
       const result = await sendNotification([hook('gone', gone.url), hook('busy', busy.url)], request('upgrade.succeeded'), { deadlineMs: 10_000 });
-      assert.deepEqual(result, { delivered: [{ webhook: 'busy', attempts: 3 }], failed: [{ webhook: 'gone', attempts: 1, error: 'HTTP 404 no_service after 1 attempt' }] });
+      assert.deepEqual(result, {
+        delivered: [{ webhook: 'busy', attempts: 3 }],
+        failed: [{ webhook: 'gone', attempts: 1, error: 'HTTP 404 no_service after 1 attempt' }],
+      });
       assert.equal(gone.seen.length, 1);
       assert.equal(busy.seen.length, 3);
     } finally {
@@ -296,8 +334,14 @@ describe('delivery', () => {
         hook('gates', gates.url, { format: 'slack', events: ['gate.*'], headers: { Authorization: HEADER_SECRET, 'X-Team': 'ops' } }),
         hook('failures', failures.url, { events: ['upgrade.failed', 'upgrade.rolled-back'] }),
       ];
-      assert.deepEqual(await sendNotification(webhooks, request('gate.waiting'), { deadlineMs: 5000 }), { delivered: [{ webhook: 'gates', attempts: 1 }], failed: [] });
-      assert.deepEqual(await sendNotification(webhooks, request('upgrade.rolled-back'), { deadlineMs: 5000 }), { delivered: [{ webhook: 'failures', attempts: 1 }], failed: [] });
+      assert.deepEqual(await sendNotification(webhooks, request('gate.waiting'), { deadlineMs: 5000 }), {
+        delivered: [{ webhook: 'gates', attempts: 1 }],
+        failed: [],
+      });
+      assert.deepEqual(await sendNotification(webhooks, request('upgrade.rolled-back'), { deadlineMs: 5000 }), {
+        delivered: [{ webhook: 'failures', attempts: 1 }],
+        failed: [],
+      });
       assert.deepEqual(await sendNotification(webhooks, request('upgrade.succeeded'), { deadlineMs: 5000 }), { delivered: [], failed: [] });
       assert.equal(gates.seen.length, 1);
       assert.equal(gates.seen[0].headers.authorization, HEADER_SECRET);
@@ -309,7 +353,13 @@ describe('delivery', () => {
       // A retried activity: "gates" already has gate.reminder, so only the others are sent to.
       const all = [...webhooks, hook('all', failures.url)];
       const again = await sendNotification(all, request('gate.reminder'), { deadlineMs: 5000, alreadyDelivered: new Map([['gates', 2]]) });
-      assert.deepEqual(again, { delivered: [{ webhook: 'gates', attempts: 2 }, { webhook: 'all', attempts: 1 }], failed: [] });
+      assert.deepEqual(again, {
+        delivered: [
+          { webhook: 'gates', attempts: 2 },
+          { webhook: 'all', attempts: 1 },
+        ],
+        failed: [],
+      });
       assert.equal(gates.seen.length, 1, 'not sent twice');
       assert.equal(failures.seen.length, 2);
     } finally {
@@ -354,14 +404,22 @@ describe('config', () => {
     assert.equal(c.webUi, 'https://temporal.example.com');
     assert.equal(c.reminderMs, 30 * 60_000);
     assert.equal(c.deadlineMs, 45_000);
-    assert.deepEqual(c.webhooks.map((w) => [w.name, w.format, w.events, w.headers]), [
-      ['ops-slack', 'slack', ['gate.*', 'upgrade.failed', 'upgrade.rolled-back'], { Authorization: HEADER_SECRET }],
-      ['audit', 'json', undefined, {}],
-    ]);
+    assert.deepEqual(
+      c.webhooks.map((w) => [w.name, w.format, w.events, w.headers]),
+      [
+        ['ops-slack', 'slack', ['gate.*', 'upgrade.failed', 'upgrade.rolled-back'], { Authorization: HEADER_SECRET }],
+        ['audit', 'json', undefined, {}],
+      ],
+    );
     const line = describeNotifyConfig(c);
-    assert.equal(line, 'notifications: 2 webhooks (ops-slack: slack, gate.* upgrade.failed upgrade.rolled-back; audit: json, all events); reminders every 30 min; from notify.yaml');
+    assert.equal(
+      line,
+      'notifications: 2 webhooks (ops-slack: slack, gate.* upgrade.failed upgrade.rolled-back; audit: json, all events); reminders every 30 min; from notify.yaml',
+    );
     assertNoSecret(line, 'the start line', URL_);
-    assert.ok(webhookWants(c.webhooks[0], 'gate.reminder') && !webhookWants(c.webhooks[0], 'upgrade.succeeded') && webhookWants(c.webhooks[1], 'upgrade.paused'));
+    assert.ok(
+      webhookWants(c.webhooks[0], 'gate.reminder') && !webhookWants(c.webhooks[0], 'upgrade.succeeded') && webhookWants(c.webhooks[1], 'upgrade.paused'),
+    );
     // JSON is accepted too; defaults: 30 s deadline, no reminders, TEMPORAL_UI_URL for links.
     const j = parseNotifyConfig(JSON.stringify({ webhooks: [{ name: 'a', url: URL_ }] }), 'n.json', { TEMPORAL_UI_URL: 'http://127.0.0.1:8233' });
     assert.deepEqual([j.deadlineMs, j.reminderMs, j.webUi], [30_000, undefined, 'http://127.0.0.1:8233']);
@@ -375,11 +433,17 @@ describe('config', () => {
     assert.match(problem(`reminderEvery: 30\nwebhooks:\n  - name: ops\n    url: ${URL_}`), /reminderEvery: 30 has no unit; write it like 30s or 30m/);
     assert.match(problem(`deadline: soon\nwebhooks:\n  - name: ops\n    url: ${URL_}`), /deadline: "soon" is not a duration/);
     assert.match(problem(`webhooks:\n  - name: ops\n    url: ${URL_}\n  - name: ops\n    url: ${URL_}`), /webhooks\[1\]\.name: "ops" is used twice/);
-    assert.match(problem(`webhooks:\n  - name: ops\n    url: ${URL_}\n    channel: "#ops"`), /webhooks\[0\]\.channel: unknown key; allowed here: name, url, format, events, headers/);
+    assert.match(
+      problem(`webhooks:\n  - name: ops\n    url: ${URL_}\n    channel: "#ops"`),
+      /webhooks\[0\]\.channel: unknown key; allowed here: name, url, format, events, headers/,
+    );
     assert.match(problem(`webhooks:\n  - name: ops\n    url: ftp://h/${TOKEN}`), /webhooks\[0\]\.url: must use http:\/\/ or https:\/\//);
     assert.match(problem(`webhooks:\n  - name: ops\n    url: not a url ${TOKEN}`), /webhooks\[0\]\.url: is not a URL/);
     assert.match(problem(`webhooks:\n  - name: ops\n    url: https://user:${TOKEN}@h/x`), /webhooks\[0\]\.url: must not carry credentials/);
-    assert.match(problem(`webhooks:\n  - name: ops\n    url: ${URL_}\n    headers: { Authorization: 3 }`), /webhooks\[0\]\.headers\.Authorization: must be a one-line string/);
+    assert.match(
+      problem(`webhooks:\n  - name: ops\n    url: ${URL_}\n    headers: { Authorization: 3 }`),
+      /webhooks\[0\]\.headers\.Authorization: must be a one-line string/,
+    );
     assert.match(problem(`webhooks:\n  - name: ops\n    url: ${URL_}\n    events: []`), /webhooks\[0\]\.events: is empty/);
     // Broken YAML: the parser's own message would quote the line (the URL); only the line number is given.
     assert.match(problem(`webhooks:\n  - name: ops\n    url: "${URL_}\n`), /notify\.yaml is not valid YAML or JSON at line \d/);
@@ -451,11 +515,16 @@ describe('the notify activity on a real Temporal server', () => {
       webUi: UI,
       reminderMs: 60_000,
       deadlineMs: 2000,
-      webhooks: [hook('chat', good.url, { format: 'slack', events: ['gate.*', 'upgrade.failed'], headers: { Authorization: HEADER_SECRET } }), hook('down', down, { events: ['gate.*'] })],
+      webhooks: [
+        hook('chat', good.url, { format: 'slack', events: ['gate.*', 'upgrade.failed'], headers: { Authorization: HEADER_SECRET } }),
+        hook('down', down, { events: ['gate.*'] }),
+      ],
     };
     try {
       const workflowId = `notify-test-${randomBytes(4).toString('hex')}`;
-      const result = await withWorker(config, (taskQueue) => client.workflow.execute('notifyCall', { taskQueue, workflowId, args: [request('gate.waiting', { workflowId })] }));
+      const result = await withWorker(config, (taskQueue) =>
+        client.workflow.execute('notifyCall', { taskQueue, workflowId, args: [request('gate.waiting', { workflowId })] }),
+      );
       assert.deepEqual(result.delivered, [{ webhook: 'chat', attempts: 1 }]);
       assert.equal(result.failed.length, 1);
       assert.equal(result.failed[0].webhook, 'down');
@@ -475,7 +544,9 @@ describe('the notify activity on a real Temporal server', () => {
       assertNoSecret(log, "the worker's log", down);
 
       // No webhook wants upgrade.succeeded: nothing sent, at once.
-      const none = await withWorker(config, (taskQueue) => client.workflow.execute('notifyCall', { taskQueue, workflowId: `${workflowId}-b`, args: [request('upgrade.succeeded')] }));
+      const none = await withWorker(config, (taskQueue) =>
+        client.workflow.execute('notifyCall', { taskQueue, workflowId: `${workflowId}-b`, args: [request('upgrade.succeeded')] }),
+      );
       assert.deepEqual(none, { delivered: [], failed: [], reminderMs: 60_000 });
       assert.equal(good.seen.length, 1, 'nothing more was sent');
     } finally {
@@ -492,7 +563,11 @@ describe('the notify activity on a real Temporal server', () => {
     try {
       const first = await createWorker(config, taskQueue);
       const firstRun = first.run();
-      const handle = await client.workflow.start('notifyCall', { taskQueue, workflowId: `notify-retry-${randomBytes(4).toString('hex')}`, args: [request('upgrade.failed')] });
+      const handle = await client.workflow.start('notifyCall', {
+        taskQueue,
+        workflowId: `notify-retry-${randomBytes(4).toString('hex')}`,
+        args: [request('upgrade.failed')],
+      });
       const until = Date.now() + 30_000;
       while (!(fast.seen.length === 1 && slow.seen.length === 1) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
       assert.equal(fast.seen.length, 1);
@@ -502,7 +577,13 @@ describe('the notify activity on a real Temporal server', () => {
       await firstRun;
       const second = await createWorker(config, taskQueue);
       const result = await second.runUntil(handle.result());
-      assert.deepEqual(result, { delivered: [{ webhook: 'fast', attempts: 1 }, { webhook: 'slow', attempts: 1 }], failed: [] });
+      assert.deepEqual(result, {
+        delivered: [
+          { webhook: 'fast', attempts: 1 },
+          { webhook: 'slow', attempts: 1 },
+        ],
+        failed: [],
+      });
       assert.equal(fast.seen.length, 1, 'the webhook that had the event did not get it again');
       assert.equal(slow.seen.length, 2);
       const history = await handle.fetchHistory();
@@ -515,7 +596,9 @@ describe('the notify activity on a real Temporal server', () => {
   });
 
   it('a worker without notifications answers at once with nothing sent and no reminders', async () => {
-    const result = await withWorker(undefined, (taskQueue) => client.workflow.execute('notifyCall', { taskQueue, workflowId: `notify-none-${randomBytes(4).toString('hex')}`, args: [request('gate.waiting')] }));
+    const result = await withWorker(undefined, (taskQueue) =>
+      client.workflow.execute('notifyCall', { taskQueue, workflowId: `notify-none-${randomBytes(4).toString('hex')}`, args: [request('gate.waiting')] }),
+    );
     assert.deepEqual(result, { delivered: [], failed: [] });
   });
 });
@@ -532,7 +615,10 @@ describe('tyk-upgrade worker --notify', () => {
     assertNoSecret(r.stdout + r.stderr, 'the CLI output', URL_);
     assert.doesNotMatch(r.stderr, /polling/);
 
-    const env = await runCli(['worker', '--task-queue', `notify-${randomBytes(4).toString('hex')}`], { env: { TYK_UPGRADE_WEBHOOK_URL: `ftp://h/${TOKEN}` }, timeoutMs: 60_000 });
+    const env = await runCli(['worker', '--task-queue', `notify-${randomBytes(4).toString('hex')}`], {
+      env: { TYK_UPGRADE_WEBHOOK_URL: `ftp://h/${TOKEN}` },
+      timeoutMs: 60_000,
+    });
     assert.equal(env.code, 2, env.stderr);
     assert.match(env.stderr, /TYK_UPGRADE_WEBHOOK_URL must use http/);
     assertNoSecret(env.stdout + env.stderr, 'the CLI output', URL_);
@@ -541,7 +627,11 @@ describe('tyk-upgrade worker --notify', () => {
   it("a good file: a fleet host's worker starts, says which webhooks (never the URL), and serves notify on the main queue", async () => {
     const rx = await receiver();
     const good = join(dir, 'good-notify.yaml');
-    writeFileSync(good, `webhooks:\n  - name: ops-slack\n    url: ${URL_}\n    format: slack\n    events: ["gate.*"]\n    headers: { Authorization: "${HEADER_SECRET}" }\n  - name: audit\n    url: ${rx.url}\n`, { mode: 0o600 });
+    writeFileSync(
+      good,
+      `webhooks:\n  - name: ops-slack\n    url: ${URL_}\n    format: slack\n    events: ["gate.*"]\n    headers: { Authorization: "${HEADER_SECRET}" }\n  - name: audit\n    url: ${rx.url}\n`,
+      { mode: 0o600 },
+    );
     const mainQueue = `notify-${randomBytes(4).toString('hex')}`;
     const w = spawnCli(['worker', '--host', `h-${randomBytes(3).toString('hex')}`, '--task-queue', mainQueue, '--notify', good, '--log-level', 'INFO']);
     const address = process.env.TEMPORAL_ADDRESS as string;
@@ -552,10 +642,19 @@ describe('tyk-upgrade worker --notify', () => {
       assert.match(w.output(), /notifications: 2 webhooks \(ops-slack: slack, gate\.\*; audit: json, all events\)/);
       // The workflow runs elsewhere; its notify activity goes to the main queue, where only the host's worker serves it.
       const workflowQueue = `notify-wf-${randomBytes(4).toString('hex')}`;
-      const worker = await Worker.create({ connection: native, namespace: 'default', taskQueue: workflowQueue, workflowsPath: require.resolve('./workflows/notify-call') });
+      const worker = await Worker.create({
+        connection: native,
+        namespace: 'default',
+        taskQueue: workflowQueue,
+        workflowsPath: require.resolve('./workflows/notify-call'),
+      });
       const client = new Client({ connection, namespace: 'default' });
       const result = await worker.runUntil(
-        client.workflow.execute('notifyCall', { taskQueue: workflowQueue, workflowId: `notify-fleet-${randomBytes(4).toString('hex')}`, args: [request('upgrade.rolled-back'), mainQueue] }),
+        client.workflow.execute('notifyCall', {
+          taskQueue: workflowQueue,
+          workflowId: `notify-fleet-${randomBytes(4).toString('hex')}`,
+          args: [request('upgrade.rolled-back'), mainQueue],
+        }),
       );
       assert.deepEqual(result, { delivered: [{ webhook: 'audit', attempts: 1 }], failed: [] });
       assert.equal(rx.seen.length, 1);

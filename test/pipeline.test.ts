@@ -74,7 +74,9 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     assert.equal(result.outcome, 'succeeded');
     // The gateway carries compose labels: the person is told the compose file must follow.
     assert.ok(
-      result.errors.some((e) => /^warning: .*compose project "tyk" \(service "tyk-gateway"\): set its image to 127\.0\.0\.1:5000\/tyk-gateway\/tyk-gateway:v5\.3\.0 there too/.test(e)),
+      result.errors.some((e) =>
+        /^warning: .*compose project "tyk" \(service "tyk-gateway"\): set its image to 127\.0\.0\.1:5000\/tyk-gateway\/tyk-gateway:v5\.3\.0 there too/.test(e),
+      ),
       result.errors.join('\n'),
     );
     const hello = await getHello(stack.gateways[0].url, 'hello');
@@ -91,7 +93,8 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     const imageEnv = (e: string) => e.startsWith('TYK_GW_STANDIN_IMAGE=');
     assert.deepEqual(after.Config.Env.filter((e) => !imageEnv(e)).sort(), before.Config.Env.filter((e) => !imageEnv(e)).sort());
     assert.ok(after.Config.Env.includes('TYK_GW_STANDIN_IMAGE=v5.3.0'), 'env defaults come from the new image');
-    const ownLabels = (l: Record<string, string>) => Object.fromEntries(Object.entries(l).filter(([k]) => !k.startsWith('org.opencontainers') && k !== 'tyk-upgrade.standin-hash'));
+    const ownLabels = (l: Record<string, string>) =>
+      Object.fromEntries(Object.entries(l).filter(([k]) => !k.startsWith('org.opencontainers') && k !== 'tyk-upgrade.standin-hash'));
     assert.deepEqual(ownLabels(after.Config.Labels), ownLabels(before.Config.Labels));
     assert.equal(after.Config.Labels['org.opencontainers.image.version'], '5.3.0', 'image labels come from the new image');
     // The anonymous volume is now bound by its name (so its data carried over); all else is the same.
@@ -102,10 +105,7 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
       assert.deepEqual(after.Config[key as keyof typeof after.Config], before.Config[key as keyof typeof before.Config], key);
     }
     assert.equal(after.Mounts.find((m) => m.Destination === '/opt/tyk-gateway/data')?.Name, anonVolume, 'anonymous volume carried over');
-    assert.deepEqual(
-      after.Mounts.map((m) => `${m.Source}:${m.Destination}`).sort(),
-      before.Mounts.map((m) => `${m.Source}:${m.Destination}`).sort(),
-    );
+    assert.deepEqual(after.Mounts.map((m) => `${m.Source}:${m.Destination}`).sort(), before.Mounts.map((m) => `${m.Source}:${m.Destination}`).sort());
 
     // Config byte-identical; old containers removed; one container per name.
     assert.deepEqual(hostFiles(stack), filesBefore);
@@ -135,4 +135,3 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     assert.ok(!history.includes(stack.redisPassword), 'storage.password not in history');
   });
 });
-

@@ -44,12 +44,20 @@ describe('preflight', () => {
 
   it('refuses a downgrade unless asked, and a target equal to the current version', async () => {
     const gw = stack.gateways[0].container;
-    await refused(stack.input({ gatewayVersion: 'v5.1.0' }), 'DowngradeRefused', new RegExp(`"${gw}" runs 5\\.2\\.0, newer than the target 5\\.1\\.0; a downgrade must be asked for`));
+    await refused(
+      stack.input({ gatewayVersion: 'v5.1.0' }),
+      'DowngradeRefused',
+      new RegExp(`"${gw}" runs 5\\.2\\.0, newer than the target 5\\.1\\.0; a downgrade must be asked for`),
+    );
     await refused(stack.input({ gatewayVersion: '5.2.0' }), 'AlreadyAtTarget', /already runs 5\.2\.0, the target version/);
   });
 
   it('refuses a container that does not exist, and one that is not Tyk', async () => {
-    await refused(stack.input({ gateways: [{ container: 'no-such-gateway', url: 'http://127.0.0.1:1', helloPath: 'hello' }] }), 'ContainerNotFound', /gateway container "no-such-gateway" not found on the Docker engine/);
+    await refused(
+      stack.input({ gateways: [{ container: 'no-such-gateway', url: 'http://127.0.0.1:1', helloPath: 'hello' }] }),
+      'ContainerNotFound',
+      /gateway container "no-such-gateway" not found on the Docker engine/,
+    );
     await refused(
       stack.input({ gateways: [{ container: stack.gateways[0].container, url: stack.pump!.healthUrl.replace('/health', ''), helloPath: 'health' }] }),
       'NotTyk',
@@ -58,7 +66,11 @@ describe('preflight', () => {
   });
 
   it('refuses a target image the registry does not have', async () => {
-    await refused(stack.input({ gatewayVersion: 'v5.4.0' }), 'ImageNotFound', /target image 127\.0\.0\.1:5000\/tyk-gateway\/tyk-gateway:v5\.4\.0 is not available: the registry has no such image or tag/);
+    await refused(
+      stack.input({ gatewayVersion: 'v5.4.0' }),
+      'ImageNotFound',
+      /target image 127\.0\.0\.1:5000\/tyk-gateway\/tyk-gateway:v5\.4\.0 is not available: the registry has no such image or tag/,
+    );
   });
 
   it('refuses while a container is left from an unfinished upgrade', async () => {
@@ -75,7 +87,11 @@ describe('preflight', () => {
     const conf = stack.gateways[0].confDir;
     writeFileSync(
       join(conf, 'apps', 'plugin-api.json'),
-      JSON.stringify({ name: 'Plugin API', api_id: 'plugin-api', custom_middleware: { driver: 'goplugin', pre: [{ name: 'AddHeader', path: 'middleware/myplugin_v5.2.0_linux_amd64.so' }] } }),
+      JSON.stringify({
+        name: 'Plugin API',
+        api_id: 'plugin-api',
+        custom_middleware: { driver: 'goplugin', pre: [{ name: 'AddHeader', path: 'middleware/myplugin_v5.2.0_linux_amd64.so' }] },
+      }),
     );
     writeFileSync(join(conf, 'middleware', 'myplugin_v5.2.0_linux_amd64.so'), 'old build');
     await refused(stack.input(), 'PluginBuildMissing', /API "Plugin API" needs \/opt\/tyk-gateway\/middleware\/myplugin_v5\.3\.0_linux_amd64\.so/);
@@ -95,8 +111,12 @@ describe('preflight', () => {
       assert.match(f.message, /a downgrade must be asked for/);
       const history = await handle.fetchHistory();
       // The preflight's own attempts (the run's outcome notification is an activity of its own).
-      const preflight = new Set(history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'preflight').map((e) => String(e.eventId)));
-      const attempts = history.events?.filter((e) => preflight.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId))).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+      const preflight = new Set(
+        history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'preflight').map((e) => String(e.eventId)),
+      );
+      const attempts = history.events
+        ?.filter((e) => preflight.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId)))
+        .map((e) => e.activityTaskStartedEventAttributes!.attempt);
       assert.deepEqual(attempts, [1], 'one attempt: the error type is non-retryable');
       assert.equal((await docker.getContainer(stack.gateways[0].container).inspect()).Id, id);
     } finally {

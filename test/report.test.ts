@@ -58,7 +58,11 @@ describe('tyk-upgrade report and status --json', () => {
       assert.equal(r1.code, 0, r1.stderr);
       assert.match(r1.stdout, new RegExp(`^# Tyk upgrade of stack \`${stack.name}\`: rolled-back$`, 'm'));
       assert.match(r1.stdout, row('Reason', new RegExp(`.*${escape(gw)} is not healthy on 5\\.3\\.0.*`)));
-      assert.match(r1.stdout, row('', `\`${gw}\``, 'gateway', '1', '5.2.0', '5.3.0', '5.2.0', 'rolled-back', /.*not healthy on 5\.3\.0.*/), 'before 5.2.0, after 5.2.0 again');
+      assert.match(
+        r1.stdout,
+        row('', `\`${gw}\``, 'gateway', '1', '5.2.0', '5.3.0', '5.2.0', 'rolled-back', /.*not healthy on 5\.3\.0.*/),
+        'before 5.2.0, after 5.2.0 again',
+      );
       assert.match(r1.stdout, /^## Failures and rollbacks\n\nFailed instances: 1 \(budget 0\)\./m);
       assert.match(r1.stdout, row(`\`${gw}\``, 'rolled-back', '5.2.0', /.*(exited with code 1|is restarting).*/));
       assert.match(r1.stdout, row('before-gateways', 'carol', TIME, 'CHG-1233'), 'a single approver, with the comment');
@@ -94,7 +98,8 @@ describe('tyk-upgrade report and status --json', () => {
       assert.match(md, /^- Gates: before-gateways; approvals needed per gate: 2; no approval timeout$/m);
       assert.match(md, /^- Four-eyes: 2 distinct approvers; the starter may approve$/m);
       assert.match(md, new RegExp(`^- Backup dir: \`${escape(plan.backupDir)}\``, 'm'));
-      for (const stage of ['preflight', 'backup', 'pull', 'before-gateways', 'gateways', 'verify']) assert.match(md, row(stage, 'done', TIME, TIME, DURATION), `stage ${stage} with its duration`);
+      for (const stage of ['preflight', 'backup', 'pull', 'before-gateways', 'gateways', 'verify'])
+        assert.match(md, row(stage, 'done', TIME, TIME, DURATION), `stage ${stage} with its duration`);
       assert.match(md, row('before-pump', 'skipped', /.*/, /.*/, /.*/));
       assert.match(md, /^- Pauses: none\n- Abort: none$/m);
 
@@ -111,7 +116,13 @@ describe('tyk-upgrade report and status --json', () => {
       // status --json: the plan exactly as started, each stage's duration, the fields it always had.
       assert.deepEqual(record.input, JSON.parse(JSON.stringify(plan)));
       assert.equal(record.status.outcome, 'succeeded');
-      assert.deepEqual(record.status.gates.find((g) => g.gate === 'before-gateways')?.approvals?.map((a) => [a.by, a.comment]), [['alice', 'CHG-1234'], ['bob', undefined]]);
+      assert.deepEqual(
+        record.status.gates.find((g) => g.gate === 'before-gateways')?.approvals?.map((a) => [a.by, a.comment]),
+        [
+          ['alice', 'CHG-1234'],
+          ['bob', undefined],
+        ],
+      );
       for (const st of record.status.stages) {
         if (st.state === 'done') assert.equal(st.durationMs, Date.parse(st.endedAt!) - Date.parse(st.startedAt!), st.name);
         else assert.equal(st.durationMs, undefined, st.name);
@@ -130,7 +141,10 @@ describe('tyk-upgrade report and status --json', () => {
 
       const unknown = await runCli(['report', `tyk-upgrade-${stack.name}-nosuch`]);
       assert.equal(unknown.code, 7, unknown.stderr);
-      assert.match(unknown.stderr, new RegExp(`no report for tyk-upgrade-${stack.name}-nosuch: there is no such upgrade workflow; list them with \`tyk-upgrade list\``));
+      assert.match(
+        unknown.stderr,
+        new RegExp(`no report for tyk-upgrade-${stack.name}-nosuch: there is no such upgrade workflow; list them with \`tyk-upgrade list\``),
+      );
     } finally {
       await stack.remove();
     }
@@ -140,7 +154,15 @@ describe('tyk-upgrade report and status --json', () => {
 // What the runs above cannot show cheaply (notifications arrive with the worker's webhooks; a paused fleet), rendered
 // from a status as the workflow would report it.
 describe('report rendering of the rarer parts of a record', () => {
-  const exec = { workflowId: 'tyk-upgrade-prod', runId: 'r1', temporalStatus: 'FAILED', taskQueue: 'tyk-upgrade', startTime: new Date('2026-11-26T10:00:00Z'), closeTime: new Date('2026-11-26T10:42:30Z'), historyLength: 300 };
+  const exec = {
+    workflowId: 'tyk-upgrade-prod',
+    runId: 'r1',
+    temporalStatus: 'FAILED',
+    taskQueue: 'tyk-upgrade',
+    startTime: new Date('2026-11-26T10:00:00Z'),
+    closeTime: new Date('2026-11-26T10:42:30Z'),
+    historyLength: 300,
+  };
   const input: UpgradeInput = {
     stack: 'prod',
     gateways: [{ container: 'gw-1', url: 'http://10.0.0.1:8080', helloPath: 'hello', host: 'web-1' }],
@@ -162,11 +184,23 @@ describe('report rendering of the rarer parts of a record', () => {
     stage: 'gateways',
     stages: [{ name: 'gateways', state: 'failed', startedAt: '2026-11-26T10:01:00Z', endedAt: '2026-11-26T10:42:00Z' }],
     instances: [{ role: 'gateway', container: 'gw-1', host: 'web-1', batch: 1, fromVersion: '5.2.0', toVersion: '5.3.0', state: 'rolled-back' }],
-    gates: [{ gate: 'before-gateways', state: 'rejected', by: 'erin', at: '2026-11-26T10:00:30Z', comment: 'CAB | said no', waitingSince: '2026-11-26T10:00:10Z' }],
+    gates: [
+      { gate: 'before-gateways', state: 'rejected', by: 'erin', at: '2026-11-26T10:00:30Z', comment: 'CAB | said no', waitingSince: '2026-11-26T10:00:10Z' },
+    ],
     hosts: ['web-1'],
     batches: [{ name: '1', instances: ['web-1/gw-1'], state: 'rolled-back', workflowId: 'tyk-upgrade-prod/batch-1' }],
     failures: { count: 0, budget: 0 },
-    pause: { number: 1, state: 'decided', since: '2026-11-26T10:05:00Z', reason: '1 instance failed', failed: ['web-1/gw-1'], choice: 'rollback', by: 'dave', at: '2026-11-26T10:40:00Z', comment: 'CHG-9' },
+    pause: {
+      number: 1,
+      state: 'decided',
+      since: '2026-11-26T10:05:00Z',
+      reason: '1 instance failed',
+      failed: ['web-1/gw-1'],
+      choice: 'rollback',
+      by: 'dave',
+      at: '2026-11-26T10:40:00Z',
+      comment: 'CHG-9',
+    },
     backups: [],
     notifications: [{ event: 'upgrade.paused', at: '2026-11-26T10:05:01Z', delivered: ['ops-slack'], failed: [{ webhook: 'pager', error: 'HTTP 500' }] }],
     errors: ['warning: something odd'],
@@ -176,7 +210,10 @@ describe('report rendering of the rarer parts of a record', () => {
   it('shows notifications with their failures, a pause and its decision, a rejection, windows and rollback children; no status: says so', () => {
     const md = renderReport({ exec, input, status, webUi: 'http://ui/x', now: new Date() });
     assert.match(md, row('upgrade.paused', '2026-11-26 10:05:01Z', 'ops-slack', 'pager: HTTP 500'));
-    assert.match(md, /^- Pause 1 \(failures past the budget\), since 2026-11-26 10:05:00Z: 1 instance failed — failed: web-1\/gw-1\n  - Decision: \*\*rollback\*\* by dave at 2026-11-26 10:40:00Z: CHG-9$/m);
+    assert.match(
+      md,
+      /^- Pause 1 \(failures past the budget\), since 2026-11-26 10:05:00Z: 1 instance failed — failed: web-1\/gw-1\n  - Decision: \*\*rollback\*\* by dave at 2026-11-26 10:40:00Z: CHG-9$/m,
+    );
     assert.match(md, row('before-gateways', 'rejected', '2026-11-26 10:00:10Z', '0 of 1', 'rejected by erin at 2026-11-26 10:00:30Z: CAB \\| said no'));
     assert.match(md, row('1', 'web-1/gw-1', 'rolled-back', '`tyk-upgrade-prod/batch-1`', '`tyk-upgrade-prod/rollback-1`'));
     assert.match(md, row('web-1', '`gw-1`', 'gateway', '1', '5.2.0', '5.3.0', '5.2.0', 'rolled-back', ''));

@@ -64,16 +64,29 @@ describe('Docker engine and registry', () => {
   it('pulls a stand-in from 127.0.0.1:5000 and runs it with host networking', async () => {
     const image = `${GATEWAY_REPO}:v5.2.0`;
     // Drop the local tag (the shared layers stay) so the pull must fetch the manifest from the registry.
-    await docker.getImage(image).remove({ noprune: true }).catch(() => undefined);
+    await docker
+      .getImage(image)
+      .remove({ noprune: true })
+      .catch(() => undefined);
     const events: string[] = [];
     await pullImage(docker, image, (p) => events.push(`${p.layersDone}/${p.layersTotal}`), new AbortController().signal);
     const inspected = await docker.getImage(image).inspect();
-    assert.ok(inspected.RepoDigests.some((d) => d.startsWith(`${GATEWAY_REPO}@sha256:`)), 'image has a digest from the registry');
+    assert.ok(
+      inspected.RepoDigests.some((d) => d.startsWith(`${GATEWAY_REPO}@sha256:`)),
+      'image has a digest from the registry',
+    );
     const redis = await startRedis();
     const port = await freePort();
     const dir = tempDir('rig-run');
-    writeFileSync(join(dir, 'tyk.conf'), JSON.stringify(gatewayConf({ name: 'rig', dir, gatewayImage: image, gatewayPort: port, redisPort: redis.port, checkDurationMs: 300 }, port, 's3cr3t')));
-    const c = await docker.createContainer({ name: `rig-run-${port}`, Image: image, HostConfig: { NetworkMode: 'host', Binds: [`${join(dir, 'tyk.conf')}:/opt/tyk-gateway/tyk.conf`] } });
+    writeFileSync(
+      join(dir, 'tyk.conf'),
+      JSON.stringify(gatewayConf({ name: 'rig', dir, gatewayImage: image, gatewayPort: port, redisPort: redis.port, checkDurationMs: 300 }, port, 's3cr3t')),
+    );
+    const c = await docker.createContainer({
+      name: `rig-run-${port}`,
+      Image: image,
+      HostConfig: { NetworkMode: 'host', Binds: [`${join(dir, 'tyk.conf')}:/opt/tyk-gateway/tyk.conf`] },
+    });
     try {
       await c.start();
       const hello = await waitFor('/hello', async () => ((await getHello(`http://127.0.0.1:${port}`, 'hello')).body?.version ? true : undefined));
@@ -95,7 +108,10 @@ describe('gateway stand-in follows the Tyk contract', () => {
     port = await freePort();
   });
   after(async () => {
-    await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getContainer(name)
+      .remove({ force: true })
+      .catch(() => undefined);
     await redis.stop();
   });
 
@@ -103,9 +119,18 @@ describe('gateway stand-in follows the Tyk contract', () => {
     const image = `${GATEWAY_REPO}:v5.3.0`;
     const dir = tempDir('contract');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'tyk.conf'), JSON.stringify(gatewayConf({ name: 'c', dir, gatewayImage: image, gatewayPort: port, redisPort: redis.port, checkDurationMs: 2000 }, port, 'contract-secret')));
+    writeFileSync(
+      join(dir, 'tyk.conf'),
+      JSON.stringify(
+        gatewayConf({ name: 'c', dir, gatewayImage: image, gatewayPort: port, redisPort: redis.port, checkDurationMs: 2000 }, port, 'contract-secret'),
+      ),
+    );
     name = `contract-${port}`;
-    const c = await docker.createContainer({ name, Image: image, HostConfig: { NetworkMode: 'host', Binds: [`${join(dir, 'tyk.conf')}:/opt/tyk-gateway/tyk.conf`] } });
+    const c = await docker.createContainer({
+      name,
+      Image: image,
+      HostConfig: { NetworkMode: 'host', Binds: [`${join(dir, 'tyk.conf')}:/opt/tyk-gateway/tyk.conf`] },
+    });
     await c.start();
     const base = `http://127.0.0.1:${port}`;
     const warm = await waitFor('first /hello', async () => (await getHello(base, 'hello')).body);
@@ -114,20 +139,28 @@ describe('gateway stand-in follows the Tyk contract', () => {
     assert.equal(warm.description, 'Tyk GW');
     assert.equal(warm.details, undefined, 'details absent during warm-up');
 
-    const ready = await waitFor('redis check', async () => {
-      const b = (await getHello(base, 'hello')).body;
-      return b?.details?.redis ? b : undefined;
-    }, 10_000);
+    const ready = await waitFor(
+      'redis check',
+      async () => {
+        const b = (await getHello(base, 'hello')).body;
+        return b?.details?.redis ? b : undefined;
+      },
+      10_000,
+    );
     assert.equal(ready.status, 'pass');
     assert.deepEqual(Object.keys(ready.details!.redis).sort(), ['componentType', 'status', 'time']);
     assert.equal(ready.details!.redis.status, 'pass');
     assert.equal(ready.details!.redis.componentType, 'datastore');
 
     await redis.stop();
-    const failing = await waitFor('redis fail', async () => {
-      const p = await getHello(base, 'hello');
-      return p.body?.status === 'fail' ? p : undefined;
-    }, 10_000);
+    const failing = await waitFor(
+      'redis fail',
+      async () => {
+        const p = await getHello(base, 'hello');
+        return p.body?.status === 'fail' ? p : undefined;
+      },
+      10_000,
+    );
     assert.equal(failing.code, 200, 'HTTP 200 even when failing (5.3.0)');
     assert.equal(failing.body!.details!.redis.status, 'fail');
     assert.equal(failing.body!.details!.redis.output, 'storage: Redis is either down or was not configured');
@@ -145,8 +178,15 @@ describe('gateway stand-in shutdown', () => {
     const port = await freePort();
     const image = `${GATEWAY_REPO}:${tag}`;
     const dir = tempDir(`drain-${tag}`);
-    writeFileSync(join(dir, 'tyk.conf'), JSON.stringify(gatewayConf({ name: 'd', dir, gatewayImage: image, gatewayPort: port, redisPort: redis.port, checkDurationMs: 300 }, port, 'x')));
-    const c = await docker.createContainer({ name: `drain-${tag}-${port}`, Image: image, HostConfig: { NetworkMode: 'host', Binds: [`${join(dir, 'tyk.conf')}:/opt/tyk-gateway/tyk.conf`] } });
+    writeFileSync(
+      join(dir, 'tyk.conf'),
+      JSON.stringify(gatewayConf({ name: 'd', dir, gatewayImage: image, gatewayPort: port, redisPort: redis.port, checkDurationMs: 300 }, port, 'x')),
+    );
+    const c = await docker.createContainer({
+      name: `drain-${tag}-${port}`,
+      Image: image,
+      HostConfig: { NetworkMode: 'host', Binds: [`${join(dir, 'tyk.conf')}:/opt/tyk-gateway/tyk.conf`] },
+    });
     try {
       await c.start();
       await waitFor('gateway up', async () => (await getHello(`http://127.0.0.1:${port}`, 'hello')).body);
@@ -185,7 +225,8 @@ describe('docker-compose.temporal.yml', () => {
       assert.match(svc.image, /:[^:/]+$/, `${name} names a tag`);
       assert.doesNotMatch(svc.image, /:latest$/, `${name} is pinned`);
       for (const p of svc.ports ?? []) assert.match(JSON.stringify(p), /127\.0\.0\.1/, `${name} publishes on 127.0.0.1 only`);
-      for (const [dep, how] of Object.entries(svc.depends_on ?? {})) assert.match(how.condition, /service_(healthy|completed_successfully)/, `${name} waits for ${dep}`);
+      for (const [dep, how] of Object.entries(svc.depends_on ?? {}))
+        assert.match(how.condition, /service_(healthy|completed_successfully)/, `${name} waits for ${dep}`);
     }
   });
 
@@ -193,12 +234,16 @@ describe('docker-compose.temporal.yml', () => {
     const s = resolved().services;
     assert.equal(s.temporal.image, `temporalio/server:${TEMPORAL_SERVER_VERSION}`);
     assert.equal(s['temporal-ui'].image, `temporalio/ui:${TEMPORAL_UI_VERSION}`);
-    for (const name of ['temporal-schema', 'temporal-setup']) assert.ok(s[name].image.startsWith(`temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}-`), `${name}: admin-tools of server ${TEMPORAL_SERVER_VERSION}`);
+    for (const name of ['temporal-schema', 'temporal-setup'])
+      assert.ok(s[name].image.startsWith(`temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}-`), `${name}: admin-tools of server ${TEMPORAL_SERVER_VERSION}`);
   });
 
   it('sets up schema, namespace and search attributes with the scripts the cluster tests run, which register every search attribute the code defines', () => {
     const s = resolved().services;
-    for (const [name, script] of [['temporal-schema', 'schema.sh'], ['temporal-setup', 'setup.sh']]) {
+    for (const [name, script] of [
+      ['temporal-schema', 'schema.sh'],
+      ['temporal-setup', 'setup.sh'],
+    ]) {
       const mount = (s[name].volumes ?? []).map(String).find((v) => v.includes(`/temporal/${script}:`));
       assert.ok(mount, `${name} mounts temporal/${script}`);
       const inside = mount.split(':')[1];
@@ -206,7 +251,15 @@ describe('docker-compose.temporal.yml', () => {
     }
     const setup = readFileSync(join(__dirname, '..', '..', 'temporal', 'setup.sh'), 'utf8');
     const listed = /^SEARCH_ATTRIBUTES="([^"]*)"$/m.exec(setup)?.[1].split(' ') ?? [];
-    const type: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', FLOAT: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
+    const type: Record<string, string> = {
+      KEYWORD: 'Keyword',
+      TEXT: 'Text',
+      INT: 'Int',
+      FLOAT: 'Double',
+      BOOL: 'Bool',
+      DATETIME: 'Datetime',
+      KEYWORD_LIST: 'KeywordList',
+    };
     assert.deepEqual(listed.sort(), SEARCH_ATTRIBUTES.map((k) => `${k.name}=${type[k.type]}`).sort());
   });
 });

@@ -33,11 +33,9 @@ for (const { fault, saw } of cases) {
         const gw = stack.gateways[0].container;
         const original = await docker.getContainer(gw).inspect();
         const files = filesOf(stack.dir);
-        const handle = await startUpgrade(
-          t.env.client,
-          stack.input({ gatewayRepository: FAULTY_REPO(fault), gates: [], healthTimeoutMs: 8_000 }),
-          { taskQueue: t.worker.taskQueue },
-        );
+        const handle = await startUpgrade(t.env.client, stack.input({ gatewayRepository: FAULTY_REPO(fault), gates: [], healthTimeoutMs: 8_000 }), {
+          taskQueue: t.worker.taskQueue,
+        });
         const failure = await failureOf(handle.result());
         await keepHistory(handle, `rollback-${fault}`, t.env.client);
         assert.equal(failure.type, 'UpgradeRolledBack');
@@ -79,7 +77,10 @@ describe('a pump that fails after the gateways were upgraded', () => {
       const failure = await failureOf(handle.result());
       await keepHistory(handle, 'rollback-pump-and-gateways', t.env.client);
       assert.equal(failure.status.outcome, 'rolled-back');
-      assert.deepEqual(failure.status.instances.map((i) => i.state), ['rolled-back', 'rolled-back', 'rolled-back']);
+      assert.deepEqual(
+        failure.status.instances.map((i) => i.state),
+        ['rolled-back', 'rolled-back', 'rolled-back'],
+      );
       assert.match(failure.message, new RegExp(`${stack.pump!.container} is not healthy on 5\\.3\\.0`));
       for (const [i, name] of [...stack.gateways.map((g) => g.container), stack.pump!.container].entries()) {
         const now = await docker.getContainer(name).inspect();
@@ -109,7 +110,10 @@ describe('a gateway that dies after passing its health check', () => {
       await keepHistory(handle, 'rollback-during-soak', t.env.client);
       assert.equal(failure.status.outcome, 'rolled-back');
       // The probe sees the kill as the engine's state or, a moment earlier, as /hello refusing: either is caught.
-      assert.match(failure.message, new RegExp(`${gw} became unhealthy during the 20 s soak on 5\\.3\\.0: (container (restarted|exited|is restarting)|/hello: ECONNREFUSED)`));
+      assert.match(
+        failure.message,
+        new RegExp(`${gw} became unhealthy during the 20 s soak on 5\\.3\\.0: (container (restarted|exited|is restarting)|/hello: ECONNREFUSED)`),
+      );
       const now = await docker.getContainer(gw).inspect();
       assert.equal(now.Id, original.Id);
       assert.equal((await getHello(stack.gateways[0].url, 'hello')).body?.version, '5.2.0');
@@ -127,11 +131,9 @@ describe('restore from the backup', () => {
       const conf = join(stack.gateways[0].confDir, 'tyk.conf');
       const api = join(stack.gateways[0].confDir, 'apps', 'httpbin.json');
       const original = { conf: readFileSync(conf), api: readFileSync(api) };
-      const handle = await startUpgrade(
-        t.env.client,
-        stack.input({ gatewayRepository: FAULTY_REPO('hello-fail'), gates: [], healthTimeoutMs: 6_000 }),
-        { taskQueue: t.worker.taskQueue },
-      );
+      const handle = await startUpgrade(t.env.client, stack.input({ gatewayRepository: FAULTY_REPO('hello-fail'), gates: [], healthTimeoutMs: 6_000 }), {
+        taskQueue: t.worker.taskQueue,
+      });
       await waitUntil(t.env.client, handle.workflowId, 'the health check', (s) => s.instances[0]?.state === 'health-check');
       // What a new release's migration might do to the mounted files.
       writeFileSync(conf, JSON.stringify({ ...JSON.parse(original.conf.toString()), migrated_to: '5.3.0' }));

@@ -90,13 +90,21 @@ describe('tyk-upgrade on a two-node Temporal cluster on PostgreSQL', () => {
       assert.deepEqual(await visibleIds(`TykStack="${stack.name}" AND TykStage="pump"`), []);
 
       // The Web UI server in front of the cluster filters by the same attributes.
-      const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+      const browser = await chromium.launch({
+        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+        args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      });
       try {
         const page = await browser.newPage();
         await page.goto(`${cluster.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(waiting)}`, { waitUntil: 'domcontentloaded' });
         await page.getByText(id).first().waitFor({ timeout: 60_000 });
-        await page.goto(`${cluster.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`TykStack="${stack.name}" AND TykStage="pump"`)}`, { waitUntil: 'domcontentloaded' });
-        await page.getByText(/No Workflows Found|No Results/).first().waitFor({ timeout: 60_000 });
+        await page.goto(`${cluster.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`TykStack="${stack.name}" AND TykStage="pump"`)}`, {
+          waitUntil: 'domcontentloaded',
+        });
+        await page
+          .getByText(/No Workflows Found|No Results/)
+          .first()
+          .waitFor({ timeout: 60_000 });
         assert.equal(await page.getByText(id).count(), 0, 'a query for another stage does not list it');
       } finally {
         await browser.close();
@@ -116,7 +124,13 @@ describe('tyk-upgrade on a two-node Temporal cluster on PostgreSQL', () => {
       const status = JSON.parse((await cli(['status', id, '--json'], dir)).stdout) as { temporalStatus: string; status: UpgradeStatus; webUi: string };
       assert.equal(status.temporalStatus, 'COMPLETED');
       assert.equal(status.status.outcome, 'succeeded');
-      assert.deepEqual(status.status.gates.filter((g) => g.state !== 'skipped').map((g) => [g.gate, g.state, g.by]), [['before-gateways', 'approved', 'alice'], ['before-pump', 'approved', 'bob']]);
+      assert.deepEqual(
+        status.status.gates.filter((g) => g.state !== 'skipped').map((g) => [g.gate, g.state, g.by]),
+        [
+          ['before-gateways', 'approved', 'alice'],
+          ['before-pump', 'approved', 'bob'],
+        ],
+      );
       assert.ok(status.webUi.startsWith(`${cluster.uiUrl}/namespaces/default/workflows/${id}/`));
     } finally {
       await worker.stop();
@@ -146,7 +160,9 @@ describe('tyk-upgrade on a two-node Temporal cluster on PostgreSQL', () => {
 
       const done = (await client.workflow.getHandle(id).result()) as UpgradeStatus;
       assert.equal(done.outcome, 'succeeded', JSON.stringify(done));
-      console.log(`killed ${victim.name} (owner of ${id}'s shard) while ${first} was ${stateOf(mid)}; succeeded ${Math.round((Date.now() - killedAt) / 1000)} s later`);
+      console.log(
+        `killed ${victim.name} (owner of ${id}'s shard) while ${first} was ${stateOf(mid)}; succeeded ${Math.round((Date.now() - killedAt) / 1000)} s later`,
+      );
       assert.equal(worker.child.exitCode, null, 'the same worker process carried on through its reconnect');
       assert.equal(cluster.historyOwner(id), survivor, `the shard moved to ${survivor.name}`);
       await gatewaysOnTarget(stack);
@@ -154,7 +170,10 @@ describe('tyk-upgrade on a two-node Temporal cluster on PostgreSQL', () => {
       // The CLI, through the same address, reads the result from the surviving node.
       const status = JSON.parse((await cli(['status', id, '--json'], dir)).stdout) as { temporalStatus: string; status: UpgradeStatus };
       assert.equal(status.temporalStatus, 'COMPLETED');
-      assert.deepEqual(status.status.instances.map((i) => i.state), ['upgraded', 'upgraded']);
+      assert.deepEqual(
+        status.status.instances.map((i) => i.state),
+        ['upgraded', 'upgraded'],
+      );
     } finally {
       await worker.stop();
       await stack.remove();
@@ -172,7 +191,10 @@ describe('tyk-upgrade on a two-node Temporal cluster on PostgreSQL', () => {
       const id = await startFromPlan(stack, dir, queue);
       await waitForGate(client, id, 'before-gateways');
       await cluster.stop();
-      assert.ok(cluster.nodes.every((n) => !n.running()), 'every Temporal node is down');
+      assert.ok(
+        cluster.nodes.every((n) => !n.running()),
+        'every Temporal node is down',
+      );
       // While it is down, the CLI says so and changes nothing.
       const down = await runCli(['status', id], { cwd: dir, env: clusterEnv(), timeoutMs: 60_000 });
       assert.notEqual(down.code, 0, down.stdout);

@@ -22,7 +22,15 @@ before(async () => {
   shots = tempDir('webui-approve');
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 after(async () => {
@@ -44,7 +52,16 @@ async function currentDetails(page: Page, until: RegExp): Promise<string> {
   let text = '';
   for (let i = 0; i < 100 && !until.test(text); i++) {
     await page.waitForTimeout(300);
-    text = (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
+    text = (
+      await Promise.all(
+        page.frames().map((f) =>
+          f
+            .locator('body')
+            .innerText()
+            .catch(() => ''),
+        ),
+      )
+    ).join('\n');
   }
   return text;
 }
@@ -105,13 +122,21 @@ describe('approve from the Temporal Web UI', () => {
       page = await openUpgrade(handle, 'user-metadata');
       const details = await currentDetails(page, /From the Web UI/);
       await page.screenshot({ path: `${shots}/details.png`, fullPage: true });
-      assert.match(details, /From the Web UI: More Actions → Send an Update → approveGate with \{"gate": "before-gateways", "by": "<your name>", "comment": "<ticket>"\}/, 'the current details say what to paste');
+      assert.match(
+        details,
+        /From the Web UI: More Actions → Send an Update → approveGate with \{"gate": "before-gateways", "by": "<your name>", "comment": "<ticket>"\}/,
+        'the current details say what to paste',
+      );
       assert.match(details, /rejectGate likewise, with "rollback": true/);
 
       assert.deepEqual(await sendUpdate(page, 'approveGate', '{"gate": "before-gateways", "by": "alice", "comment": "CHG-1234"}', 'approve'), { ok: true });
       const approved = await gateOf(handle, 'before-gateways');
       assert.deepEqual([approved?.state, approved?.by, approved?.comment], ['approved', 'alice', 'CHG-1234']);
-      assert.deepEqual(await acceptedApprovals(handle), [[{ gate: 'before-gateways', by: 'alice', comment: 'CHG-1234' }]], 'the history holds the accepted update with what was pasted');
+      assert.deepEqual(
+        await acceptedApprovals(handle),
+        [[{ gate: 'before-gateways', by: 'alice', comment: 'CHG-1234' }]],
+        'the history holds the accepted update with what was pasted',
+      );
 
       // Nothing typed: the UI sends the update without an argument, and the waiting gate is approved by "unknown".
       await waitForGate(t.env.client, handle.workflowId, 'before-pump');
@@ -144,7 +169,11 @@ describe('approve from the Temporal Web UI', () => {
       };
       await refused('', 'no-by', /^this plan needs named approvers: give --by \(or "by" in the update\); 0 of 2 approvals so far$/);
       assert.deepEqual(await sendUpdate(page, 'approveGate', '{"gate": "before-gateways", "by": "alice", "comment": "CHG-77"}', 'alice'), { ok: true });
-      await refused('{"by": "alice"}', 'alice-again', /^alice has already approved gate "before-gateways"; 1 of 2 approvals so far \(alice\): the next approval must come from someone else$/);
+      await refused(
+        '{"by": "alice"}',
+        'alice-again',
+        /^alice has already approved gate "before-gateways"; 1 of 2 approvals so far \(alice\): the next approval must come from someone else$/,
+      );
       const half = await gateOf(handle, 'before-gateways');
       assert.deepEqual([half?.state, half?.approvals?.map((a) => a.by)], ['waiting', ['alice']]);
       const runId = (await handle.describe()).runId;

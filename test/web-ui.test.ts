@@ -16,7 +16,15 @@ before(async () => {
   stack = await testStack({ prefix: 'webui', pump: false });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 after(async () => {
@@ -35,9 +43,23 @@ describe('Temporal Web UI', () => {
     await page.getByText('Running').first().waitFor({ timeout: 30_000 });
     await page.getByText('pullImages • Pull').first().waitFor({ timeout: 30_000 });
     // Summary, details and current details live under "User Metadata".
-    await page.getByRole('link', { name: 'User Metadata' }).or(page.getByRole('tab', { name: 'User Metadata' })).first().click();
+    await page
+      .getByRole('link', { name: 'User Metadata' })
+      .or(page.getByRole('tab', { name: 'User Metadata' }))
+      .first()
+      .click();
     // The Markdown is rendered in frames of its own: read the text of every frame.
-    const allText = async () => (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
+    const allText = async () =>
+      (
+        await Promise.all(
+          page.frames().map((f) =>
+            f
+              .locator('body')
+              .innerText()
+              .catch(() => ''),
+          ),
+        )
+      ).join('\n');
     let text = '';
     for (let i = 0; i < 100 && !/Waiting for approval at before-gateways/.test(text); i++) {
       await page.waitForTimeout(300);

@@ -31,7 +31,10 @@ describe('maintenance windows', () => {
     // 02:30 does not exist in Berlin on 2026-03-29; the window opens when the clock jumps, and closes at 04:00 local.
     const gap = stateAt(['Sun 02:30-04:00 Europe/Berlin'], '2026-03-29T00:00:00Z');
     assert.equal(gap.open, false);
-    assert.ok(gap.opensAt && gap.opensAt.getTime() >= Date.parse('2026-03-29T01:00:00Z') && gap.opensAt.getTime() <= Date.parse('2026-03-29T01:30:00Z'), iso(gap.opensAt));
+    assert.ok(
+      gap.opensAt && gap.opensAt.getTime() >= Date.parse('2026-03-29T01:00:00Z') && gap.opensAt.getTime() <= Date.parse('2026-03-29T01:30:00Z'),
+      iso(gap.opensAt),
+    );
     assert.equal(iso(stateAt(['Sun 02:30-04:00 Europe/Berlin'], '2026-03-29T01:45:00Z').closesAt), '2026-03-29T02:00:00.000Z');
   });
 

@@ -77,7 +77,11 @@ describe('maintenance windows', () => {
 
       const paused = await waitUntil(t.env.client, handle.workflowId, 'the window pause', (s) => s.pause?.kind === 'window' && s.pause.state === 'waiting');
       assert.ok(Date.now() >= w.closes, 'it paused once the window had closed');
-      assert.deepEqual(paused.batches.map((b) => b.state), ['done', 'pending'], 'batch 1 finished after the window closed; batch 2 never started');
+      assert.deepEqual(
+        paused.batches.map((b) => b.state),
+        ['done', 'pending'],
+        'batch 1 finished after the window closed; batch 2 never started',
+      );
       assert.equal(await versionOf(g1.url), '5.3.0');
       assert.equal(await idOf(g2.container), second, 'the second gateway was not touched');
       assert.equal(await versionOf(g2.url), '5.2.0');
@@ -123,7 +127,10 @@ describe('maintenance windows', () => {
       assert.equal(await idOf(gw.container), before, 'nothing ran before its time');
       const done = await handle.result();
       assert.equal(done.outcome, 'succeeded');
-      assert.ok(Date.parse(done.stages[0].startedAt ?? '') >= at.getTime() - 50, `preflight began at ${done.stages[0].startedAt}, not before ${at.toISOString()}`);
+      assert.ok(
+        Date.parse(done.stages[0].startedAt ?? '') >= at.getTime() - 50,
+        `preflight began at ${done.stages[0].startedAt}, not before ${at.toISOString()}`,
+      );
       assert.ok((await createdAt(gw.container)) >= at.getTime());
       assert.equal(await versionOf(gw.url), '5.3.0');
     }));

@@ -28,12 +28,7 @@ export interface ReplacementSpec {
   extraNetworks: { name: string; config: Record<string, unknown> }[];
 }
 
-export function replacementSpec(
-  old: ContainerInspectInfo,
-  oldImage: ImageInspectInfo,
-  newImage: string,
-  name: string,
-): ReplacementSpec {
+export function replacementSpec(old: ContainerInspectInfo, oldImage: ImageInspectInfo, newImage: string, name: string): ReplacementSpec {
   const c = old.Config as Config;
   const img = (oldImage.Config ?? {}) as ImageConfig;
   const host = { ...(old.HostConfig as Record<string, unknown>) };
@@ -45,10 +40,7 @@ export function replacementSpec(
 
   // Anonymous volumes (image VOLUME or `-v /path`) get random names; bind them by name so data carries over.
   const binds = [...((host.Binds as string[] | null) ?? [])];
-  const explicitTargets = new Set([
-    ...binds.map((b) => b.split(':')[1]),
-    ...(((host.Mounts as { Target: string }[] | null) ?? []).map((m) => m.Target)),
-  ]);
+  const explicitTargets = new Set([...binds.map((b) => b.split(':')[1]), ...((host.Mounts as { Target: string }[] | null) ?? []).map((m) => m.Target)]);
   for (const m of old.Mounts ?? []) {
     if (m.Type === 'volume' && m.Name && !explicitTargets.has(m.Destination)) {
       binds.push(`${m.Name}:${m.Destination}${m.RW ? '' : ':ro'}`);
@@ -69,9 +61,17 @@ export function replacementSpec(
     const e = ep as { Aliases?: string[] | null; IPAMConfig?: Record<string, string>; Links?: string[] | null; DriverOpts?: Record<string, string> };
     // The engine adds the short id as an alias itself; copying it would multiply aliases on every upgrade.
     const aliases = (e.Aliases ?? []).filter((a) => a !== shortId && a !== old.Config.Hostname);
-    return { name: net, config: { Aliases: aliases.length ? aliases : undefined, IPAMConfig: e.IPAMConfig ?? undefined, Links: e.Links ?? undefined, DriverOpts: e.DriverOpts ?? undefined } };
+    return {
+      name: net,
+      config: {
+        Aliases: aliases.length ? aliases : undefined,
+        IPAMConfig: e.IPAMConfig ?? undefined,
+        Links: e.Links ?? undefined,
+        DriverOpts: e.DriverOpts ?? undefined,
+      },
+    };
   });
-  const primary = sharesNetwork ? undefined : endpoints.find((e) => e.name === networkMode) ?? endpoints[0];
+  const primary = sharesNetwork ? undefined : (endpoints.find((e) => e.name === networkMode) ?? endpoints[0]);
 
   const create: ContainerCreateOptions = {
     name,

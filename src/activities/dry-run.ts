@@ -64,7 +64,9 @@ export async function dryRun(docker: Docker, input: UpgradeInput, lbCheck?: LbCh
     if (!info) continue;
     const hello = await getHello(gw.url, gw.helloPath);
     if (hello.body?.description !== 'Tyk GW' || !hello.body.version) {
-      report.problems.push(`"${gw.container}" does not answer like a Tyk gateway at ${gw.url}/${gw.helloPath} (${describeHello(hello)}); is it a Tyk gateway, and is its url in the plan right?`);
+      report.problems.push(
+        `"${gw.container}" does not answer like a Tyk gateway at ${gw.url}/${gw.helloPath} (${describeHello(hello)}); is it a Tyk gateway, and is its url in the plan right?`,
+      );
     } else {
       report.current = normaliseVersion(hello.body.version);
       report.currentFrom = '/hello';
@@ -81,12 +83,15 @@ export async function dryRun(docker: Docker, input: UpgradeInput, lbCheck?: LbCh
     if (info) {
       const health = await getPumpHealth(pump.healthUrl);
       if (!health.ok || health.body?.status !== 'ok') {
-        report.problems.push(`"${pump.container}" does not answer like Tyk Pump at ${pump.healthUrl} (${health.error ?? `HTTP ${health.code}`}); is it Tyk Pump, and is healthUrl in the plan right?`);
+        report.problems.push(
+          `"${pump.container}" does not answer like Tyk Pump at ${pump.healthUrl} (${health.error ?? `HTTP ${health.code}`}); is it Tyk Pump, and is healthUrl in the plan right?`,
+        );
       }
       const found = await describePump(docker, info);
       report.current = found.version;
       report.currentFrom = found.versionFrom;
-      if (!found.version) report.problems.push(`cannot tell which version "${pump.container}" runs: no "## Tyk Pump" line in its log and no version in its image tag`);
+      if (!found.version)
+        report.problems.push(`cannot tell which version "${pump.container}" runs: no "## Tyk Pump" line in its log and no version in its image tag`);
       report.targetImage = `${input.pumpRepository ?? splitImage(info.Config.Image).repository}:${tagForVersion(target)}`;
       report.backup = await backupPaths(docker, info, 'pump');
     }
@@ -123,16 +128,13 @@ async function checkLoadBalancer(lb: LoadBalancerInput, input: UpgradeInput, lbC
   }
 }
 
-async function baseReport(
-  docker: Docker,
-  role: Role,
-  container: string,
-  target: string,
-): Promise<{ report: InstanceReport; info?: ContainerInspectInfo }> {
+async function baseReport(docker: Docker, role: Role, container: string, target: string): Promise<{ report: InstanceReport; info?: ContainerInspectInfo }> {
   const report: InstanceReport = { role, container, state: 'missing', target: normaliseVersion(target), backup: [], problems: [] };
   const info = await inspectContainer(docker, container);
   if (!info) {
-    report.problems.push(`${role} container "${container}" does not exist on the Docker engine; check the name with \`docker ps -a\` (or write the plan with \`tyk-upgrade init\`)`);
+    report.problems.push(
+      `${role} container "${container}" does not exist on the Docker engine; check the name with \`docker ps -a\` (or write the plan with \`tyk-upgrade init\`)`,
+    );
     return { report };
   }
   report.state = info.State.Restarting ? 'restarting' : info.State.Status;

@@ -31,12 +31,7 @@ export interface PullProgress {
 }
 
 /** docker pull with progress callbacks; `signal` aborts the download. */
-export async function pullImage(
-  docker: Docker,
-  image: string,
-  onProgress: (p: PullProgress) => void,
-  signal: AbortSignal,
-): Promise<void> {
+export async function pullImage(docker: Docker, image: string, onProgress: (p: PullProgress) => void, signal: AbortSignal): Promise<void> {
   const stream = (await docker.pull(image, { abortSignal: signal }).catch((err: Error) => {
     throw new Error(`pull of ${image} failed: ${err.message.trim()}`);
   })) as NodeJS.ReadableStream;

@@ -49,7 +49,8 @@ export function createNotifyActivity(config: NotifyConfig | undefined) {
         // Cancelled (the worker shuts down, the workflow went away): not a delivery failure. End as cancelled, so a
         // retry on another worker sends what is left, skipping the webhooks in the heartbeat details.
         ctx.cancellationSignal.throwIfAborted();
-        for (const d of result.delivered) ctx.log.info(`notification ${req.event} delivered to webhook ${d.webhook} (${d.attempts} attempt${d.attempts === 1 ? '' : 's'})`);
+        for (const d of result.delivered)
+          ctx.log.info(`notification ${req.event} delivered to webhook ${d.webhook} (${d.attempts} attempt${d.attempts === 1 ? '' : 's'})`);
         for (const f of result.failed) ctx.log.warn(`notification ${req.event} not delivered to webhook ${f.webhook}: ${f.error}`);
         return { ...result, ...reminder };
       } finally {

@@ -64,7 +64,8 @@ export function directionProblem(container: string, from: string, to: string, al
   const b = parseVersion(to);
   if (!a || !b) return undefined;
   const cmp = compareVersions(b, a);
-  if (cmp === 0) return { type: ErrorType.AlreadyAtTarget, message: `"${container}" already runs ${normaliseVersion(from)}, the target version; nothing to upgrade` };
+  if (cmp === 0)
+    return { type: ErrorType.AlreadyAtTarget, message: `"${container}" already runs ${normaliseVersion(from)}, the target version; nothing to upgrade` };
   if (cmp < 0 && !allowDowngrade) {
     return {
       type: ErrorType.DowngradeRefused,
@@ -121,12 +122,16 @@ export async function preflightStack(docker: Docker, input: UpgradeInput): Promi
     const info = await runningContainer(docker, pump.container, 'pump');
     const health = await getPumpHealth(pump.healthUrl);
     if (!health.ok || health.body?.status !== 'ok') {
-      fail(ErrorType.NotTyk, `pump "${pump.container}" does not answer like Tyk Pump at ${pump.healthUrl} (${health.error ?? `HTTP ${health.code}`}); check the container and healthUrl in the plan`);
+      fail(
+        ErrorType.NotTyk,
+        `pump "${pump.container}" does not answer like Tyk Pump at ${pump.healthUrl} (${health.error ?? `HTTP ${health.code}`}); check the container and healthUrl in the plan`,
+      );
     }
     const { repository, tag } = splitImage(info.Config.Image);
     const fromLog = versionInLog('pump', await containerLogs(docker, info.Id, 500));
     const fromVersion = normaliseVersion(fromLog ?? tag);
-    if (!parseVersion(fromVersion)) fail(ErrorType.NotTyk, `cannot tell which version pump "${pump.container}" runs: no "## Tyk Pump" line in its log and image tag "${tag}"`);
+    if (!parseVersion(fromVersion))
+      fail(ErrorType.NotTyk, `cannot tell which version pump "${pump.container}" runs: no "## Tyk Pump" line in its log and image tag "${tag}"`);
     if (!input.pumpVersion) fail(ErrorType.InvalidPlan, 'the plan names a pump but no pump target version');
     checkDirection(pump.container, fromVersion, input.pumpVersion, input.allowDowngrade);
     const toImage = `${input.pumpRepository ?? repository}:${tagForVersion(input.pumpVersion)}`;

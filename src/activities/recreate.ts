@@ -22,11 +22,7 @@ export interface RecreateResult {
 
 export type Checkpoint = (name: string) => Promise<void> | void;
 
-export async function recreateContainer(
-  docker: Docker,
-  input: RecreateInput,
-  checkpoint: Checkpoint,
-): Promise<RecreateResult> {
+export async function recreateContainer(docker: Docker, input: RecreateInput, checkpoint: Checkpoint): Promise<RecreateResult> {
   const name = input.container;
   const oldName = oldContainerName(name);
   const newName = newContainerName(name);

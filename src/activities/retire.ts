@@ -26,7 +26,10 @@ export async function retireOldContainer(docker: Docker, input: RetireInput): Pr
 }
 
 /** Every old container of one host, each on its own: one that cannot go is a warning, never a rollback. */
-export async function retireOldContainers(docker: Docker, input: { containers: { container: string; fromImage: string }[]; keep: boolean }): Promise<{ done: string[]; warnings: string[] }> {
+export async function retireOldContainers(
+  docker: Docker,
+  input: { containers: { container: string; fromImage: string }[]; keep: boolean },
+): Promise<{ done: string[]; warnings: string[] }> {
   const done: string[] = [];
   const warnings: string[] = [];
   for (const c of input.containers) {

@@ -25,12 +25,7 @@ export interface RollbackResult {
   failedLog?: string;
 }
 
-export async function rollbackContainer(
-  docker: Docker,
-  input: RollbackInput,
-  redact: (s: string) => string,
-  heartbeat: () => void,
-): Promise<RollbackResult> {
+export async function rollbackContainer(docker: Docker, input: RollbackInput, redact: (s: string) => string, heartbeat: () => void): Promise<RollbackResult> {
   const { instance } = input;
   const name = instance.container;
   const old = await inspectContainer(docker, oldContainerName(name));

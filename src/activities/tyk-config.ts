@@ -105,7 +105,12 @@ export interface RedisTarget {
 export function redisTarget(conf: TykConf | undefined, env: string[], role: Role): RedisTarget | undefined {
   const section = (role === 'gateway' ? conf?.storage : conf?.analytics_storage_config) as Record<string, unknown> | undefined;
   const prefix = role === 'gateway' ? 'TYK_GW_STORAGE_' : 'TYK_PMP_ANALYTICSSTORAGECONFIG_';
-  const fromEnv = (name: string) => env.find((e) => e.startsWith(`${prefix}${name}=`))?.split('=').slice(1).join('=');
+  const fromEnv = (name: string) =>
+    env
+      .find((e) => e.startsWith(`${prefix}${name}=`))
+      ?.split('=')
+      .slice(1)
+      .join('=');
   const host = fromEnv('HOST') ?? (section?.host as string | undefined);
   const port = Number(fromEnv('PORT') ?? section?.port ?? 6379);
   if (!host) return undefined;

@@ -44,7 +44,9 @@ export function startAtOption(value: string): Date {
   }
   // A time without an offset would mean the CLI's own zone, which is rarely the one the operator thinks in.
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) || Number.isNaN(Date.parse(text))) {
-    throw new InvalidArgumentError(`"${value}" is not a time; give an ISO time with its offset, such as 2026-11-28T02:00:00+01:00 or 2026-11-28T01:00:00Z, or a delay such as +30m`);
+    throw new InvalidArgumentError(
+      `"${value}" is not a time; give an ISO time with its offset, such as 2026-11-28T02:00:00+01:00 or 2026-11-28T01:00:00Z, or a delay such as +30m`,
+    );
   }
   const at = new Date(text);
   if (at.getTime() <= Date.now()) throw new InvalidArgumentError(`${at.toISOString()} is in the past; give a later time, or leave --at out to start now`);

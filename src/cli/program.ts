@@ -71,14 +71,18 @@ export function buildProgram(): Command {
     .description('run a worker against TEMPORAL_ADDRESS (dev server, compose server or Temporal Cloud)')
     .addOption(taskQueueOption())
     .option('--host <name>', "this Docker host's name in fleet plans: poll tyk-upgrade.host.NAME for its activities (and run workflows)")
-    .addOption(new Option('--engine-wait <duration>', 'how long a container change waits for a Docker engine that does not answer before it fails').argParser(durationOption).default(60_000, '60s'))
+    .addOption(
+      new Option('--engine-wait <duration>', 'how long a container change waits for a Docker engine that does not answer before it fails')
+        .argParser(durationOption)
+        .default(60_000, '60s'),
+    )
     .option('--log-level <level>', 'worker log level', 'WARN')
     .option('--notify <file>', 'webhooks to notify (YAML or JSON; default: TYK_UPGRADE_NOTIFY_FILE, or TYK_UPGRADE_WEBHOOK_URL); see docs/notifications.md')
     .action(async (f, cmd) => (await import('./commands/worker')).workerCommand(f, globals(cmd)));
 
   program
     .command('init')
-    .description("ask the workers for the Tyk gateways and pumps on their Docker hosts and write a plan file for them")
+    .description('ask the workers for the Tyk gateways and pumps on their Docker hosts and write a plan file for them')
     .requiredOption('--gateway-version <version>', 'target gateway version, e.g. v5.3.0')
     .option('--host <name>', 'only this host (repeatable; default: every host whose worker polls, or the local worker)', collect, [])
     .addOption(taskQueueOption())
@@ -90,7 +94,7 @@ export function buildProgram(): Command {
     .option('--force', 'overwrite the plan file if it exists')
     .option('--allow-prerelease', 'accept pre-release target versions such as v5.3.0-rc1')
     .option('--haproxy-socket <path>', "fill loadBalancer: from HAProxy's stats socket (level admin) on the gateways' host")
-    .option('--haproxy-address <host:port>', "the same, from a TCP stats socket such as 127.0.0.1:9999")
+    .option('--haproxy-address <host:port>', 'the same, from a TCP stats socket such as 127.0.0.1:9999')
     .option('--haproxy-backend <name>', 'the HAProxy backend that holds the gateways (when several would match)')
     .action(async (f, cmd) => (await import('./commands/init')).initCommand(f, globals(cmd)));
 
@@ -113,7 +117,7 @@ export function buildProgram(): Command {
     .option('--watch', 'follow the upgrade until it ends (exit code as for watch)')
     .option('--auto-approve', 'approve every gate when it is reached (implies --watch)')
     .option('--by <name>', 'who approves, with --auto-approve or at the prompt (default: your user name)')
-    .option('--skip-checks', 'start without the dry run (the workflow\'s own preflight still checks everything)')
+    .option('--skip-checks', "start without the dry run (the workflow's own preflight still checks everything)")
     .option('--at <time>', 'start later (Temporal start delay): an ISO time with offset (2026-11-28T02:00:00+01:00) or a delay (+2h)', startAtOption)
     .action(async (f, cmd) => {
       await (await import('./commands/start')).startCommand(f, globals(cmd));
@@ -200,7 +204,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--pump-port <port>', 'pump health port').argParser(intIn(1024, 65535)).default(d.pumpPort))
     .addOption(new Option('--redis-port <port>', 'Redis port').argParser(intIn(1024, 65535)).default(d.redisPort))
     .option('--dir <path>', 'folder for its config files (default: .tyk-upgrade/sandbox/<name>)')
-    .addOption(new Option('--images <source>', "stand-ins from --registry, Tyk's published images, or auto").choices(['auto', 'standin', 'tyk']).default('auto'))
+    .addOption(
+      new Option('--images <source>', "stand-ins from --registry, Tyk's published images, or auto").choices(['auto', 'standin', 'tyk']).default('auto'),
+    )
     .option('--registry <host:port>', 'registry holding the stand-in images', d.registry)
     .action(async (f) => (await import('./commands/sandbox')).sandboxUpCommand(f));
   sandbox
@@ -222,7 +228,9 @@ export function buildProgram(): Command {
     .option('--host <name>', 'a fleet host whose worker must poll (repeatable; hosts seen on the task queue are checked anyway)', collect, [])
     .option('--backup-dir <path>', 'backup folder to check', '.tyk-upgrade/backups')
     .option('--db-file <path>', "dev server's db file to check", '.tyk-upgrade/temporal.db')
-    .action(async (f, cmd) => (await import('./commands/doctor')).doctorCommand({ ...f, taskQueue: f.taskQueue.length ? f.taskQueue : [defaultQueue()] }, globals(cmd)));
+    .action(async (f, cmd) =>
+      (await import('./commands/doctor')).doctorCommand({ ...f, taskQueue: f.taskQueue.length ? f.taskQueue : [defaultQueue()] }, globals(cmd)),
+    );
 
   program
     .command('demo')

@@ -19,8 +19,14 @@ export function mergeReports(reports: DryRunReport[]): DryRunReport & { hosts: (
   return {
     hosts: reports.map((r) => r.host),
     instances: reports.flatMap((r) => r.instances.map((i) => ({ ...i, ...(r.host ? { container: `${r.host}/${i.container}` } : {}) }))),
-    images: reports.flatMap((r) => r.images.map((i) => ({ ...i, ...(r.host ? { where: i.where && `${i.where} of ${r.host}`, problem: i.problem && `host ${r.host}: ${i.problem}` } : {}) }))),
-    redis: reports.map((r) => r.redis && (r.host ? `${r.host}: ${r.redis}` : r.redis)).filter(Boolean).join('; ') || undefined,
+    images: reports.flatMap((r) =>
+      r.images.map((i) => ({ ...i, ...(r.host ? { where: i.where && `${i.where} of ${r.host}`, problem: i.problem && `host ${r.host}: ${i.problem}` } : {}) })),
+    ),
+    redis:
+      reports
+        .map((r) => r.redis && (r.host ? `${r.host}: ${r.redis}` : r.redis))
+        .filter(Boolean)
+        .join('; ') || undefined,
     problems: reports.flatMap((r) => r.problems.map((p) => (r.host ? `host ${r.host}: ${p}` : p))),
     warnings: reports.flatMap((r) => r.warnings.map((w) => (r.host ? `host ${r.host}: ${w}` : w))),
     ...(reports.some((r) => r.loadBalancer)
@@ -38,14 +44,20 @@ function drainLines(input: UpgradeInput, r: DryRunReport): string[] {
   const out: string[] = [];
   if (lb) {
     const where = lb.type === 'haproxy' ? `HAProxy backend ${lb.backend} at ${lb.socket ?? lb.address}` : `hooks ${lb.beforeStop} / ${lb.afterHealthy}`;
-    const waits = lb.type === 'haproxy' ? `drain up to ${formatDuration(lb.drainTimeoutMs)}, back UP within ${formatDuration(lb.readyTimeoutMs)}` : `each hook within ${formatDuration(lb.timeoutMs)}`;
+    const waits =
+      lb.type === 'haproxy'
+        ? `drain up to ${formatDuration(lb.drainTimeoutMs)}, back UP within ${formatDuration(lb.readyTimeoutMs)}`
+        : `each hook within ${formatDuration(lb.timeoutMs)}`;
     out.push(`Load balancer: ${where}; each gateway leaves it before its stop and comes back once healthy (${waits}):`);
     if (r.loadBalancer) out.push(table([['GATEWAY', 'SERVER', 'NOW'], ...r.loadBalancer.map((s) => [s.container, s.server, s.state])], '  '));
   }
   if (itself.length) {
     out.push(`Drain on stop by Tyk itself (5.8.3+ / 5.9+, within drainTimeout ${input.drainTimeoutSec} s): ${itself.join(', ')}.`);
     // Docker kills the gateway when its stop timeout ends, whatever Tyk is still draining.
-    if (input.drainTimeoutSec < 30) out.push(`  drainTimeout ${input.drainTimeoutSec} s is shorter than Tyk's default graceful_shutdown_timeout_duration (30 s): requests still draining are cut; set drainTimeout: 40s.`);
+    if (input.drainTimeoutSec < 30)
+      out.push(
+        `  drainTimeout ${input.drainTimeoutSec} s is shorter than Tyk's default graceful_shutdown_timeout_duration (30 s): requests still draining are cut; set drainTimeout: 40s.`,
+      );
   }
   if (cut.length) {
     out.push(
@@ -70,8 +82,14 @@ export function renderDryRun(input: UpgradeInput, r: DryRunReport, planFile: str
     out.push('Images pulled before any container is touched:');
     out.push(table([['IMAGE', 'AVAILABLE'], ...r.images.map((i) => [i.image, i.where ?? 'NO'])]), '');
   }
-  const batches = planBatches(input.gateways.map((g) => ({ key: instanceKey(g), pool: g.pool, host: g.host })), input.batchSize, input.maxUnavailable);
-  out.push(`Gateway batches (${batches.length}; each one finishes healthy${input.soakMs ? ` and soaks ${formatDuration(input.soakMs)}` : ''} before the next):`);
+  const batches = planBatches(
+    input.gateways.map((g) => ({ key: instanceKey(g), pool: g.pool, host: g.host })),
+    input.batchSize,
+    input.maxUnavailable,
+  );
+  out.push(
+    `Gateway batches (${batches.length}; each one finishes healthy${input.soakMs ? ` and soaks ${formatDuration(input.soakMs)}` : ''} before the next):`,
+  );
   batches.forEach((b, i) => out.push(`  ${i + 1}${i === 0 && batches.length > 1 ? ' (canary)' : ''}: ${b.join(', ')}`));
   const all = input.gateways.length + input.pumps.length;
   out.push(
@@ -83,7 +101,9 @@ export function renderDryRun(input: UpgradeInput, r: DryRunReport, planFile: str
       ? `Approval gates: ${input.gates.map((g) => `${g} (${GATE_MEANING[g]})`).join('; ')}${input.approvalTimeoutMs ? `; an undecided gate aborts after ${formatDuration(input.approvalTimeoutMs)}` : ''}.`
       : 'Approval gates: none; the upgrade runs through without stopping.',
   );
-  out.push(`Backup, before anything changes, to ${input.backupDir}/${input.stack}/<run id>${input.gateways.some((g) => g.host) ? ' on each host' : ''} (folders 0700, files 0600, sha256 manifest):`);
+  out.push(
+    `Backup, before anything changes, to ${input.backupDir}/${input.stack}/<run id>${input.gateways.some((g) => g.host) ? ' on each host' : ''} (folders 0700, files 0600, sha256 manifest):`,
+  );
   for (const i of r.instances) if (i.backup.length) out.push(`  ${i.container}: ${i.backup.join(', ')} and its inspect JSON`);
   if (r.redis) out.push(`  ${r.redis}`);
   out.push(
@@ -111,14 +131,23 @@ export function renderStatus(exec: UpgradeExecution, s: UpgradeStatus | undefine
     `  Web UI:   ${link}`,
   ];
   if (exec.scheduledFor) {
-    out.push('', `Scheduled: starts at ${dateTime(exec.scheduledFor)} (in ${formatDuration(Math.max(0, exec.scheduledFor.getTime() - Date.now()))}; start --at). Nothing has run yet; cancel it with \`tyk-upgrade cancel ${exec.workflowId}\`.`);
+    out.push(
+      '',
+      `Scheduled: starts at ${dateTime(exec.scheduledFor)} (in ${formatDuration(Math.max(0, exec.scheduledFor.getTime() - Date.now()))}; start --at). Nothing has run yet; cancel it with \`tyk-upgrade cancel ${exec.workflowId}\`.`,
+    );
     return out.join('\n');
   }
   if (!s) {
     out.push('', 'No status is available (the run was cancelled or terminated before it could report one).');
     return out.join('\n');
   }
-  out.push('', table([['STAGE', 'STATE', 'STARTED', 'ENDED'], ...s.stages.map((st) => [st.name, `${STAGE_MARK[st.state]} ${st.state}`, clock(st.startedAt), clock(st.endedAt)])]));
+  out.push(
+    '',
+    table([
+      ['STAGE', 'STATE', 'STARTED', 'ENDED'],
+      ...s.stages.map((st) => [st.name, `${STAGE_MARK[st.state]} ${st.state}`, clock(st.startedAt), clock(st.endedAt)]),
+    ]),
+  );
   const fleet = s.hosts.length > 0;
   if (s.instances.length) {
     out.push(
@@ -169,11 +198,15 @@ export function renderStatus(exec: UpgradeExecution, s: UpgradeStatus | undefine
   const waiting = s.gates.find((g) => g.state === 'waiting');
   if (waiting) out.push('', `Waiting for approval at ${waiting.gate}: ${approveCommand(exec.workflowId, waiting.gate)}`);
   for (const b of s.backups) {
-    out.push(`${b === s.backups[0] ? '\n' : ''}Backup: ${b.host ? `${b.host}:` : ''}${b.dir} (${b.files} files; ${b.redis})${b.manifestSha256 ? `\n  manifest sha256 ${b.manifestSha256}` : ''}`);
+    out.push(
+      `${b === s.backups[0] ? '\n' : ''}Backup: ${b.host ? `${b.host}:` : ''}${b.dir} (${b.files} files; ${b.redis})${b.manifestSha256 ? `\n  manifest sha256 ${b.manifestSha256}` : ''}`,
+    );
   }
   if (s.notifications?.length) {
     const failed = s.notifications.filter((n) => n.failed.length).length;
-    out.push(`Notifications: ${s.notifications.length} sent${failed ? `, ${failed} not delivered everywhere (see the warnings)` : ''}; \`tyk-upgrade report\` lists them.`);
+    out.push(
+      `Notifications: ${s.notifications.length} sent${failed ? `, ${failed} not delivered everywhere (see the warnings)` : ''}; \`tyk-upgrade report\` lists them.`,
+    );
   }
   if (s.pull) out.push(`Pull:   ${s.pull}`);
   if (s.reason) out.push('', `Reason: ${s.reason}`);
@@ -200,19 +233,22 @@ export function gateState(g: GateStatus): string {
 
 export function renderList(items: UpgradeSummary[]): string {
   if (!items.length) return 'No upgrades yet. Start one with `tyk-upgrade start -f plan.yaml`.';
-  return table([
-    ['WORKFLOW ID', 'STACK', 'HOSTS', 'TARGET', 'STATUS', 'STAGE', 'STARTED', 'CLOSED'],
-    ...items.map((u) => [
-      u.workflowId,
-      u.stack ?? '',
-      u.hosts.length ? String(u.hosts.length) : '-',
-      u.targetVersion ?? '',
-      u.temporalStatus,
-      u.scheduledFor ? `scheduled for ${dateTime(u.scheduledFor)}` : (u.stage ?? ''),
-      dateTime(u.startTime),
-      dateTime(u.closeTime),
-    ]),
-  ], '');
+  return table(
+    [
+      ['WORKFLOW ID', 'STACK', 'HOSTS', 'TARGET', 'STATUS', 'STAGE', 'STARTED', 'CLOSED'],
+      ...items.map((u) => [
+        u.workflowId,
+        u.stack ?? '',
+        u.hosts.length ? String(u.hosts.length) : '-',
+        u.targetVersion ?? '',
+        u.temporalStatus,
+        u.scheduledFor ? `scheduled for ${dateTime(u.scheduledFor)}` : (u.stage ?? ''),
+        dateTime(u.startTime),
+        dateTime(u.closeTime),
+      ]),
+    ],
+    '',
+  );
 }
 
 export function approveCommand(workflowId: string, gate: GateName): string {

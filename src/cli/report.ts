@@ -48,21 +48,52 @@ export function renderReport(d: ReportData): string {
         ['Workflow id', code(exec.workflowId)],
         ['Run id', code(exec.runId)],
         ['Web UI', d.webUi],
-        ['Started by', input.startedBy ? `${input.startedBy} (as given to \`start --by\` or the user name: a claim, not an authenticated identity)` : 'not recorded'],
+        [
+          'Started by',
+          input.startedBy ? `${input.startedBy} (as given to \`start --by\` or the user name: a claim, not an authenticated identity)` : 'not recorded',
+        ],
         ['Started', utc(exec.startTime)],
         ['Ended', exec.closeTime ? utc(exec.closeTime) : `still running at ${utc(d.now)}`],
         [exec.closeTime ? 'Duration' : 'Duration so far', formatDuration(end.getTime() - exec.startTime.getTime())],
         ['Outcome', s ? s.outcome : `no status (Temporal: ${exec.temporalStatus})`],
-        ['Reason', s?.reason ? brief(s.reason) : (s?.outcome === 'succeeded' ? 'every instance upgraded and verified' : s ? '' : notRunYet(exec) ?? 'the run was cancelled or terminated before it could report one')],
+        [
+          'Reason',
+          s?.reason
+            ? brief(s.reason)
+            : s?.outcome === 'succeeded'
+              ? 'every instance upgraded and verified'
+              : s
+                ? ''
+                : (notRunYet(exec) ?? 'the run was cancelled or terminated before it could report one'),
+        ],
         ['Temporal status', exec.temporalStatus],
         ['Task queue', code(exec.taskQueue)],
       ],
     ),
   );
   out.push('', ...planSection(input, s));
-  if (!s) return [...out, '', notRunYet(exec) ? `${notRunYet(exec)}: the rest of the record comes once it has run.` : 'No status is available for this run, so the rest of the record (versions, gates, backups) is missing.', ''].join('\n');
+  if (!s)
+    return [
+      ...out,
+      '',
+      notRunYet(exec)
+        ? `${notRunYet(exec)}: the rest of the record comes once it has run.`
+        : 'No status is available for this run, so the rest of the record (versions, gates, backups) is missing.',
+      '',
+    ].join('\n');
   out.push('', ...versionsSection(s), '', ...stagesSection(s), '', ...gatesSection(input, s), '', ...pausesSection(s), '');
-  out.push(...batchesSection(exec.workflowId, s), '', ...failuresSection(s), '', ...notificationsSection(s), '', ...backupsSection(s), '', ...warningsSection(s), '');
+  out.push(
+    ...batchesSection(exec.workflowId, s),
+    '',
+    ...failuresSection(s),
+    '',
+    ...notificationsSection(s),
+    '',
+    ...backupsSection(s),
+    '',
+    ...warningsSection(s),
+    '',
+  );
   return out.join('\n');
 }
 
@@ -70,7 +101,15 @@ function planSection(input: UpgradeInput, s: UpgradeStatus | undefined): string[
   const gw = normaliseVersion(input.gatewayVersion);
   const pump = input.pumpVersion ? normaliseVersion(input.pumpVersion) : '';
   const rows = [
-    ...input.gateways.map((g) => [g.host ?? '', code(g.container), 'gateway', g.pool ?? '', `${g.url}/${g.helloPath}`, gw, input.gatewayRepository ?? 'as now']),
+    ...input.gateways.map((g) => [
+      g.host ?? '',
+      code(g.container),
+      'gateway',
+      g.pool ?? '',
+      `${g.url}/${g.helloPath}`,
+      gw,
+      input.gatewayRepository ?? 'as now',
+    ]),
     ...input.pumps.map((p) => [p.host ?? '', code(p.container), 'pump', '', p.healthUrl, pump, input.pumpRepository ?? 'as now']),
   ];
   const all = input.gateways.length + input.pumps.length;
@@ -79,7 +118,13 @@ function planSection(input: UpgradeInput, s: UpgradeStatus | undefined): string[
   const lbText = !lb
     ? 'none'
     : lb.type === 'haproxy'
-      ? `HAProxy backend \`${lb.backend}\` at \`${lb.socket ?? lb.address}\` (drain up to ${formatDuration(lb.drainTimeoutMs)}, back UP within ${formatDuration(lb.readyTimeoutMs)}${lb.servers ? `; servers ${Object.entries(lb.servers).map(([c, v]) => `${c} → ${v}`).join(', ')}` : ''})`
+      ? `HAProxy backend \`${lb.backend}\` at \`${lb.socket ?? lb.address}\` (drain up to ${formatDuration(lb.drainTimeoutMs)}, back UP within ${formatDuration(lb.readyTimeoutMs)}${
+          lb.servers
+            ? `; servers ${Object.entries(lb.servers)
+                .map(([c, v]) => `${c} → ${v}`)
+                .join(', ')}`
+            : ''
+        })`
       : `hooks \`${lb.beforeStop}\` / \`${lb.afterHealthy}\` (each within ${formatDuration(lb.timeoutMs)})`;
   const windowState = s?.window
     ? `; at the end: ${s.window.state}${s.window.overriddenBy ? ` (overridden by ${s.window.overriddenBy} at ${utc(s.window.overriddenAt)})` : ''}`
@@ -144,7 +189,13 @@ function stagesSection(s: UpgradeStatus): string[] {
     '',
     ...table(
       ['Stage', 'State', 'Started', 'Ended', 'Duration'],
-      stagesWithDurations(s.stages).map((st) => [st.name, st.state, utc(st.startedAt), utc(st.endedAt), st.durationMs === undefined ? '' : formatDuration(st.durationMs)]),
+      stagesWithDurations(s.stages).map((st) => [
+        st.name,
+        st.state,
+        utc(st.startedAt),
+        utc(st.endedAt),
+        st.durationMs === undefined ? '' : formatDuration(st.durationMs),
+      ]),
     ),
   ];
 }
@@ -189,7 +240,8 @@ function pausesSection(s: UpgradeStatus): string[] {
   const out = ['## Pauses and abort', ''];
   const p = s.pause;
   if (p) {
-    const what = p.kind === 'window' ? `outside the maintenance window${p.opensAt ? ` (next window opens ${utc(p.opensAt)})` : ''}` : 'failures past the budget';
+    const what =
+      p.kind === 'window' ? `outside the maintenance window${p.opensAt ? ` (next window opens ${utc(p.opensAt)})` : ''}` : 'failures past the budget';
     out.push(`- Pause ${p.number} (${what}), since ${utc(p.since)}: ${p.reason}${p.failed.length ? ` — failed: ${p.failed.join(', ')}` : ''}`);
     out.push(
       p.state === 'decided'
@@ -236,7 +288,12 @@ function failuresSection(s: UpgradeStatus): string[] {
     '',
     ...table(
       ['Instance', 'State', 'Version now', 'What happened'],
-      failed.map((i) => [code(instanceKey(i)), i.state, versionAfter(i), i.detail ?? (i.state === 'rolled-back' ? 'rolled back with the rest of the run' : '')]),
+      failed.map((i) => [
+        code(instanceKey(i)),
+        i.state,
+        versionAfter(i),
+        i.detail ?? (i.state === 'rolled-back' ? 'rolled back with the rest of the run' : ''),
+      ]),
     ),
   );
   return out;
@@ -262,7 +319,14 @@ function backupsSection(s: UpgradeStatus): string[] {
     '',
     ...table(
       ['Host', 'Dir', 'Manifest', 'Manifest sha256', 'Files', 'Redis'],
-      s.backups.map((b) => [b.host ?? '', code(b.dir), code(b.manifest), b.manifestSha256 ? code(b.manifestSha256) : 'not recorded (a run before 0.3)', String(b.files), b.redis]),
+      s.backups.map((b) => [
+        b.host ?? '',
+        code(b.dir),
+        code(b.manifest),
+        b.manifestSha256 ? code(b.manifestSha256) : 'not recorded (a run before 0.3)',
+        String(b.files),
+        b.redis,
+      ]),
     ),
   ];
 }

@@ -18,7 +18,8 @@ export function statusEvents(prev: UpgradeStatus | undefined, next: UpgradeStatu
       decided.push(`gate ${g.gate}: approved by ${a.by}${a.comment ? ` ("${a.comment}")` : ''} (${n + 1} of ${g.required} approvals)`);
     }
     if (g.state === before || g.state === 'not-reached' || g.state === 'skipped') continue;
-    if (g.state === 'waiting') waiting.push(`gate ${g.gate}: waiting for approval${g.required ? ` (${g.approvals?.length ?? 0} of ${g.required} approvals)` : ''}`);
+    if (g.state === 'waiting')
+      waiting.push(`gate ${g.gate}: waiting for approval${g.required ? ` (${g.approvals?.length ?? 0} of ${g.required} approvals)` : ''}`);
     else if (g.state === 'approved' || g.state === 'rejected') decided.push(`gate ${g.gate}: ${g.state} by ${g.by}${g.comment ? ` ("${g.comment}")` : ''}`);
     else decided.push(`gate ${g.gate}: ${g.state}`);
   }
@@ -42,7 +43,11 @@ export function statusEvents(prev: UpgradeStatus | undefined, next: UpgradeStatu
   if (next.pause && (next.pause.number !== prev?.pause?.number || next.pause.state !== prev?.pause?.state)) {
     const p = next.pause;
     const what = p.kind === 'window' ? 'waiting for the maintenance window' : 'paused';
-    out.push(p.state === 'waiting' ? `${what}: ${p.reason}` : `${p.kind === 'window' ? 'window wait' : 'pause'} ${p.state}${p.choice ? `: ${p.choice} by ${p.by}` : ''}`);
+    out.push(
+      p.state === 'waiting'
+        ? `${what}: ${p.reason}`
+        : `${p.kind === 'window' ? 'window wait' : 'pause'} ${p.state}${p.choice ? `: ${p.choice} by ${p.by}` : ''}`,
+    );
   }
   out.push(...waiting);
   for (const e of next.errors.slice(prev?.errors.length ?? 0)) if (e !== next.reason) out.push(e);

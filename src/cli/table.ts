@@ -3,7 +3,16 @@
 /** Columns padded to their widest cell; the first row is the header. */
 export function table(rows: string[][], indent = '  '): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => indent + r.map((cell, i) => (i === r.length - 1 ? cell : (cell ?? '').padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map(
+      (r) =>
+        indent +
+        r
+          .map((cell, i) => (i === r.length - 1 ? cell : (cell ?? '').padEnd(widths[i])))
+          .join('  ')
+          .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** 14:03:07 in local time, for events of the last hours. */

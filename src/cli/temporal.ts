@@ -2,7 +2,15 @@
 // --namespace / --profile, a short connect timeout so an unreachable server fails in seconds, and the Web UI
 // address for links to workflows.
 import { Socket } from 'node:net';
-import { Client, Connection, isGrpcCancelledError, isGrpcDeadlineError, isGrpcServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  isGrpcCancelledError,
+  isGrpcDeadlineError,
+  isGrpcServiceError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { temporalTarget } from '../temporal-config';
 import { CliError, Exit } from './exit-codes';
@@ -48,7 +56,10 @@ export async function connectTemporal(o: TemporalOptions): Promise<TemporalSessi
   } catch (err) {
     await connection.close();
     if (isGrpcServiceError(err) && err.code === 5) {
-      throw new CliError(`namespace "${namespace}" does not exist on the Temporal server at ${address}; set TEMPORAL_NAMESPACE or --namespace`, Exit.TemporalUnreachable);
+      throw new CliError(
+        `namespace "${namespace}" does not exist on the Temporal server at ${address}; set TEMPORAL_NAMESPACE or --namespace`,
+        Exit.TemporalUnreachable,
+      );
     }
     throw unreachable(address, namespace, (err as Error).message);
   }

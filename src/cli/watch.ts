@@ -59,7 +59,8 @@ export async function watchUpgrade(o: WatchOptions): Promise<WatchResult> {
       silentWorker = false;
     } catch (err) {
       if (!noAnswer(err)) throw err;
-      if (!silentWorker) emit(`no worker answered for ${QUERY_DEADLINE_MS / 1000} s; still watching (is \`tyk-upgrade worker --task-queue ${exec.taskQueue}\` running?)`);
+      if (!silentWorker)
+        emit(`no worker answered for ${QUERY_DEADLINE_MS / 1000} s; still watching (is \`tyk-upgrade worker --task-queue ${exec.taskQueue}\` running?)`);
       silentWorker = true;
       continue;
     }

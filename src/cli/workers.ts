@@ -36,7 +36,10 @@ async function checkWorkers(session: TemporalSession, hosts: (string | undefined
     const missing = await hostsWithoutWorker(session.client, hosts, taskQueue);
     if (missing.length) {
       const fix = missing.map((h) => (h ? `tyk-upgrade worker --host ${h}` : `tyk-upgrade worker --task-queue ${taskQueue}`)).join('`, `');
-      throw new CliError(`no worker polls ${missing.map(hostLabel).join(', ')}; nothing was changed. Start \`${fix}\` on ${missing.length === 1 ? 'that machine' : 'those machines'}`, Exit.TemporalUnreachable);
+      throw new CliError(
+        `no worker polls ${missing.map(hostLabel).join(', ')}; nothing was changed. Start \`${fix}\` on ${missing.length === 1 ? 'that machine' : 'those machines'}`,
+        Exit.TemporalUnreachable,
+      );
     }
   } catch (err) {
     throw explainTemporalError(err, 'cannot look up the workers');

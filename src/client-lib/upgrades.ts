@@ -5,7 +5,17 @@ import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-wor
 import { instanceKey, SA_STACK, SA_STAGE, SA_TARGET_VERSION, TASK_QUEUE, WORKFLOW_TYPE, workflowIdFor } from '../shared/names';
 import type { AbortRequest, AbortStatus, Decision, GateName, GateStatus, PauseDecision, PauseStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
 import { normaliseVersion } from '../shared/version';
-import { ABORT_UPDATE_ID, abortWithRollbackUpdate, approveUpdate, batchStatusQuery, decisionUpdateId, pauseUpdateId, rejectUpdate, resolvePauseUpdate, statusQuery } from '../workflows/messages';
+import {
+  ABORT_UPDATE_ID,
+  abortWithRollbackUpdate,
+  approveUpdate,
+  batchStatusQuery,
+  decisionUpdateId,
+  pauseUpdateId,
+  rejectUpdate,
+  resolvePauseUpdate,
+  statusQuery,
+} from '../workflows/messages';
 import type { upgradeFleet } from '../workflows';
 
 /** How long a client call may wait for a worker before it gives up with a clear message. */
@@ -57,7 +67,9 @@ export function hostsOf(input: UpgradeInput): string[] {
 }
 
 function planDetails(input: UpgradeInput): string {
-  const rows = input.gateways.map((g) => `| ${g.host ?? ''} | ${g.container} | gateway | ${g.url}/${g.helloPath} | ${normaliseVersion(input.gatewayVersion)} |`);
+  const rows = input.gateways.map(
+    (g) => `| ${g.host ?? ''} | ${g.container} | gateway | ${g.url}/${g.helloPath} | ${normaliseVersion(input.gatewayVersion)} |`,
+  );
   for (const p of input.pumps) rows.push(`| ${p.host ?? ''} | ${p.container} | pump | ${p.healthUrl} | ${normaliseVersion(input.pumpVersion ?? '')} |`);
   const ramp = Array.isArray(input.batchSize) ? `[${input.batchSize.join(', ')}]` : String(input.batchSize);
   return [
@@ -109,12 +121,7 @@ export async function resolvePause(client: Client, workflowId: string, d: PauseD
 }
 
 /** Approve or reject a gate; with no gate named, the one that waits. A retry with the same gate is deduplicated. */
-export async function decide(
-  client: Client,
-  workflowId: string,
-  decision: 'approve' | 'reject',
-  d: Decision,
-): Promise<GateStatus> {
+export async function decide(client: Client, workflowId: string, decision: 'approve' | 'reject', d: Decision): Promise<GateStatus> {
   const handle = client.workflow.getHandle(workflowId);
   const status = await getStatus(client, workflowId);
   const gate: GateName | undefined = d.gate ?? status.gates.find((g) => g.state === 'waiting')?.gate;

@@ -42,7 +42,9 @@ export function requireTemporalBinaries(): TemporalBinaries {
   const b = temporalBinaries();
   const missing = Object.values(b).filter((p) => !existsSync(p));
   if (missing.length) {
-    throw new Error(`the Temporal cluster binaries are not built (missing: ${missing.join(', ')}); run \`bash rig/setup.sh\` (or \`node dist/src/devserver/temporal-binaries.js\`) once`);
+    throw new Error(
+      `the Temporal cluster binaries are not built (missing: ${missing.join(', ')}); run \`bash rig/setup.sh\` (or \`node dist/src/devserver/temporal-binaries.js\`) once`,
+    );
   }
   return b;
 }
@@ -53,23 +55,44 @@ export async function buildTemporalBinaries(log: (line: string) => void): Promis
   const missing = Object.values(b).filter((p) => !existsSync(p));
   if (!missing.length) return b;
   const go = findGo();
-  if (!go) throw new Error('Go is needed to build the Temporal server, its schema tool and the Web UI server; install it (https://go.dev/dl) or put it on PATH');
+  if (!go)
+    throw new Error('Go is needed to build the Temporal server, its schema tool and the Web UI server; install it (https://go.dev/dl) or put it on PATH');
   if (!existsSync(b.server)) {
-    await goInstall(go, { label: `Temporal server v${TEMPORAL_SERVER_VERSION}`, pkg: `${SERVER_MODULE}/cmd/server@v${TEMPORAL_SERVER_VERSION}`, binary: 'server', target: b.server, log });
+    await goInstall(go, {
+      label: `Temporal server v${TEMPORAL_SERVER_VERSION}`,
+      pkg: `${SERVER_MODULE}/cmd/server@v${TEMPORAL_SERVER_VERSION}`,
+      binary: 'server',
+      target: b.server,
+      log,
+    });
   }
   if (!existsSync(b.sqlTool)) {
-    await goInstall(go, { label: `Temporal SQL schema tool v${TEMPORAL_SERVER_VERSION}`, pkg: `${SERVER_MODULE}/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}`, binary: 'sql', target: b.sqlTool, log });
+    await goInstall(go, {
+      label: `Temporal SQL schema tool v${TEMPORAL_SERVER_VERSION}`,
+      pkg: `${SERVER_MODULE}/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}`,
+      binary: 'sql',
+      target: b.sqlTool,
+      log,
+    });
   }
   if (!existsSync(b.postgresSchemaDir)) await copySchemas(go, b.postgresSchemaDir, log);
   if (!existsSync(b.uiServer)) {
-    await goInstall(go, { label: `Temporal Web UI server v${TEMPORAL_UI_VERSION}`, pkg: `${UI_MODULE}/cmd/server@v${TEMPORAL_UI_VERSION}`, binary: 'server', target: b.uiServer, log });
+    await goInstall(go, {
+      label: `Temporal Web UI server v${TEMPORAL_UI_VERSION}`,
+      pkg: `${UI_MODULE}/cmd/server@v${TEMPORAL_UI_VERSION}`,
+      binary: 'server',
+      target: b.uiServer,
+      log,
+    });
   }
   return b;
 }
 
 /** The schema files live in the server's module, not in any binary: copy them next to the schema tool. */
 async function copySchemas(go: string, target: string, log: (line: string) => void): Promise<void> {
-  const { stdout } = await promisify(execFile)(go, ['mod', 'download', '-json', `${SERVER_MODULE}@v${TEMPORAL_SERVER_VERSION}`], { env: { ...process.env, GOFLAGS: '-mod=mod' } });
+  const { stdout } = await promisify(execFile)(go, ['mod', 'download', '-json', `${SERVER_MODULE}@v${TEMPORAL_SERVER_VERSION}`], {
+    env: { ...process.env, GOFLAGS: '-mod=mod' },
+  });
   const source = join((JSON.parse(stdout) as { Dir: string }).Dir, 'schema', 'postgresql', 'v12');
   const parent = join(target, '..');
   await mkdir(parent, { recursive: true });

@@ -87,13 +87,17 @@ const duration = (what: string, minMs: number) =>
     return d.ms;
   });
 
-const headers = z.record(z.string(), z.unknown(), { error: 'must be a mapping of header names to values, like {Authorization: "Bearer …"}' }).superRefine((h, ctx) => {
-  for (const [name, value] of Object.entries(h)) {
-    if (!HEADER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'is not a valid header name' });
-    else if (name.toLowerCase() === 'content-type') ctx.addIssue({ code: 'custom', path: [name], message: 'is set by tyk-upgrade (the body is JSON); remove it' });
-    else if (typeof value !== 'string' || /[\r\n\0]/.test(value)) ctx.addIssue({ code: 'custom', path: [name], message: 'must be a one-line string (quote it)' });
-  }
-});
+const headers = z
+  .record(z.string(), z.unknown(), { error: 'must be a mapping of header names to values, like {Authorization: "Bearer …"}' })
+  .superRefine((h, ctx) => {
+    for (const [name, value] of Object.entries(h)) {
+      if (!HEADER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'is not a valid header name' });
+      else if (name.toLowerCase() === 'content-type')
+        ctx.addIssue({ code: 'custom', path: [name], message: 'is set by tyk-upgrade (the body is JSON); remove it' });
+      else if (typeof value !== 'string' || /[\r\n\0]/.test(value))
+        ctx.addIssue({ code: 'custom', path: [name], message: 'must be a one-line string (quote it)' });
+    }
+  });
 
 const webhook = z.strictObject(
   {
@@ -172,7 +176,10 @@ export function parseNotifyConfig(text: string, source: string, env: NodeJS.Proc
   if (!parsed.success) {
     const n = parsed.error.issues.length;
     throw new NotifyConfigError(
-      [`${source} is not a valid notification config (${n} problem${n === 1 ? '' : 's'}):`, ...parsed.error.issues.map((i) => `  ${source}: ${issueLine(i, raw)}`)].join('\n'),
+      [
+        `${source} is not a valid notification config (${n} problem${n === 1 ? '' : 's'}):`,
+        ...parsed.error.issues.map((i) => `  ${source}: ${issueLine(i, raw)}`),
+      ].join('\n'),
     );
   }
   const c = parsed.data;
@@ -224,10 +231,16 @@ function loadFile(path: string, env: NodeJS.ProcessEnv): LoadedNotifyConfig {
   } catch (err) {
     if (err instanceof NotifyConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'it does not exist; check the path' : code === 'EACCES' || code === 'EPERM' ? 'permission denied; make it readable for the user running the worker' : `cannot read it (${code ?? 'unknown error'})`;
+    const why =
+      code === 'ENOENT'
+        ? 'it does not exist; check the path'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied; make it readable for the user running the worker'
+          : `cannot read it (${code ?? 'unknown error'})`;
     throw new NotifyConfigError(`notification config ${path}: ${why}`);
   }
-  const warnings = mode & 0o077 ? [`${path} is readable by other users (mode ${mode.toString(8).padStart(3, '0')}) and holds webhook tokens; chmod 600 ${path}`] : [];
+  const warnings =
+    mode & 0o077 ? [`${path} is readable by other users (mode ${mode.toString(8).padStart(3, '0')}) and holds webhook tokens; chmod 600 ${path}`] : [];
   return { config: parseNotifyConfig(text, path, env), warnings };
 }
 
@@ -236,13 +249,21 @@ function fromEnv(url: string, env: NodeJS.ProcessEnv): NotifyConfig {
   if (!(FORMATS as readonly string[]).includes(format)) throw new NotifyConfigError(`${WEBHOOK_FORMAT_ENV} must be ${FORMATS.join(' or ')}`);
   const check = secretUrl.safeParse(url);
   if (!check.success) throw new NotifyConfigError(`${WEBHOOK_URL_ENV} ${check.error.issues[0].message}`);
-  return { source: WEBHOOK_URL_ENV, webUi: uiFromEnv(env)?.replace(/\/+$/, ''), deadlineMs: DEFAULT_DEADLINE_MS, webhooks: [{ name: 'default', url, format: format as WebhookFormat, headers: {} }] };
+  return {
+    source: WEBHOOK_URL_ENV,
+    webUi: uiFromEnv(env)?.replace(/\/+$/, ''),
+    deadlineMs: DEFAULT_DEADLINE_MS,
+    webhooks: [{ name: 'default', url, format: format as WebhookFormat, headers: {} }],
+  };
 }
 
 /** "notifications: 2 webhooks (ops-slack: slack, gate.*; audit: json, all events)": names, formats, filters only. */
 export function describeNotifyConfig(c: NotifyConfig): string {
   const hooks = c.webhooks.map((w) => `${w.name}: ${w.format}, ${w.events ? w.events.join(' ') : 'all events'}`);
-  const extras = [c.reminderMs ? `reminders every ${formatDuration(c.reminderMs)}` : '', c.webUi ? '' : 'no Web UI links (set webUi or TEMPORAL_UI_URL)'].filter(Boolean);
+  const extras = [
+    c.reminderMs ? `reminders every ${formatDuration(c.reminderMs)}` : '',
+    c.webUi ? '' : 'no Web UI links (set webUi or TEMPORAL_UI_URL)',
+  ].filter(Boolean);
   const n = c.webhooks.length;
   return `notifications: ${n} webhook${n === 1 ? '' : 's'} (${hooks.join('; ')})${extras.length ? `; ${extras.join('; ')}` : ''}; from ${c.source}`;
 }

@@ -118,7 +118,13 @@ function render(req: NotifyRequest, webUi: string | undefined, s: Style): string
   }
   const p = req.pause;
   if (p) {
-    lines.push(s.text(p.kind === 'window' ? `Outside the maintenance window: ${p.reason}${p.opensAt ? `; the next window opens ${p.opensAt} and it goes on by itself` : ''}.` : `Paused: ${p.reason}.`));
+    lines.push(
+      s.text(
+        p.kind === 'window'
+          ? `Outside the maintenance window: ${p.reason}${p.opensAt ? `; the next window opens ${p.opensAt} and it goes on by itself` : ''}.`
+          : `Paused: ${p.reason}.`,
+      ),
+    );
     if (p.failed.length) lines.push(s.text(`Failed: ${p.failed.join(', ')}.`));
   }
   if (req.reason) lines.push(s.text(`Reason: ${req.reason}`));

@@ -95,7 +95,11 @@ async function attempt(w: WebhookConfig, body: string, timeoutMs: number, cancel
   try {
     const res = await request(w.url, {
       method: 'POST',
-      headers: { ...(Object.keys(w.headers).some((h) => h.toLowerCase() === 'user-agent') ? {} : { 'user-agent': 'tyk-upgrade' }), ...w.headers, 'content-type': 'application/json' },
+      headers: {
+        ...(Object.keys(w.headers).some((h) => h.toLowerCase() === 'user-agent') ? {} : { 'user-agent': 'tyk-upgrade' }),
+        ...w.headers,
+        'content-type': 'application/json',
+      },
       body,
       signal: cancel ? AbortSignal.any([timeout, cancel]) : timeout,
       headersTimeout: timeoutMs,

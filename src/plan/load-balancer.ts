@@ -14,7 +14,11 @@ const HAPROXY_NAME = /^[A-Za-z0-9_.:-]+$/;
 const CONTAINER_NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
-const text = (what: string) => z.string({ error: `must be ${what}` }).trim().min(1, { error: `must be ${what}` });
+const text = (what: string) =>
+  z
+    .string({ error: `must be ${what}` })
+    .trim()
+    .min(1, { error: `must be ${what}` });
 
 const duration = z.unknown().transform((value, ctx) => {
   const d = parseDuration(value);
@@ -34,9 +38,7 @@ const haproxyName = (what: string) => text(what).regex(HAPROXY_NAME, { error: `m
 const haproxy = z
   .strictObject(
     {
-      socket: text("the path of HAProxy's stats socket")
-        .regex(/^\//, { error: 'must be an absolute path such as /run/haproxy/admin.sock' })
-        .optional(),
+      socket: text("the path of HAProxy's stats socket").regex(/^\//, { error: 'must be an absolute path such as /run/haproxy/admin.sock' }).optional(),
       address: text('host:port')
         .refine((v) => HOST_PORT.test(v) && Number(HOST_PORT.exec(v)?.[1]) > 0 && Number(HOST_PORT.exec(v)?.[1]) < 65536, {
           error: 'must be host:port of a TCP stats socket, such as 127.0.0.1:9999',
@@ -88,11 +90,9 @@ export const loadBalancerObject = z
       drainTimeout: duration.optional(),
       readyTimeout: duration.optional(),
       servers: z
-        .record(
-          text('a container name').regex(CONTAINER_NAME, { error: 'must be a gateway container name' }),
-          haproxyName('an HAProxy server name'),
-          { error: 'must be a mapping of gateway container to HAProxy server name' },
-        )
+        .record(text('a container name').regex(CONTAINER_NAME, { error: 'must be a gateway container name' }), haproxyName('an HAProxy server name'), {
+          error: 'must be a mapping of gateway container to HAProxy server name',
+        })
         .optional(),
     },
     { error: 'must be none, or a mapping with haproxy: or hooks:' },

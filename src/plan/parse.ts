@@ -31,12 +31,7 @@ export function parsePlanText(text: string, file: string): PlanFile {
   throw new PlanError(file, problems);
 }
 
-function describeIssue(
-  issue: z.core.$ZodIssue,
-  doc: Document,
-  raw: unknown,
-  line: (offset: number | undefined) => number | undefined,
-): PlanProblem[] {
+function describeIssue(issue: z.core.$ZodIssue, doc: Document, raw: unknown, line: (offset: number | undefined) => number | undefined): PlanProblem[] {
   const path = issue.path;
   if (issue.code === 'unrecognized_keys') {
     const allowed = allowedKeys(path);
@@ -96,9 +91,7 @@ function yamlMessage(message: string): string {
 
 /** " (did you mean instances?)" when a known key is one or two edits away. */
 function suggest(key: string, allowed: string[]): string {
-  const best = allowed
-    .map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) }))
-    .sort((a, b) => a.d - b.d)[0];
+  const best = allowed.map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) })).sort((a, b) => a.d - b.d)[0];
   return best && best.d <= 2 ? ` (did you mean "${best.k}"?)` : '';
 }
 

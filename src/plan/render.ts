@@ -12,7 +12,12 @@ export interface PlanDraft {
   source: string;
   backupDir?: string;
   /** From `init --haproxy-*`: HAProxy's Runtime API, the backend and each gateway's server (haproxySectionFor). */
-  loadBalancer?: { haproxy: { socket?: string; address?: string; backend: string }; drainTimeout: string; readyTimeout: string; servers: Record<string, string> };
+  loadBalancer?: {
+    haproxy: { socket?: string; address?: string; backend: string };
+    drainTimeout: string;
+    readyTimeout: string;
+    servers: Record<string, string>;
+  };
 }
 
 /** A YAML scalar, quoted only when YAML needs it. */
@@ -43,10 +48,17 @@ export function renderPlan(d: PlanDraft): string {
     );
   }
   if (d.pumps.length && d.pumpVersion) {
-    out.push('pump:', c(`  version: ${v(d.pumpVersion)}`, 'target: an exact release'), c('  # repository: tykio/tyk-pump-docker-pub', 'default: the repository each container runs now'));
+    out.push(
+      'pump:',
+      c(`  version: ${v(d.pumpVersion)}`, 'target: an exact release'),
+      c('  # repository: tykio/tyk-pump-docker-pub', 'default: the repository each container runs now'),
+    );
     if (d.pumps.length === 1 && !d.pumps[0].host) {
       const p = d.pumps[0];
-      out.push(c(`  container: ${v(p.container)}`, p.current && `runs ${p.current} now`), c(`  healthUrl: ${v(p.healthUrl)}`, 'health_check_endpoint_port and _name'));
+      out.push(
+        c(`  container: ${v(p.container)}`, p.current && `runs ${p.current} now`),
+        c(`  healthUrl: ${v(p.healthUrl)}`, 'health_check_endpoint_port and _name'),
+      );
     } else {
       out.push('  instances:');
       for (const p of d.pumps) {
@@ -89,7 +101,7 @@ function loadBalancerLines(lb: PlanDraft['loadBalancer']): string[] {
   if (!lb) return [c('# loadBalancer: none', 'or haproxy: / hooks: to take each gateway out of rotation before its stop (docs/load-balancers.md)')];
   const api = lb.haproxy.socket ? `socket: ${v(lb.haproxy.socket)}` : `address: ${v(lb.haproxy.address as string)}`;
   return [
-    c('loadBalancer:', "each gateway leaves HAProxy before its stop, returns once healthy (docs/load-balancers.md)"),
+    c('loadBalancer:', 'each gateway leaves HAProxy before its stop, returns once healthy (docs/load-balancers.md)'),
     c(`  haproxy: { ${api}, backend: ${v(lb.haproxy.backend)} }`, 'Runtime API at level admin'),
     c(`  drainTimeout: ${lb.drainTimeout}`, 'how long requests in flight may take to finish'),
     c(`  readyTimeout: ${lb.readyTimeout}`, 'how long HAProxy may take to see the new gateway UP'),

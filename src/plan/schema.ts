@@ -14,7 +14,11 @@ const STACK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 // A Docker repository without tag or digest: [host[:port]/]path, lower-case path components.
 const REPOSITORY = /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 
-const text = (what: string) => z.string({ error: `must be ${what}` }).trim().min(1, { error: `must be ${what}` });
+const text = (what: string) =>
+  z
+    .string({ error: `must be ${what}` })
+    .trim()
+    .min(1, { error: `must be ${what}` });
 
 const container = text('a container name').regex(CONTAINER_NAME, {
   error: 'is not a valid container name (letters, digits, "_", ".", "-")',
@@ -78,9 +82,12 @@ const step = z.union([z.number(), z.string()], { error: 'must be a whole number 
   const problem = stepProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
-const batchSize = z.union([step, z.array(step, { error: 'must be a number, a percentage, or a list of them' }).min(1, { error: 'must list at least one batch size' })], {
-  error: 'must be a number, a percentage such as "25%", or a ramp such as [1, 2, "25%"]',
-});
+const batchSize = z.union(
+  [step, z.array(step, { error: 'must be a number, a percentage, or a list of them' }).min(1, { error: 'must list at least one batch size' })],
+  {
+    error: 'must be a number, a percentage such as "25%", or a ramp such as [1, 2, "25%"]',
+  },
+);
 /** A failure budget may be 0. */
 const budget = z.union([z.number(), z.string()], { error: 'must be a whole number or a percentage such as "10%"' }).superRefine((value, ctx) => {
   if (value === 0) return;
@@ -120,25 +127,35 @@ function gatewaySection(allowPrerelease: boolean) {
 }
 
 function pumpSection(allowPrerelease: boolean) {
-  return z.strictObject(
-    {
-      version: version(allowPrerelease, 'v1.10.0'),
-      repository: repository.optional(),
-      // One pump: container/healthUrl (and host); several (a pump per host or region): instances.
-      container: container.optional(),
-      healthUrl: httpUrl({ pathAllowed: true }).optional(),
-      host: host.optional(),
-      instances: z.array(pumpInstance, { error: 'must be a list of pump containers, each with container: and healthUrl:' }).min(1, { error: 'must list at least one pump' }).optional(),
-    },
-    { error: 'must be a mapping with version: and container:/healthUrl: (or instances:)' },
-  ).superRefine((p, ctx) => {
-    const single = p.container !== undefined || p.healthUrl !== undefined || p.host !== undefined;
-    if (single && p.instances) ctx.addIssue({ code: 'custom', message: 'give either container: and healthUrl: for one pump, or instances: for several, not both' });
-    else if (!p.instances && (p.container === undefined || p.healthUrl === undefined)) {
-      const missing = p.container === undefined ? 'container' : 'healthUrl';
-      ctx.addIssue({ code: 'custom', path: [missing], message: missing === 'container' ? 'must be a container name' : 'must be a URL such as http://127.0.0.1:8083/health' });
-    }
-  });
+  return z
+    .strictObject(
+      {
+        version: version(allowPrerelease, 'v1.10.0'),
+        repository: repository.optional(),
+        // One pump: container/healthUrl (and host); several (a pump per host or region): instances.
+        container: container.optional(),
+        healthUrl: httpUrl({ pathAllowed: true }).optional(),
+        host: host.optional(),
+        instances: z
+          .array(pumpInstance, { error: 'must be a list of pump containers, each with container: and healthUrl:' })
+          .min(1, { error: 'must list at least one pump' })
+          .optional(),
+      },
+      { error: 'must be a mapping with version: and container:/healthUrl: (or instances:)' },
+    )
+    .superRefine((p, ctx) => {
+      const single = p.container !== undefined || p.healthUrl !== undefined || p.host !== undefined;
+      if (single && p.instances)
+        ctx.addIssue({ code: 'custom', message: 'give either container: and healthUrl: for one pump, or instances: for several, not both' });
+      else if (!p.instances && (p.container === undefined || p.healthUrl === undefined)) {
+        const missing = p.container === undefined ? 'container' : 'healthUrl';
+        ctx.addIssue({
+          code: 'custom',
+          path: [missing],
+          message: missing === 'container' ? 'must be a container name' : 'must be a URL such as http://127.0.0.1:8083/health',
+        });
+      }
+    });
 }
 
 /** One window or a list of them; each checked here, so the workflow only ever sees ones that parse. */
@@ -146,9 +163,12 @@ const windowText = text('a maintenance window').superRefine((value, ctx) => {
   const r = parseWindow(value);
   if (!r.ok) ctx.addIssue({ code: 'custom', message: r.message });
 });
-const windows = z.union([windowText, z.array(windowText, { error: 'must be a window or a list of windows' }).min(1, { error: 'must list at least one window' })], {
-  error: 'must be a window such as "Sat 02:00-04:00 Europe/Berlin", or a list of them',
-});
+const windows = z.union(
+  [windowText, z.array(windowText, { error: 'must be a window or a list of windows' }).min(1, { error: 'must list at least one window' })],
+  {
+    error: 'must be a window such as "Sat 02:00-04:00 Europe/Berlin", or a list of them',
+  },
+);
 
 const gates = z.array(z.enum(GATES, { error: `must be one of ${GATES.join(', ')}` }), {
   error: `must be a list of gates: ${GATES.join(', ')}, or []`,
@@ -195,7 +215,12 @@ export function planSchema(allowPrerelease: boolean) {
     const onHost = (h?: string) => (h ? ` on host ${h}` : '');
     plan.gateway.instances.forEach((g, i) => {
       const k = key(g.container, g.host);
-      if (seen.has(k)) ctx.addIssue({ code: 'custom', path: ['gateway', 'instances', i, 'container'], message: `"${g.container}"${onHost(g.host)} is already listed at ${seen.get(k)}` });
+      if (seen.has(k))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['gateway', 'instances', i, 'container'],
+          message: `"${g.container}"${onHost(g.host)} is already listed at ${seen.get(k)}`,
+        });
       else seen.set(k, `gateway.instances[${i}]`);
     });
     const pumps = plan.pump ? (plan.pump.instances ?? (plan.pump.container ? [{ container: plan.pump.container, host: plan.pump.host }] : [])) : [];
@@ -210,7 +235,8 @@ export function planSchema(allowPrerelease: boolean) {
       ctx.addIssue({
         code: 'custom',
         path: ['gateway', 'instances'],
-        message: 'some instances name a host and some do not; in a fleet plan every gateway and pump names its host (host: NAME), in a single-host plan none does',
+        message:
+          'some instances name a host and some do not; in a fleet plan every gateway and pump names its host (host: NAME), in a single-host plan none does',
       });
     }
     if (plan.pauseTimeout !== undefined && plan.onFailure !== 'pause') {
@@ -224,7 +250,11 @@ export function planSchema(allowPrerelease: boolean) {
       const ms = plan[k];
       if (ms !== undefined && ms < 1000) ctx.addIssue({ code: 'custom', path: [k], message: 'must be at least 1s' });
     }
-    for (const issue of unknownServerContainers(plan.loadBalancer, plan.gateway.instances.map((g) => g.container))) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of unknownServerContainers(
+      plan.loadBalancer,
+      plan.gateway.instances.map((g) => g.container),
+    ))
+      ctx.addIssue({ code: 'custom', ...issue });
   });
 }
 
@@ -249,4 +279,3 @@ export function allowedKeys(path: PropertyKey[]): string[] {
 function unwrap(node: z.ZodType): z.ZodType {
   return node instanceof z.ZodOptional ? (node.unwrap() as z.ZodType) : node;
 }
-

@@ -16,12 +16,18 @@ export function checkTargetVersion(raw: unknown, allowPrerelease: boolean, prere
     return { ok: false, message: `"${text}" is not allowed: it moves, so the upgrade would not be repeatable; name an exact release such as ${example}` };
   }
   if (/^v?\d+(\.\d+)?$/.test(text)) {
-    return { ok: false, message: `"${text}" names a release line, not a release (that tag moves with every patch); name an exact release such as ${text.replace(/^v?/, 'v')}${text.includes('.') ? '' : '.0'}.0` };
+    return {
+      ok: false,
+      message: `"${text}" names a release line, not a release (that tag moves with every patch); name an exact release such as ${text.replace(/^v?/, 'v')}${text.includes('.') ? '' : '.0'}.0`,
+    };
   }
   const v = parseVersion(text);
   if (!v) return { ok: false, message: `"${text}" is not a version; write an exact release such as ${example} or ${example.slice(1)}` };
   if (v.suffix && !allowPrerelease) {
-    return { ok: false, message: `"${text}" is a pre-release; ${prereleaseHint} to upgrade to it, or name a release such as v${v.major}.${v.minor}.${v.patch}` };
+    return {
+      ok: false,
+      message: `"${text}" is a pre-release; ${prereleaseHint} to upgrade to it, or name a release such as v${v.major}.${v.minor}.${v.patch}`,
+    };
   }
   return { ok: true, tag: tagForVersion(text) };
 }

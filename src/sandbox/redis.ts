@@ -47,7 +47,15 @@ async function waitForPing(port: number, password: string, timeoutMs: number): P
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    const client = new Redis({ host: '127.0.0.1', port, password, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const client = new Redis({
+      host: '127.0.0.1',
+      port,
+      password,
+      lazyConnect: true,
+      connectTimeout: 1000,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     client.on('error', () => undefined); // seen through the awaited calls
     try {
       await client.connect();

@@ -159,7 +159,8 @@ async function waitHealthy(stack: StackInfo, timeoutMs: number): Promise<void> {
     }
     if (stack.pump && (await getPumpHealth(stack.pump.healthUrl, 1000)).ok) pending.delete(stack.pump.container);
     if (!pending.size) return;
-    if (Date.now() > deadline) throw new Error(`sandbox containers not healthy after ${timeoutMs / 1000} s: ${[...pending].join(', ')}; see \`docker logs <name>\``);
+    if (Date.now() > deadline)
+      throw new Error(`sandbox containers not healthy after ${timeoutMs / 1000} s: ${[...pending].join(', ')}; see \`docker logs <name>\``);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

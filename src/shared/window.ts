@@ -108,5 +108,8 @@ function occurrences(s: WindowSpec, now: Date): { start: number; end: number }[]
 /** A wall-clock time on a day in the zone, as an instant; 24:00 is the next midnight. */
 function at(day: DateTime, t: WindowSpec['start']): number {
   if (t.hour === 24) return day.plus({ days: 1 }).startOf('day').toMillis();
-  return DateTime.fromObject({ year: day.year, month: day.month, day: day.day, hour: t.hour, minute: t.minute, second: t.second }, { zone: day.zone }).toMillis();
+  return DateTime.fromObject(
+    { year: day.year, month: day.month, day: day.day, hour: t.hour, minute: t.minute, second: t.second },
+    { zone: day.zone },
+  ).toMillis();
 }

@@ -81,7 +81,10 @@ async function undrain(lb: LoadBalancerInput, p: InstancePlan, stack: string): P
 }
 
 function publishTable(title: string, live: InstanceStatus[]): void {
-  const rows = live.map((i) => `| ${i.host ?? ''} | ${i.container} | ${i.fromVersion ?? ''} → ${i.toVersion} | ${i.state}${i.detail ? `: ${i.detail.replace(/\|/g, '\\|').replace(/\n/g, ' ')}` : ''} |`);
+  const rows = live.map(
+    (i) =>
+      `| ${i.host ?? ''} | ${i.container} | ${i.fromVersion ?? ''} → ${i.toVersion} | ${i.state}${i.detail ? `: ${i.detail.replace(/\|/g, '\\|').replace(/\n/g, ' ')}` : ''} |`,
+  );
   setCurrentDetails([`**${title}**`, '', '| host | container | version | state |', '|---|---|---|---|', ...rows].join('\n'));
 }
 
@@ -201,7 +204,11 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
   /** Watch each healthy instance for soakMs (Nomad's min_healthy_time); one that falters is rolled back. */
   async function soakOne(p: InstancePlan): Promise<InstanceFailure | undefined> {
     try {
-      await on(p.host, { ...SHORT, startToCloseTimeout: (input.soakMs as number) + 120_000 }, `Soak ${p.container} for ${(input.soakMs as number) / 1000} s`).soakHealth({
+      await on(
+        p.host,
+        { ...SHORT, startToCloseTimeout: (input.soakMs as number) + 120_000 },
+        `Soak ${p.container} for ${(input.soakMs as number) / 1000} s`,
+      ).soakHealth({
         instances: [p],
         durationMs: input.soakMs as number,
       });

@@ -23,7 +23,9 @@ export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
     lines.push('', '| host | container | role | batch | from | to | state |', '|---|---|---|---|---|---|---|');
     for (const i of s.instances) {
       const batch = i.batch === undefined ? '' : i.batch === 0 ? 'pumps' : String(i.batch);
-      lines.push(`| ${i.host ?? ''} | ${i.container} | ${i.role} | ${batch} | ${i.fromVersion ?? ''} | ${i.toVersion} | ${i.state}${i.detail ? `: ${escape(i.detail)}` : ''} |`);
+      lines.push(
+        `| ${i.host ?? ''} | ${i.container} | ${i.role} | ${batch} | ${i.fromVersion ?? ''} | ${i.toVersion} | ${i.state}${i.detail ? `: ${escape(i.detail)}` : ''} |`,
+      );
     }
   }
   if (s.batches.length) {
@@ -58,7 +60,12 @@ export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
   }
   if (s.window && !(s.pause?.state === 'waiting' && s.pause.kind === 'window')) {
     const w = s.window;
-    const now = w.state === 'open' ? `open until ${w.closesAt}` : w.state === 'overridden' ? `overridden by ${w.overriddenBy} at ${w.overriddenAt}` : `closed; next opens ${w.opensAt ?? 'not within a week'}`;
+    const now =
+      w.state === 'open'
+        ? `open until ${w.closesAt}`
+        : w.state === 'overridden'
+          ? `overridden by ${w.overriddenBy} at ${w.overriddenAt}`
+          : `closed; next opens ${w.opensAt ?? 'not within a week'}`;
     lines.push('', `**Maintenance window** ${escape(w.windows.join('; '))}: ${now}.`);
   }
   const waiting = s.gates.find((g) => g.state === 'waiting');

@@ -43,7 +43,16 @@ import type { LoadBalancerInput } from '../activities/load-balancer/types';
 import { pendingStatus, type BatchInput, type BatchResult, type RollbackBatchInput, type RollbackBatchResult } from './batch';
 import { lbGateway } from './load-balancer';
 import { renderDetails } from './details';
-import { abortWithRollbackUpdate, approveSignal, approveUpdate, rejectSignal, rejectUpdate, resolvePauseSignal, resolvePauseUpdate, statusQuery } from './messages';
+import {
+  abortWithRollbackUpdate,
+  approveSignal,
+  approveUpdate,
+  rejectSignal,
+  rejectUpdate,
+  resolvePauseSignal,
+  resolvePauseUpdate,
+  statusQuery,
+} from './messages';
 import { createNotifier } from './notifications';
 import { byHost, explainNoWorker, failureMessage, firstContact, on, PULL, SHORT } from './routing';
 
@@ -108,7 +117,8 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
 
   // The worker knows the webhooks; the workflow only says what happened, and never waits on it.
   const { notify, notifying, notificationsSent, waitReminding } = createNotifier(input, status, publish);
-  const approvalsSoFar = (g: GateStatus) => (g.required ? ` (${g.approvals?.length ?? 0} of ${g.required} approvals${g.approvals?.length ? `: ${g.approvals.map((a) => a.by).join(', ')}` : ''})` : '');
+  const approvalsSoFar = (g: GateStatus) =>
+    g.required ? ` (${g.approvals?.length ?? 0} of ${g.required} approvals${g.approvals?.length ? `: ${g.approvals.map((a) => a.by).join(', ')}` : ''})` : '';
 
   // --- approvals: an Update (validated) and a Signal (best effort) with the same meaning ---
   function waitingGate(requested?: GateName): GateStatus | undefined {
@@ -126,10 +136,16 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     const who = `${have.length} of ${required} approvals so far${have.length ? ` (${have.map((a) => a.by).join(', ')})` : ''}`;
     if (!d.by) throw ApplicationFailure.nonRetryable(`this plan needs named approvers: give --by (or "by" in the update); ${who}`, 'ApproverRequired');
     if (have.some((a) => a.by === d.by)) {
-      throw ApplicationFailure.nonRetryable(`${d.by} has already approved gate "${g.gate}"; ${who}: the next approval must come from someone else`, 'ApproverRepeated');
+      throw ApplicationFailure.nonRetryable(
+        `${d.by} has already approved gate "${g.gate}"; ${who}: the next approval must come from someone else`,
+        'ApproverRepeated',
+      );
     }
     if (input.approverMustDifferFromStarter && d.by === input.startedBy) {
-      throw ApplicationFailure.nonRetryable(`${d.by} started this upgrade and may not approve it; ${who}: someone other than ${d.by} must approve`, 'ApproverIsStarter');
+      throw ApplicationFailure.nonRetryable(
+        `${d.by} started this upgrade and may not approve it; ${who}: someone other than ${d.by} must approve`,
+        'ApproverIsStarter',
+      );
     }
   }
   function validate(d: Decision): void {
@@ -155,7 +171,18 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       publish();
       return { ...g };
     }
-    return decide({ ...d, by: g.approvals.map((a) => a.by).join(', '), comment: g.approvals.map((a) => a.comment).filter(Boolean).join('; ') || undefined }, 'approved');
+    return decide(
+      {
+        ...d,
+        by: g.approvals.map((a) => a.by).join(', '),
+        comment:
+          g.approvals
+            .map((a) => a.comment)
+            .filter(Boolean)
+            .join('; ') || undefined,
+      },
+      'approved',
+    );
   }
   function decide(d: Decision, state: 'approved' | 'rejected'): GateStatus {
     const g = waitingGate(d.gate) as GateStatus;
@@ -172,8 +199,13 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     validator: (d) => {
       validate(d ?? {});
       validateApprover(d ?? {});
-    }, description: 'Approve the waiting gate: {"gate": "before-gateways", "by": "alice", "comment": "CHG-1234"}' });
-  setHandler(rejectUpdate, (d) => decide(d ?? {}, 'rejected'), { validator: (d) => validate(d ?? {}), description: 'Reject the waiting gate: {"gate": "before-pump", "by": "alice", "comment": "why"}' });
+    },
+    description: 'Approve the waiting gate: {"gate": "before-gateways", "by": "alice", "comment": "CHG-1234"}',
+  });
+  setHandler(rejectUpdate, (d) => decide(d ?? {}, 'rejected'), {
+    validator: (d) => validate(d ?? {}),
+    description: 'Reject the waiting gate: {"gate": "before-pump", "by": "alice", "comment": "why"}',
+  });
   setHandler(
     approveSignal,
     (given) => {
@@ -188,12 +220,17 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     },
     { description: 'Approve the waiting gate (ignored when none waits, or when the four-eyes rules refuse it)' },
   );
-  setHandler(rejectSignal, (d) => void (waitingGate(d?.gate) && decide(d ?? {}, 'rejected')), { description: 'Reject the waiting gate (ignored when none waits)' });
+  setHandler(rejectSignal, (d) => void (waitingGate(d?.gate) && decide(d ?? {}, 'rejected')), {
+    description: 'Reject the waiting gate (ignored when none waits)',
+  });
 
   // --- a paused fleet: retry, continue or roll back, with the gates' discipline ---
   function validatePause(d: PauseDecision | undefined): void {
     if (!d || !(PAUSE_CHOICES as readonly string[]).includes(d.choice)) {
-      throw ApplicationFailure.nonRetryable(`${d?.choice === undefined ? 'no "choice" given' : `unknown choice "${d.choice}"`}; choose ${PAUSE_CHOICES.join(', ')}`, 'InvalidChoice');
+      throw ApplicationFailure.nonRetryable(
+        `${d?.choice === undefined ? 'no "choice" given' : `unknown choice "${d.choice}"`}; choose ${PAUSE_CHOICES.join(', ')}`,
+        'InvalidChoice',
+      );
     }
     if (status.pause?.state !== 'waiting') {
       throw ApplicationFailure.nonRetryable(`the upgrade is not paused (stage "${status.stage}", outcome ${status.outcome})`, 'NotPaused');
@@ -215,10 +252,17 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     publish();
     return { ...p };
   }
-  setHandler(resolvePauseUpdate, resolvePause, { validator: validatePause, description: 'Resolve a paused fleet: {"choice": "retry" | "continue" | "rollback", "by": "alice"}' });
-  setHandler(resolvePauseSignal, (d) => {
-    if (d && status.pause?.state === 'waiting' && (PAUSE_CHOICES as readonly string[]).includes(d.choice)) resolvePause(d);
-  }, { description: 'Resolve a paused fleet (ignored when not paused or the choice is unknown)' });
+  setHandler(resolvePauseUpdate, resolvePause, {
+    validator: validatePause,
+    description: 'Resolve a paused fleet: {"choice": "retry" | "continue" | "rollback", "by": "alice"}',
+  });
+  setHandler(
+    resolvePauseSignal,
+    (d) => {
+      if (d && status.pause?.state === 'waiting' && (PAUSE_CHOICES as readonly string[]).includes(d.choice)) resolvePause(d);
+    },
+    { description: 'Resolve a paused fleet (ignored when not paused or the choice is unknown)' },
+  );
   setHandler(statusQuery, () => status, { description: 'Stages, hosts, batches, instances, gates and backups of this upgrade' });
   setHandler(
     abortWithRollbackUpdate,
@@ -234,7 +278,8 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       description: 'Stop at the next safe point and roll back everything this run changed: {"by": "alice", "reason": "CHG-1234 withdrawn"}',
     },
   );
-  const abortMessage = () => `cancelled by ${status.abort?.by ?? 'unknown'}${status.abort?.reason ? `: ${status.abort.reason}` : ''}; everything this run changed is rolled back`;
+  const abortMessage = () =>
+    `cancelled by ${status.abort?.by ?? 'unknown'}${status.abort?.reason ? `: ${status.abort.reason}` : ''}; everything this run changed is rolled back`;
   function abortIfAsked(): void {
     if (status.abort) throw new Abort('cancelled', abortMessage(), true);
   }
@@ -281,7 +326,11 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     if ((g.state as GateStatus['state']) === 'rejected') {
       endStage(name as StageName, 'failed');
       const rollback = rejectedWithRollback;
-      throw new Abort('rejected', `gate "${name}" rejected by ${g.by}${g.comment ? `: ${g.comment}` : ''}${rollback ? '; everything this run changed is rolled back' : ''}`, rollback);
+      throw new Abort(
+        'rejected',
+        `gate "${name}" rejected by ${g.by}${g.comment ? `: ${g.comment}` : ''}${rollback ? '; everything this run changed is rolled back' : ''}`,
+        rollback,
+      );
     }
     endStage(name as StageName);
   }
@@ -456,7 +505,10 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     for (const [host, r] of checks) {
       for (const s of r.servers) {
         // MAINT or DOWN now: lbReady will put it into rotation once its gateway is upgraded.
-        if (!['UP', 'no check', 'hooks'].includes(s.state)) status.errors.push(`warning: ${host ? `${host}: ` : ''}load-balancer server ${s.server} (${s.container}) is ${s.state} now; it is put back into rotation once its gateway is upgraded`);
+        if (!['UP', 'no check', 'hooks'].includes(s.state))
+          status.errors.push(
+            `warning: ${host ? `${host}: ` : ''}load-balancer server ${s.server} (${s.container}) is ${s.state} now; it is put back into rotation once its gateway is upgraded`,
+          );
       }
     }
   }
@@ -490,7 +542,9 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       };
       upsertSearchAttributes([{ key: SA_STAGE, value: 'waiting-for-window' }]);
       publish();
-      notify('upgrade.waiting-for-window', `Upgrade of ${input.stack} waits for its maintenance window: ${status.pause.reason}`, { pause: { ...status.pause } });
+      notify('upgrade.waiting-for-window', `Upgrade of ${input.stack} waits for its maintenance window: ${status.pause.reason}`, {
+        pause: { ...status.pause },
+      });
       const p = status.pause;
       const settled = () => p.state !== 'waiting' || !!status.abort;
       // A second past the opening, so the clock the workflow wakes with is inside the window.
@@ -502,7 +556,12 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
         Object.assign(p, { state: 'decided', choice: 'continue', by: 'maintenance window', at: now() });
         continue;
       }
-      if (p.choice === 'rollback') throw new Abort('cancelled', `${p.by} chose to stop while the upgrade waited for its maintenance window; everything this run changed is rolled back`, true);
+      if (p.choice === 'rollback')
+        throw new Abort(
+          'cancelled',
+          `${p.by} chose to stop while the upgrade waited for its maintenance window; everything this run changed is rolled back`,
+          true,
+        );
       Object.assign(w, { state: 'overridden', overriddenBy: p.by, overriddenAt: p.at, opensAt: undefined });
       status.errors.push(`warning: ${p.by} chose to go on outside the maintenance window`);
       publish();
@@ -537,7 +596,11 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     const preflights = await onEveryHost(targets, async (host) => {
       const mine = <T extends { host?: string }>(list: T[]) => list.filter((t) => t.host === host);
       try {
-        return await firstContact(host, SHORT, `Preflight ${input.stack}${host ? ` on ${host}` : ''}`).preflight({ ...input, gateways: mine(input.gateways), pumps: mine(input.pumps) });
+        return await firstContact(host, SHORT, `Preflight ${input.stack}${host ? ` on ${host}` : ''}`).preflight({
+          ...input,
+          gateways: mine(input.gateways),
+          pumps: mine(input.pumps),
+        });
       } catch (err) {
         throw explainNoWorker(err, host);
       }
@@ -549,7 +612,11 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     for (const [host, r] of preflights) status.errors.push(...r.warnings.map((w) => `warning: ${host ? `${host}: ` : ''}${w}`));
     status.failures.budget = failureBudget(input.maxFailures, plan.length);
     const gateways = plan.filter((p) => p.role === 'gateway');
-    const batches = planBatches(gateways.map((p) => ({ key: instanceKey(p), pool: p.pool, host: p.host })), input.batchSize, input.maxUnavailable);
+    const batches = planBatches(
+      gateways.map((p) => ({ key: instanceKey(p), pool: p.pool, host: p.host })),
+      input.batchSize,
+      input.maxUnavailable,
+    );
     status.batches = batches.map((keys, i) => ({ name: String(i + 1), instances: keys, state: 'pending' }));
     batches.forEach((keys, i) => keys.forEach((k) => (statusOf(k).batch = i + 1)));
     const pumps = plan.filter((p) => p.role === 'pump');
@@ -573,7 +640,13 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     );
     for (const [host, b] of backups) {
       manifests[host ?? ''] = b.manifest;
-      const hb: HostBackup = { dir: b.dir, manifest: b.manifest, ...(b.manifestSha256 ? { manifestSha256: b.manifestSha256 } : {}), files: b.entries.reduce((n, e) => n + e.files, 0), redis: b.redis };
+      const hb: HostBackup = {
+        dir: b.dir,
+        manifest: b.manifest,
+        ...(b.manifestSha256 ? { manifestSha256: b.manifestSha256 } : {}),
+        files: b.entries.reduce((n, e) => n + e.files, 0),
+        redis: b.redis,
+      };
       status.backups.push(host ? { host, ...hb } : hb);
     }
     endStage('backup');
@@ -613,7 +686,9 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     safePoint();
     enterStage('verify');
     const upgraded = plan.filter((p) => statusOf(instanceKey(p)).state === 'upgraded');
-    await onEveryHost(upgraded, (host) => on(host, SHORT, `Verify ${input.stack}${host ? ` on ${host}` : ''}`).verifyStack({ instances: upgraded.filter((p) => p.host === host) }));
+    await onEveryHost(upgraded, (host) =>
+      on(host, SHORT, `Verify ${input.stack}${host ? ` on ${host}` : ''}`).verifyStack({ instances: upgraded.filter((p) => p.host === host) }),
+    );
     await retireOld(input.keepOldContainers);
     endStage('verify');
     const left = failedKeys();
@@ -640,7 +715,11 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     if (!notifying) return;
     const target = `gateway ${input.gatewayVersion}${input.pumps.length && input.pumpVersion ? `, pump ${input.pumpVersion}` : ''}`;
     const said = status.outcome === 'succeeded' ? 'succeeded' : `ended ${status.outcome}`;
-    notify(`upgrade.${status.outcome}` as NotifyEventName, `Upgrade of ${input.stack} to ${target} ${said}${status.reason ? `: ${status.reason}` : ''}`, status.reason ? { reason: status.reason } : {});
+    notify(
+      `upgrade.${status.outcome}` as NotifyEventName,
+      `Upgrade of ${input.stack} to ${target} ${said}${status.reason ? `: ${status.reason}` : ''}`,
+      status.reason ? { reason: status.reason } : {},
+    );
     await notificationsSent();
   }
 
@@ -688,7 +767,9 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
 /** Where the run stands against its windows before it waits for any. */
 function windowNow(specs: WindowSpec[], windows: string[]): WindowStatus {
   const s = windowState(specs, new Date());
-  return s.open ? { windows, state: 'open', closesAt: s.closesAt?.toISOString() } : { windows, state: 'closed', ...(s.opensAt ? { opensAt: s.opensAt.toISOString() } : {}) };
+  return s.open
+    ? { windows, state: 'open', closesAt: s.closesAt?.toISOString() }
+    : { windows, state: 'closed', ...(s.opensAt ? { opensAt: s.opensAt.toISOString() } : {}) };
 }
 
 const FAILURE_TYPE: Record<Outcome, string> = {

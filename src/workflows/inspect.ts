@@ -45,7 +45,11 @@ export interface LbDiscoverInput {
 export async function discoverLoadBalancer(input: LbDiscoverInput): Promise<HostAnswer<{ servers: HaproxyServer[]; match: ServerMatch }>> {
   const host = input.host ?? undefined;
   return ask(host, () =>
-    firstContact(host, LOOK, `Find the gateways in HAProxy${host ? ` from ${host}` : ''}`).lbDiscover({ haproxy: input.haproxy, gateways: input.gateways, ...(input.backend ? { backend: input.backend } : {}) }),
+    firstContact(host, LOOK, `Find the gateways in HAProxy${host ? ` from ${host}` : ''}`).lbDiscover({
+      haproxy: input.haproxy,
+      gateways: input.gateways,
+      ...(input.backend ? { backend: input.backend } : {}),
+    }),
   );
 }
 
@@ -55,7 +59,9 @@ export async function dryRunFleet(input: UpgradeInput): Promise<HostAnswer<DryRu
   return Promise.all(
     hosts.map((host) => {
       const mine = <T extends { host?: string }>(list: T[]) => list.filter((t) => t.host === host);
-      return ask(host, () => firstContact(host, LOOK, `Dry run${host ? ` on ${host}` : ''}`).dryRun({ ...input, gateways: mine(input.gateways), pumps: mine(input.pumps) }));
+      return ask(host, () =>
+        firstContact(host, LOOK, `Dry run${host ? ` on ${host}` : ''}`).dryRun({ ...input, gateways: mine(input.gateways), pumps: mine(input.pumps) }),
+      );
     }),
   );
 }

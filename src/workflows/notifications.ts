@@ -50,7 +50,12 @@ export function createNotifier(input: UpgradeInput, status: UpgradeStatus, publi
         (r) => {
           reminderMs = r.reminderMs;
           if (!r.delivered.length && !r.failed.length) return;
-          (status.notifications ??= []).push({ event, at: req.at, delivered: r.delivered.map((d) => d.webhook), failed: r.failed.map((f) => ({ webhook: f.webhook, error: f.error })) });
+          (status.notifications ??= []).push({
+            event,
+            at: req.at,
+            delivered: r.delivered.map((d) => d.webhook),
+            failed: r.failed.map((f) => ({ webhook: f.webhook, error: f.error })),
+          });
           for (const f of r.failed) status.errors.push(`warning: notification ${event} not delivered to webhook ${f.webhook}: ${f.error}`);
           publish();
         },

@@ -57,9 +57,7 @@ const V = parseVersion(REAL_VERSION);
 const HAS_READY = (V.major === 5 && V.minor === 8 && V.patch >= 3) || lib.versionAtLeast(REAL_VERSION, 5, 9, 0);
 const GRACEFUL_SHUTDOWN = HAS_READY;
 // /hello answers 503 when failing only in 5.8.3, 5.8.6-5.8.12 and 5.9.0; 200 everywhere else.
-const HELLO_503 =
-  V.major === 5 &&
-  ((V.minor === 8 && (V.patch === 3 || (V.patch >= 6 && V.patch <= 12))) || (V.minor === 9 && V.patch === 0));
+const HELLO_503 = V.major === 5 && ((V.minor === 8 && (V.patch === 3 || (V.patch >= 6 && V.patch <= 12))) || (V.minor === 9 && V.patch === 0));
 
 // ---------------------------------------------------------------------------------------------------------
 const confFile = lib.confPathFromArgv(process.argv.slice(2), DEFAULT_CONF);
@@ -135,9 +133,7 @@ async function runHealthCheck() {
   checkRunning = false;
   if (FAULT === 'hello-fail') ok = false;
   const time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const item = ok
-    ? { status: 'pass', componentType: 'datastore', time }
-    : { status: 'fail', output: REDIS_FAIL_OUTPUT, componentType: 'datastore', time };
+  const item = ok ? { status: 'pass', componentType: 'datastore', time } : { status: 'fail', output: REDIS_FAIL_OUTPUT, componentType: 'datastore', time };
   if (!ok && (!health || health.status === 'pass')) {
     log.warn('Redis health check failed', { liveness_check: true, prefix: 'main' });
   }

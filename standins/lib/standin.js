@@ -59,7 +59,7 @@ function createLogger(levelName) {
 
 // ---------------------------------------------------------------------------------------------------------
 // Go time.Duration: in JSON a number of nanoseconds; from env (envconfig) a string like "2s", "500ms", "1m30s".
-const DURATION_UNITS = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
+const DURATION_UNITS = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
 
 // Returns milliseconds, or null when the value cannot be parsed.
 function parseGoDurationMs(value) {

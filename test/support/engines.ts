@@ -158,7 +158,11 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     remove: async () => {
       if (opts.dir) {
         const all = await docker.listContainers({ all: true }).catch(() => []);
-        for (const c of all) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined);
+        for (const c of all)
+          await docker
+            .getContainer(c.Id)
+            .remove({ force: true, v: true })
+            .catch(() => undefined);
       }
       await stopGracefully();
       if (opts.dir) {

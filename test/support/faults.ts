@@ -29,12 +29,21 @@ export async function restartableRedis(): Promise<RestartableRedis> {
   const running = () => !!child && child.exitCode === null && child.signalCode === null;
   const start = async () => {
     if (running()) return;
-    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--requirepass', password, '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    const c = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--requirepass', password, '--save', '', '--appendonly', 'no', '--dir', dir],
+      { stdio: 'ignore' },
+    );
     child = c;
-    await waitFor(`redis-server on ${port}`, async () => {
-      if (c.exitCode !== null) throw new Error(`redis-server exited with ${c.exitCode}`);
-      return (await portOpen(port)) ? true : undefined;
-    }, 10_000, 50);
+    await waitFor(
+      `redis-server on ${port}`,
+      async () => {
+        if (c.exitCode !== null) throw new Error(`redis-server exited with ${c.exitCode}`);
+        return (await portOpen(port)) ? true : undefined;
+      },
+      10_000,
+      50,
+    );
   };
   const stop = async () => {
     const c = child;
@@ -84,7 +93,9 @@ export async function faultStack(
     checkDurationMs: opts.checkDurationMs ?? 500,
   });
   for (const g of info.gateways) {
-    await waitFor(`${g.container} /hello with Redis passing`, async () => ((await getHello(g.url, 'hello')).body?.details?.redis?.status === 'pass' ? true : undefined));
+    await waitFor(`${g.container} /hello with Redis passing`, async () =>
+      (await getHello(g.url, 'hello')).body?.details?.redis?.status === 'pass' ? true : undefined,
+    );
   }
   return {
     ...info,
@@ -101,7 +112,10 @@ export async function faultStack(
 /** Names of every container on an engine that belong to the stack (original names and any an upgrade gave). */
 export async function namesOn(docker: Docker, stack: string): Promise<string[]> {
   const all = await docker.listContainers({ all: true });
-  return all.flatMap((c) => c.Names.map((n) => n.replace(/^\//, ''))).filter((n) => n.startsWith(stack)).sort();
+  return all
+    .flatMap((c) => c.Names.map((n) => n.replace(/^\//, '')))
+    .filter((n) => n.startsWith(stack))
+    .sort();
 }
 
 /** Files of a container's backed-up config whose bytes now differ from the backup manifest's sha256 (none = identical). */

@@ -49,10 +49,14 @@ export interface WorkerOptions {
 }
 
 export function spawnHostWorker(host: string, taskQueue: string, dockerHost: string, opts: WorkerOptions = {}): HostWorker {
-  const child = spawn(process.execPath, [join(__dirname, '..', '..', 'src', 'client.js'), 'worker', '--host', host, '--task-queue', taskQueue, ...(opts.args ?? [])], {
-    env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), DOCKER_HOST: dockerHost, TYK_UPGRADE_CRASH_AT: opts.crashAt ?? '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(__dirname, '..', '..', 'src', 'client.js'), 'worker', '--host', host, '--task-queue', taskQueue, ...(opts.args ?? [])],
+    {
+      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), DOCKER_HOST: dockerHost, TYK_UPGRADE_CRASH_AT: opts.crashAt ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let announce: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (announce = resolve));
@@ -62,7 +66,9 @@ export function spawnHostWorker(host: string, taskQueue: string, dockerHost: str
   };
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     output: () => out,

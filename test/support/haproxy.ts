@@ -77,10 +77,14 @@ ${opts.servers.map((s) => `  server ${s.name} ${s.address}`).join('\n')}
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor('haproxy to answer on its stats socket', async () => {
-      if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}: ${output.trim()}`);
-      return (await runtimeCommand({ socket: socketPath }, 'show info', 1000)).includes('Name: HAProxy') ? true : undefined;
-    }, 10_000);
+    await waitFor(
+      'haproxy to answer on its stats socket',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}: ${output.trim()}`);
+        return (await runtimeCommand({ socket: socketPath }, 'show info', 1000)).includes('Name: HAProxy') ? true : undefined;
+      },
+      10_000,
+    );
   } catch (err) {
     await stop();
     throw err;

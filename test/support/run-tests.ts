@@ -26,7 +26,15 @@ function runLane(name: string, files: string[], env: NodeJS.ProcessEnv, dir: str
   if (!files.length) return Promise.resolve({ code: 0, pass: 0, fail: 0 });
   const tap = join(dir, `${name}.tap`);
   const spec = join(dir, `${name}.spec.txt`);
-  const args = ['--test', '--test-concurrency=1', '--test-reporter=spec', `--test-reporter-destination=${live ? 'stdout' : spec}`, '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files];
+  const args = [
+    '--test',
+    '--test-concurrency=1',
+    '--test-reporter=spec',
+    `--test-reporter-destination=${live ? 'stdout' : spec}`,
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tap}`,
+    ...files,
+  ];
   return new Promise<LaneResult>((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
     child.on('exit', (c) => {
@@ -53,8 +61,20 @@ async function main(): Promise<number> {
   const first = files.filter((f) => !second.includes(f));
   const env = { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_UI_URL: server.uiUrl, TYK_UPGRADE_TEST_DIR: dir };
   const lanes = await Promise.all([
-    runLane('shared-engine', first.map((f) => join(testDir, f)), env, dir, true),
-    runLane('own-engines', second.map((f) => join(testDir, f)), env, dir, false),
+    runLane(
+      'shared-engine',
+      first.map((f) => join(testDir, f)),
+      env,
+      dir,
+      true,
+    ),
+    runLane(
+      'own-engines',
+      second.map((f) => join(testDir, f)),
+      env,
+      dir,
+      false,
+    ),
   ]);
   await server.stop();
   const pass = lanes.reduce((n, l) => n + l.pass, 0);

@@ -66,7 +66,10 @@ export async function withTestStack(opts: Parameters<typeof testStack>[0], fn: (
 /** Names of every container on the engine whose name starts with the stack's. */
 export async function containerNames(stack: string): Promise<string[]> {
   const all = await docker.listContainers({ all: true });
-  return all.flatMap((c) => c.Names.map((n) => n.replace(/^\//, ''))).filter((n) => n.startsWith(stack)).sort();
+  return all
+    .flatMap((c) => c.Names.map((n) => n.replace(/^\//, '')))
+    .filter((n) => n.startsWith(stack))
+    .sort();
 }
 
 /** The workflow input for a test stack made by createStack: every gateway and the pump, to v5.3.0 / v1.10.0. */

@@ -140,16 +140,24 @@ export async function startTemporalCluster(opts: { nodes?: number; log?: (line: 
   };
   const tail = (name: string) => {
     try {
-      return readFileSync(join(dir, `${name}.log`), 'utf8').split('\n').slice(-15).join('\n');
+      return readFileSync(join(dir, `${name}.log`), 'utf8')
+        .split('\n')
+        .slice(-15)
+        .join('\n');
     } catch {
       return '(no log)';
     }
   };
   const until = async (name: string, what: string, check: () => Promise<boolean>, timeoutMs = 90_000) => {
-    await waitFor(what, async () => {
-      if (procs.has(name) && !alive(name)) throw new Error(`${name} exited:\n${tail(name)}`);
-      return (await check()) ? true : undefined;
-    }, timeoutMs, 250).catch((err: Error) => {
+    await waitFor(
+      what,
+      async () => {
+        if (procs.has(name) && !alive(name)) throw new Error(`${name} exited:\n${tail(name)}`);
+        return (await check()) ? true : undefined;
+      },
+      timeoutMs,
+      250,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n--- ${name}.log:\n${tail(name)}`);
     });
   };
@@ -160,26 +168,73 @@ export async function startTemporalCluster(opts: { nodes?: number; log?: (line: 
   mkdirSync(pgSocket);
   if (pgIds) chownSync(pgSocket, pgIds.uid, pgIds.gid);
   const asPostgres = pgIds ? ['--reuid', String(pgIds.uid), '--regid', String(pgIds.gid), '--clear-groups'] : [];
-  const initdb = () => run('setpriv', [...asPostgres, '--', join(PG_BIN, 'initdb'), '-D', pgData, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8'], process.env, 'initdb', dir);
+  const initdb = () =>
+    run(
+      'setpriv',
+      [
+        ...asPostgres,
+        '--',
+        join(PG_BIN, 'initdb'),
+        '-D',
+        pgData,
+        '-U',
+        'postgres',
+        '--auth-local=trust',
+        '--auth-host=scram-sha-256',
+        '-E',
+        'UTF8',
+        '--locale=C.UTF-8',
+      ],
+      process.env,
+      'initdb',
+      dir,
+    );
 
   const startPostgres = async () => {
     spawnLogged('postgresql', join(PG_BIN, 'postgres'), ['-D', pgData, '-h', '127.0.0.1', '-p', String(pgPort), '-k', pgSocket], process.env, asPostgres);
-    await until('postgresql', `PostgreSQL on 127.0.0.1:${pgPort}`, async () => spawnSync(join(PG_BIN, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(pgPort)]).status === 0);
+    await until(
+      'postgresql',
+      `PostgreSQL on 127.0.0.1:${pgPort}`,
+      async () => spawnSync(join(PG_BIN, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(pgPort)]).status === 0,
+    );
   };
   // The user Temporal connects as (a password over TCP, allowed to create its two databases), then the schemas.
   const createDatabases = () => {
-    run('psql', ['-h', pgSocket, '-p', String(pgPort), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE ROLE temporal LOGIN CREATEDB PASSWORD '${dbPassword}'`], process.env, 'creating the temporal role');
+    run(
+      'psql',
+      [
+        '-h',
+        pgSocket,
+        '-p',
+        String(pgPort),
+        '-U',
+        'postgres',
+        '-d',
+        'postgres',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-qc',
+        `CREATE ROLE temporal LOGIN CREATEDB PASSWORD '${dbPassword}'`,
+      ],
+      process.env,
+      'creating the temporal role',
+    );
     const t0 = Date.now();
-    run('sh', [join(TEMPORAL_DIR, 'schema.sh')], {
-      ...process.env,
-      PATH: `${dirname(bin.sqlTool)}:${process.env.PATH}`,
-      SQL_PLUGIN: 'postgres12',
-      SQL_HOST: '127.0.0.1',
-      SQL_PORT: String(pgPort),
-      SQL_USER: 'temporal',
-      SQL_PASSWORD: dbPassword,
-      TEMPORAL_SCHEMA_DIR: bin.postgresSchemaDir,
-    }, 'temporal/schema.sh');
+    run(
+      'sh',
+      [join(TEMPORAL_DIR, 'schema.sh')],
+      {
+        ...process.env,
+        PATH: `${dirname(bin.sqlTool)}:${process.env.PATH}`,
+        SQL_PLUGIN: 'postgres12',
+        SQL_HOST: '127.0.0.1',
+        SQL_PORT: String(pgPort),
+        SQL_USER: 'temporal',
+        SQL_PASSWORD: dbPassword,
+        TEMPORAL_SCHEMA_DIR: bin.postgresSchemaDir,
+      },
+      'temporal/schema.sh',
+    );
     log(`temporal cluster: PostgreSQL on 127.0.0.1:${pgPort}, schemas set up in ${Date.now() - t0} ms`);
   };
 
@@ -279,7 +334,12 @@ export async function startTemporalCluster(opts: { nodes?: number; log?: (line: 
     uiUrl,
     nodes,
     sql: (query) =>
-      run('psql', ['-h', '127.0.0.1', '-p', String(pgPort), '-U', 'temporal', '-d', 'temporal', '-v', 'ON_ERROR_STOP=1', '-Atc', query], { ...process.env, PGPASSWORD: dbPassword }, `psql: ${query}`),
+      run(
+        'psql',
+        ['-h', '127.0.0.1', '-p', String(pgPort), '-U', 'temporal', '-d', 'temporal', '-v', 'ON_ERROR_STOP=1', '-Atc', query],
+        { ...process.env, PGPASSWORD: dbPassword },
+        `psql: ${query}`,
+      ),
     historyOwner: (workflowId) => {
       const shard = cluster.sql(`SELECT shard_id FROM current_executions WHERE workflow_id = '${workflowId.replace(/'/g, "''")}'`).trim();
       if (!/^\d+$/.test(shard)) throw new Error(`no shard for workflow ${workflowId}`);
@@ -310,7 +370,12 @@ export async function startTemporalCluster(opts: { nodes?: number; log?: (line: 
     createDatabases();
     await startAll();
     const t1 = Date.now();
-    run('sh', [join(TEMPORAL_DIR, 'setup.sh')], { ...process.env, PATH: `${dirname(cli)}:${process.env.PATH}`, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default' }, 'temporal/setup.sh');
+    run(
+      'sh',
+      [join(TEMPORAL_DIR, 'setup.sh')],
+      { ...process.env, PATH: `${dirname(cli)}:${process.env.PATH}`, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default' },
+      'temporal/setup.sh',
+    );
     await everyNodeReady();
     log(`temporal cluster: ${nodes.length} nodes behind ${address}, Web UI ${uiUrl}, namespace and search attributes ready in ${Date.now() - t1} ms`);
   } catch (err) {

@@ -13,12 +13,17 @@ export function waitForGate(client: Client, workflowId: string, gate: GateName):
 }
 
 export function waitUntil(client: Client, workflowId: string, what: string, pred: (s: UpgradeStatus) => boolean): Promise<UpgradeStatus> {
-  return waitFor(what, async () => {
-    const s = await getStatus(client, workflowId);
-    if (pred(s)) return s;
-    if (s.outcome !== 'running') throw new Error(`workflow ended ${s.outcome} before ${what}: ${s.reason}`);
-    return undefined;
-  }, 90_000, 50);
+  return waitFor(
+    what,
+    async () => {
+      const s = await getStatus(client, workflowId);
+      if (pred(s)) return s;
+      if (s.outcome !== 'running') throw new Error(`workflow ended ${s.outcome} before ${what}: ${s.reason}`);
+      return undefined;
+    },
+    90_000,
+    50,
+  );
 }
 
 /** The failure a workflow ended with: its type, message and the final status it carried. */
@@ -59,11 +64,16 @@ export async function keepHistory(handle: WorkflowHandle, name: string, client?:
  */
 export async function quiet(handle: WorkflowHandle): Promise<number> {
   let last = -1;
-  return waitFor('the workflow to be quiet', async () => {
-    const d = await handle.describe();
-    const pending = d.raw.pendingActivities?.length ?? 0;
-    const steady = pending === 0 && d.historyLength === last;
-    last = d.historyLength;
-    return steady ? d.historyLength : undefined;
-  }, 30_000, 300);
+  return waitFor(
+    'the workflow to be quiet',
+    async () => {
+      const d = await handle.describe();
+      const pending = d.raw.pendingActivities?.length ?? 0;
+      const steady = pending === 0 && d.historyLength === last;
+      last = d.historyLength;
+      return steady ? d.historyLength : undefined;
+    },
+    30_000,
+    300,
+  );
 }

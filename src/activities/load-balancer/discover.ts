@@ -62,7 +62,9 @@ export function matchServers(gateways: { container: string; url: string }[], ser
   for (const g of gateways) {
     const hits = candidates.filter((s) => s.backend === chosen && serverMatches(g.url, s));
     if (hits.length > 1) {
-      return { problem: `${g.container} (${hostPort(g.url)}) matches several servers of backend "${chosen}" (${hits.map((s) => s.server).join(', ')}); name its server in loadBalancer.servers` };
+      return {
+        problem: `${g.container} (${hostPort(g.url)}) matches several servers of backend "${chosen}" (${hits.map((s) => s.server).join(', ')}); name its server in loadBalancer.servers`,
+      };
     }
     mapping[g.container.replace(/^\//, '')] = hits[0].server;
   }

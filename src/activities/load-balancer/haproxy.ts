@@ -20,17 +20,23 @@ async function resolveServer(lb: HaproxyInput, gateway: LbGateway): Promise<stri
   const servers = await serversOf(target(lb), lb.backend);
   if (!servers) {
     const names = await backendNames(target(lb)).catch(() => []);
-    throw notFound(`HAProxy at ${describeTarget(target(lb))} has no backend "${lb.backend}" (its backends: ${names.join(', ') || 'none'}); fix loadBalancer.haproxy.backend`);
+    throw notFound(
+      `HAProxy at ${describeTarget(target(lb))} has no backend "${lb.backend}" (its backends: ${names.join(', ') || 'none'}); fix loadBalancer.haproxy.backend`,
+    );
   }
   const named = lb.servers?.[bare(gateway.container)];
   if (named) {
     if (servers.some((s) => s.server === named)) return named;
-    throw notFound(`${bare(gateway.container)} is mapped to server "${named}", which HAProxy backend "${lb.backend}" does not have; its servers: ${describeServers(servers)}. Fix loadBalancer.servers`);
+    throw notFound(
+      `${bare(gateway.container)} is mapped to server "${named}", which HAProxy backend "${lb.backend}" does not have; its servers: ${describeServers(servers)}. Fix loadBalancer.servers`,
+    );
   }
   const hits = servers.filter((s) => serverMatches(gateway.url, s));
   if (hits.length === 1) return hits[0].server;
   const why = hits.length ? `matches several servers (${hits.map((s) => s.server).join(', ')})` : `(${gateway.url}) matches no server by address and port`;
-  throw notFound(`${bare(gateway.container)} ${why} of HAProxy backend "${lb.backend}"; its servers: ${describeServers(servers)}. Name its server under loadBalancer.servers (${bare(gateway.container)}: SERVER)`);
+  throw notFound(
+    `${bare(gateway.container)} ${why} of HAProxy backend "${lb.backend}"; its servers: ${describeServers(servers)}. Name its server under loadBalancer.servers (${bare(gateway.container)}: SERVER)`,
+  );
 }
 
 function notFound(message: string): ApplicationFailure {

@@ -74,8 +74,10 @@ export async function callHook(
       if (res.statusCode >= 200 && res.statusCode < 300) return { status: res.statusCode, attempts, tookMs: Date.now() - pace.startedAt };
       last = `HTTP ${res.statusCode}${text ? ` ${JSON.stringify(hide(text).slice(0, 160))}` : ''}`;
       if (res.statusCode >= 400 && res.statusCode < 500 && !RETRYABLE_4XX.has(res.statusCode)) {
-        throw failure(`${event} hook POST ${url} for ${sent.container} was refused: ${last}` +
-          (res.statusCode === 401 || res.statusCode === 403 ? "; check the worker's TYK_UPGRADE_HOOK_HEADERS" : ''));
+        throw failure(
+          `${event} hook POST ${url} for ${sent.container} was refused: ${last}` +
+            (res.statusCode === 401 || res.statusCode === 403 ? "; check the worker's TYK_UPGRADE_HOOK_HEADERS" : ''),
+        );
       }
     } catch (err) {
       if (err instanceof ApplicationFailure) throw err;

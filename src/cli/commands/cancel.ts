@@ -15,7 +15,9 @@ export async function cancelCommand(id: string, f: { rollback?: boolean; by?: st
       }
       if (f.rollback) {
         await cancelWithRollback(session.client, exec.workflowId, { by: f.by ?? defaultActor(), ...(f.reason ? { reason: f.reason } : {}) });
-        print(`Cancellation with rollback of ${exec.workflowId} requested: it stops at the next safe point and rolls back everything it changed; follow it with \`tyk-upgrade watch ${exec.workflowId}\``);
+        print(
+          `Cancellation with rollback of ${exec.workflowId} requested: it stops at the next safe point and rolls back everything it changed; follow it with \`tyk-upgrade watch ${exec.workflowId}\``,
+        );
         return;
       }
       await cancelUpgrade(session.client, exec.workflowId, exec.runId);

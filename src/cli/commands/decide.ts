@@ -27,8 +27,15 @@ export async function decideCommand(decision: 'approve' | 'reject', id: string, 
           Exit.WorkflowState,
         );
       }
-      const gate = await decide(session.client, exec.workflowId, decision, { gate: f.gate, by: f.by ?? defaultActor(), comment: f.reason ?? f.comment, ...(f.rollback ? { rollback: true } : {}) });
-      print(`${decision === 'approve' ? 'Approved' : 'Rejected'} gate ${gate.gate} of ${exec.workflowId} (by ${gate.by} at ${clock(gate.at)}${gate.comment ? `: "${gate.comment}"` : ''})${f.rollback ? '; everything this run changed is being rolled back' : ''}`);
+      const gate = await decide(session.client, exec.workflowId, decision, {
+        gate: f.gate,
+        by: f.by ?? defaultActor(),
+        comment: f.reason ?? f.comment,
+        ...(f.rollback ? { rollback: true } : {}),
+      });
+      print(
+        `${decision === 'approve' ? 'Approved' : 'Rejected'} gate ${gate.gate} of ${exec.workflowId} (by ${gate.by} at ${clock(gate.at)}${gate.comment ? `: "${gate.comment}"` : ''})${f.rollback ? '; everything this run changed is being rolled back' : ''}`,
+      );
     } catch (err) {
       if (err instanceof NoGateWaiting) throw new CliError(`cannot ${decision}: ${err.message}`, Exit.WorkflowState);
       throw explainTemporalError(err, `cannot ${decision} ${id}`, taskQueue);

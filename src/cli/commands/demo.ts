@@ -82,16 +82,41 @@ export async function demoCommand(f: { keep?: boolean; notify?: string }): Promi
     step(3, 'sandbox: Redis, Tyk Gateway v5.2.0, Tyk Pump v1.9.0');
     await clearEarlierDemo(temporal, docker);
     const sb = await startSandbox(
-      { name: STACK, gatewayVersion: 'v5.2.0', pumpVersion: 'v1.9.0', pump: true, gateways: 1, port: 18180, pumpPort: 18183, redisPort: 16479, images: 'auto', registry: '127.0.0.1:5000' },
+      {
+        name: STACK,
+        gatewayVersion: 'v5.2.0',
+        pumpVersion: 'v1.9.0',
+        pump: true,
+        gateways: 1,
+        port: 18180,
+        pumpPort: 18183,
+        redisPort: 16479,
+        images: 'auto',
+        registry: '127.0.0.1:5000',
+      },
       (l) => print(`  ${l}`),
     );
     if (!f.keep) undo.sandbox = () => sandboxDown(docker, STACK, sb.dir);
     const gw = sb.gateways[0];
-    print(`Gateway ${gw.container} answers ${(await getHello(gw.url, 'hello')).body?.version} at ${gw.url}/hello; pump ${sb.pump?.container} at ${sb.pump?.healthUrl}`);
+    print(
+      `Gateway ${gw.container} answers ${(await getHello(gw.url, 'hello')).body?.version} at ${gw.url}/hello; pump ${sb.pump?.container} at ${sb.pump?.healthUrl}`,
+    );
 
     step(4, 'tyk-upgrade init, then tyk-upgrade plan (a dry run)');
     const planFile = `.tyk-upgrade/${STACK}-plan.yaml`;
-    await initCommand({ label: [`${SANDBOX_LABEL}=${STACK}`], host: [], taskQueue: TASK_QUEUE, gatewayVersion: 'v5.3.0', pumpVersion: 'v1.10.0', output: planFile, force: true, backupDir: 'backups' }, temporal);
+    await initCommand(
+      {
+        label: [`${SANDBOX_LABEL}=${STACK}`],
+        host: [],
+        taskQueue: TASK_QUEUE,
+        gatewayVersion: 'v5.3.0',
+        pumpVersion: 'v1.10.0',
+        output: planFile,
+        force: true,
+        backupDir: 'backups',
+      },
+      temporal,
+    );
     print('');
     await planCommand({ file: planFile, taskQueue: TASK_QUEUE }, temporal);
 
@@ -105,7 +130,12 @@ export async function demoCommand(f: { keep?: boolean; notify?: string }): Promi
     print(`The whole run in the Web UI: ${UI_URL}/namespaces/default/workflows/${run.workflowId}/${run.runId}/history`);
     print(`Its record for a change ticket (while the dev server runs): tyk-upgrade report ${run.workflowId} --out ${run.workflowId}.md`);
     print(`Demo done in ${Math.round((Date.now() - started) / 1000)} s.`);
-    if (ask) await pressEnter(f.keep ? 'Press Enter to stop the dev server (the sandbox stays).' : 'Press Enter to stop the dev server and remove the sandbox (browse the Web UI first).');
+    if (ask)
+      await pressEnter(
+        f.keep
+          ? 'Press Enter to stop the dev server (the sandbox stays).'
+          : 'Press Enter to stop the dev server and remove the sandbox (browse the Web UI first).',
+      );
     if (server) print('The history stays in .tyk-upgrade/temporal.db; `tyk-upgrade dev` serves it again.');
     if (f.keep) print(`The sandbox stays: tyk-upgrade sandbox status --name ${STACK}; remove it with tyk-upgrade sandbox down --name ${STACK}`);
   } finally {

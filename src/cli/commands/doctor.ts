@@ -49,7 +49,10 @@ export async function doctorCommand(f: DoctorFlags, g: TemporalOptions): Promise
   const failed = findings.filter((x) => x.level === 'fail');
   const warned = findings.filter((x) => x.level === 'warn').length;
   if (failed.length) {
-    throw new CliError(`doctor: ${failed.length} problem${failed.length > 1 ? 's' : ''} (${[...new Set(failed.map((x) => x.check))].join(', ')})${warned ? ` and ${warned} warning${warned > 1 ? 's' : ''}` : ''}; see the fixes above`, failed[0].code ?? Exit.StackNotReady);
+    throw new CliError(
+      `doctor: ${failed.length} problem${failed.length > 1 ? 's' : ''} (${[...new Set(failed.map((x) => x.check))].join(', ')})${warned ? ` and ${warned} warning${warned > 1 ? 's' : ''}` : ''}; see the fixes above`,
+      failed[0].code ?? Exit.StackNotReady,
+    );
   }
   print(warned ? `\nReady, with ${warned} warning${warned > 1 ? 's' : ''}.` : '\nReady for an upgrade.');
 }
@@ -85,7 +88,11 @@ async function checkTemporal(g: TemporalOptions, queues: string[], named: string
       const hosts = [...new Set([...fleet.hosts, ...named])].sort();
       add(
         (await workflowWorkerPolling(s.client, q))
-          ? { check: 'Workers', level: 'ok', text: `a worker runs the workflows of task queue "${q}"${fleet.hosts.length ? ` (hosts: ${fleet.hosts.join(', ')})` : ''}` }
+          ? {
+              check: 'Workers',
+              level: 'ok',
+              text: `a worker runs the workflows of task queue "${q}"${fleet.hosts.length ? ` (hosts: ${fleet.hosts.join(', ')})` : ''}`,
+            }
           : {
               check: 'Workers',
               level: 'fail',
@@ -98,7 +105,13 @@ async function checkTemporal(g: TemporalOptions, queues: string[], named: string
       for (const h of hosts) {
         add(
           missing.has(h)
-            ? { check: 'Workers', level: 'fail', text: `no worker polls host "${h}" (task queue ${hostTaskQueue(h)}): its containers cannot be upgraded`, fix: `run \`tyk-upgrade worker --host ${h}\` on that machine`, code: Exit.TemporalUnreachable }
+            ? {
+                check: 'Workers',
+                level: 'fail',
+                text: `no worker polls host "${h}" (task queue ${hostTaskQueue(h)}): its containers cannot be upgraded`,
+                fix: `run \`tyk-upgrade worker --host ${h}\` on that machine`,
+                code: Exit.TemporalUnreachable,
+              }
             : { check: 'Workers', level: 'ok', text: `host "${h}" has a worker` },
         );
       }
@@ -130,7 +143,11 @@ async function checkDocker(add: (f: Finding) => void): Promise<void> {
   const pumps = images.filter((t) => t.includes('tyk-pump'));
   add(
     gateways.length
-      ? { check: 'Images', level: 'ok', text: `${gateways.length} gateway and ${pumps.length} pump image${pumps.length === 1 ? '' : 's'} on the engine (${[...gateways, ...pumps].slice(0, 4).join(', ')}${images.length > 4 ? ', ...' : ''})` }
+      ? {
+          check: 'Images',
+          level: 'ok',
+          text: `${gateways.length} gateway and ${pumps.length} pump image${pumps.length === 1 ? '' : 's'} on the engine (${[...gateways, ...pumps].slice(0, 4).join(', ')}${images.length > 4 ? ', ...' : ''})`,
+        }
       : {
           check: 'Images',
           level: 'warn',
@@ -159,7 +176,12 @@ async function checkDocker(add: (f: Finding) => void): Promise<void> {
 function checkDevServers(dbFile: string, add: (f: Finding) => void): void {
   const state = serverState(dbFile);
   const orphans = orphanedDevServers();
-  if (state.kind === 'owned') add({ check: 'Dev server', level: 'ok', text: `pid ${state.record.pid} serves ${dbFile} on ${state.record.address} (started by process ${state.record.parentPid})` });
+  if (state.kind === 'owned')
+    add({
+      check: 'Dev server',
+      level: 'ok',
+      text: `pid ${state.record.pid} serves ${dbFile} on ${state.record.address} (started by process ${state.record.parentPid})`,
+    });
   for (const o of orphans) {
     add({
       check: 'Dev server',
@@ -186,7 +208,13 @@ async function checkBackupDir(dir: string, add: (f: Finding) => void): Promise<v
   try {
     await access(existing, constants.W_OK);
   } catch {
-    add({ check: 'Backup folder', level: 'fail', text: `${existing} is not writable (backups go to ${dir})`, fix: `give the worker's user write access, or set backupDir in the plan`, code: Exit.StackNotReady });
+    add({
+      check: 'Backup folder',
+      level: 'fail',
+      text: `${existing} is not writable (backups go to ${dir})`,
+      fix: `give the worker's user write access, or set backupDir in the plan`,
+      code: Exit.StackNotReady,
+    });
     return;
   }
   const s = await statfs(existing);
@@ -194,12 +222,20 @@ async function checkBackupDir(dir: string, add: (f: Finding) => void): Promise<v
   const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
   add(
     free < MIN_FREE_BYTES
-      ? { check: 'Backup folder', level: 'fail', text: `${dir}: ${mib(free)} free (at least ${mib(MIN_FREE_BYTES)} needed)`, fix: 'free some space there, or set backupDir in the plan to a folder with room', code: Exit.StackNotReady }
+      ? {
+          check: 'Backup folder',
+          level: 'fail',
+          text: `${dir}: ${mib(free)} free (at least ${mib(MIN_FREE_BYTES)} needed)`,
+          fix: 'free some space there, or set backupDir in the plan to a folder with room',
+          code: Exit.StackNotReady,
+        }
       : { check: 'Backup folder', level: 'ok', text: `${dir} writable, ${mib(free)} free` },
   );
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms)))]).finally(
+    () => clearTimeout(timer),
+  );
 }

@@ -59,7 +59,10 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
     const failed = answers.filter((a) => a.error);
     if (failed.length) {
       const docker = failed.some((a) => /cannot reach its Docker engine/.test(a.error ?? ''));
-      throw new CliError(`cannot look for Tyk containers: ${failed.map((a) => `${a.host ? `host ${a.host}: ` : ''}${a.error}`).join('; ')}`, docker ? Exit.DockerUnreachable : Exit.StackNotReady);
+      throw new CliError(
+        `cannot look for Tyk containers: ${failed.map((a) => `${a.host ? `host ${a.host}: ` : ''}${a.error}`).join('; ')}`,
+        docker ? Exit.DockerUnreachable : Exit.StackNotReady,
+      );
     }
     const all = answers.flatMap((a) => (a.result ?? []).map((c): Found => ({ ...c, ...(a.host ? { host: a.host } : {}) })));
     const gateways = all.filter((c) => c.role === 'gateway');
@@ -67,7 +70,12 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
     // Asked on the first gateway's host, where the load-balancer activities of the upgrade run too.
     const asked = await discoverHaproxy(
       session.client,
-      { host: gateways[0].host ?? null, haproxy, gateways: gateways.map((c) => ({ container: c.container, url: c.url })), ...(f.haproxyBackend ? { backend: f.haproxyBackend } : {}) },
+      {
+        host: gateways[0].host ?? null,
+        haproxy,
+        gateways: gateways.map((c) => ({ container: c.container, url: c.url })),
+        ...(f.haproxyBackend ? { backend: f.haproxyBackend } : {}),
+      },
       f.taskQueue,
     ).catch((err) => {
       throw explainTemporalError(err, 'HAProxy discovery failed', f.taskQueue);
@@ -101,9 +109,16 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
   for (const p of pumps) perHost.set(p.host ?? '', (perHost.get(p.host ?? '') ?? 0) + 1);
   const crowded = [...perHost].find(([, n]) => n > 1);
   if (crowded) {
-    throw new CliError(`found ${crowded[1]} Tyk Pump containers${crowded[0] ? ` on host ${crowded[0]}` : ''} (${pumps.map((p) => p.container).join(', ')}); a plan has one pump per host: narrow the search with --label`, Exit.StackNotReady);
+    throw new CliError(
+      `found ${crowded[1]} Tyk Pump containers${crowded[0] ? ` on host ${crowded[0]}` : ''} (${pumps.map((p) => p.container).join(', ')}); a plan has one pump per host: narrow the search with --label`,
+      Exit.StackNotReady,
+    );
   }
-  if (pumps.length && !pumpVersion) throw new CliError(`found the pump${pumps.length > 1 ? 's' : ''} ${pumps.map(nameOf).join(', ')}; give the target version with --pump-version (e.g. v1.10.0)`, Exit.Usage);
+  if (pumps.length && !pumpVersion)
+    throw new CliError(
+      `found the pump${pumps.length > 1 ? 's' : ''} ${pumps.map(nameOf).join(', ')}; give the target version with --pump-version (e.g. v1.10.0)`,
+      Exit.Usage,
+    );
   if (!pumps.length && pumpVersion) note(`note: no Tyk Pump container found ${where}; --pump-version is ignored`);
 
   const stack = f.stack ?? found[0].group ?? 'tyk';
@@ -126,10 +141,16 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
   await writeFile(f.output, text, { flag: f.force ? 'w' : 'wx' });
   print(`Found ${where}:`);
   const fleet = hostNames.length > 0;
-  print(table([[...(fleet ? ['HOST'] : []), 'CONTAINER', 'ROLE', 'VERSION', 'HEALTH URL'], ...found.map((c) => [...(fleet ? [c.host ?? ''] : []), ...row(c)])]));
+  print(
+    table([[...(fleet ? ['HOST'] : []), 'CONTAINER', 'ROLE', 'VERSION', 'HEALTH URL'], ...found.map((c) => [...(fleet ? [c.host ?? ''] : []), ...row(c)])]),
+  );
   for (const c of found) if (c.note) note(`note: ${nameOf(c)}: ${c.note}`);
   if (loadBalancer) {
-    print(`HAProxy backend "${loadBalancer.haproxy.backend}": ${Object.entries(loadBalancer.servers).map(([c, s]) => `${c} is server ${s}`).join(', ')}.`);
+    print(
+      `HAProxy backend "${loadBalancer.haproxy.backend}": ${Object.entries(loadBalancer.servers)
+        .map(([c, s]) => `${c} is server ${s}`)
+        .join(', ')}.`,
+    );
   }
   print(`Wrote ${f.output} (stack "${stack}"). Next: tyk-upgrade plan -f ${f.output}`);
 }
@@ -144,7 +165,8 @@ function haproxyTarget(f: InitFlags): { socket?: string; address?: string } | un
   const target = f.haproxySocket !== undefined ? { socket: f.haproxySocket } : { address: f.haproxyAddress };
   const checked = loadBalancerSection.safeParse({ haproxy: { ...target, backend: f.haproxyBackend ?? 'tyk' } });
   if (!checked.success) {
-    const flag = (path: PropertyKey[]) => (path.includes('backend') ? '--haproxy-backend' : f.haproxySocket !== undefined ? '--haproxy-socket' : '--haproxy-address');
+    const flag = (path: PropertyKey[]) =>
+      path.includes('backend') ? '--haproxy-backend' : f.haproxySocket !== undefined ? '--haproxy-socket' : '--haproxy-address';
     throw new CliError(checked.error.issues.map((i) => `${flag(i.path)}: ${i.message}`).join('; '), Exit.Usage);
   }
   return target;

@@ -40,11 +40,7 @@ export async function startSandbox(f: SandboxUpFlags, log: (line: string) => voi
   const pumpVersion = f.pump ? versionOption('--pump-version', f.pumpVersion, false, 'v1.9.0') : undefined;
   const docker = await connectDocker();
   try {
-    return await sandboxUp(
-      docker,
-      { ...f, dir: sandboxDir(f.name, f.dir), gatewayVersion, pumpVersion, gatewayPort: f.port },
-      log,
-    );
+    return await sandboxUp(docker, { ...f, dir: sandboxDir(f.name, f.dir), gatewayVersion, pumpVersion, gatewayPort: f.port }, log);
   } catch (err) {
     if (err instanceof SandboxRefused) throw new CliError(err.message, Exit.StackNotReady);
     throw err;

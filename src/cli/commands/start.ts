@@ -44,20 +44,29 @@ export async function startCommand(f: StartFlags, g: TemporalOptions): Promise<{
       const report = mergeReports(reports);
       if (report.problems.length) {
         throw new CliError(
-          [`the stack is not ready for this plan; nothing was started:`, ...report.problems.map((p) => `  - ${p}`), `(full dry run: tyk-upgrade plan -f ${file})`].join('\n'),
+          [
+            `the stack is not ready for this plan; nothing was started:`,
+            ...report.problems.map((p) => `  - ${p}`),
+            `(full dry run: tyk-upgrade plan -f ${file})`,
+          ].join('\n'),
           dockerDown ? Exit.DockerUnreachable : Exit.StackNotReady,
         );
       }
     }
     // Recorded at start, so four-eyes can refuse the starter's own approval (a claim, see docs/cli.md).
-    const handle = await startUpgrade(session.client, { ...input, startedBy: f.by ?? defaultActor() }, { taskQueue, ...(f.at ? { startAt: f.at } : {}) }).catch((err) => {
-      if (err instanceof UpgradeAlreadyRunning) throw new CliError(err.message, Exit.WorkflowState);
-      throw explainTemporalError(err, `cannot start ${id}`);
-    });
+    const handle = await startUpgrade(session.client, { ...input, startedBy: f.by ?? defaultActor() }, { taskQueue, ...(f.at ? { startAt: f.at } : {}) }).catch(
+      (err) => {
+        if (err instanceof UpgradeAlreadyRunning) throw new CliError(err.message, Exit.WorkflowState);
+        throw explainTemporalError(err, `cannot start ${id}`);
+      },
+    );
     const started = { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
     print(`Started upgrade ${handle.workflowId} (run ${handle.firstExecutionRunId}) on task queue ${taskQueue}`);
     print(`Web UI: ${session.link(handle.workflowId, handle.firstExecutionRunId)}`);
-    if (f.at) print(`Scheduled: it starts at ${dateTime(f.at)} (Temporal start delay); until then nothing runs, and \`tyk-upgrade cancel ${handle.workflowId}\` withdraws it.`);
+    if (f.at)
+      print(
+        `Scheduled: it starts at ${dateTime(f.at)} (Temporal start delay); until then nothing runs, and \`tyk-upgrade cancel ${handle.workflowId}\` withdraws it.`,
+      );
     if (!(await workerPolling(session, taskQueue).catch(() => true))) {
       note(`note: no worker polls task queue "${taskQueue}" yet; the upgrade waits until one does: tyk-upgrade worker --task-queue ${taskQueue}`);
     }

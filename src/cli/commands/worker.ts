@@ -12,7 +12,10 @@ import { note } from '../output';
 import { CONNECT_TIMEOUT_MS, NO_FRONTEND, tcpProblem, unreachable, type TemporalOptions } from '../temporal';
 import { quietRuntime } from './runtime';
 
-export async function workerCommand(f: { taskQueue: string; logLevel: string; host?: string; engineWait: number; notify?: string }, g: TemporalOptions): Promise<void> {
+export async function workerCommand(
+  f: { taskQueue: string; logLevel: string; host?: string; engineWait: number; notify?: string },
+  g: TemporalOptions,
+): Promise<void> {
   if (f.host !== undefined && !HOST_NAME.test(f.host)) {
     throw new CliError(`--host "${f.host}" is not a host name: 1–63 letters, digits, "_", "." or "-" (it names a task queue)`, Exit.Usage);
   }
@@ -29,7 +32,17 @@ export async function workerCommand(f: { taskQueue: string; logLevel: string; ho
   const { address } = target.connectionOptions;
   const connection = await connectNative(target.connectionOptions, target.namespace);
   let workers: Worker[];
-  const opts = { connection, namespace: target.namespace, taskQueue: f.taskQueue, docker, dockerAddress: dockerAddress(), engineWaitMs: f.engineWait, checkpoint: crashAt(process.env.TYK_UPGRADE_CRASH_AT), hookHeaders, notify };
+  const opts = {
+    connection,
+    namespace: target.namespace,
+    taskQueue: f.taskQueue,
+    docker,
+    dockerAddress: dockerAddress(),
+    engineWaitMs: f.engineWait,
+    checkpoint: crashAt(process.env.TYK_UPGRADE_CRASH_AT),
+    hookHeaders,
+    notify,
+  };
   try {
     workers = f.host ? await createHostWorkers({ ...opts, host: f.host }) : [await createUpgradeWorker(opts)];
   } catch (err) {
