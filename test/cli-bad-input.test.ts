@@ -36,7 +36,6 @@ before(async () => {
     pumpVersion: 'v1.10.0',
     pumps: [{ container: stack.pump!.container, healthUrl: stack.pump!.healthUrl }],
     source: 'test',
-    backupDir: join(dir, 'backups'),
   });
   writeFileSync(good, goodText);
 });

@@ -12,6 +12,8 @@ export const ErrorType = {
   HealthCheckFailed: 'HealthCheckFailed',
   BackupMismatch: 'BackupMismatch',
   BackupNoSpace: 'BackupNoSpace',
+  /** A host's backup folder is missing or cannot be written: refused at preflight, before anything stops. */
+  BackupFolderUnusable: 'BackupFolderUnusable',
   /** A host's worker cannot reach its own Docker engine. */
   DockerUnreachable: 'DockerUnreachable',
   /** No worker polls a host's task queue, so nothing can run there. */

@@ -10,9 +10,14 @@ export const WORKFLOW_TYPE = 'upgradeFleet';
 export const BATCH_WORKFLOW_TYPE = 'upgradeBatch';
 export const ROLLBACK_WORKFLOW_TYPE = 'rollbackBatch';
 
+const HOST_QUEUE = 'tyk-upgrade.host.';
 /** Each Docker host's worker polls its own queue; only it touches that host's engine, files and Redis. */
 export function hostTaskQueue(host: string): string {
-  return `tyk-upgrade.host.${host}`;
+  return `${HOST_QUEUE}${host}`;
+}
+/** The host whose own queue this is, or undefined for a main queue. */
+export function hostOfTaskQueue(taskQueue: string): string | undefined {
+  return taskQueue.startsWith(HOST_QUEUE) ? taskQueue.slice(HOST_QUEUE.length) : undefined;
 }
 const HOST_MARK = ' tyk-upgrade-host=';
 /** A host worker says which host it serves in its identity, so `init` can find the fleet through Temporal. */

@@ -4,12 +4,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { bundleWorkflows, createUpgradeWorker } from '../../src/worker';
 import { after, before } from 'node:test';
-import { connectTestEnv, docker } from './services';
+import { connectTestEnv, docker, tempDir } from './services';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 export interface RunningWorker {
   taskQueue: string;
+  /** Its backup folder (a worker's own, as `--backup-dir`). */
+  backupDir: string;
   worker: Worker;
   stop(): Promise<void>;
 }
@@ -18,7 +20,9 @@ export interface RunningWorker {
 export async function startWorker(env: TestWorkflowEnvironment, opts: { hookHeaders?: Record<string, string> } = {}): Promise<RunningWorker> {
   bundle ??= bundleWorkflows();
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
+  const backupDir = tempDir(`${taskQueue}-backups`);
   const worker = await createUpgradeWorker({
+    backupDir,
     connection: env.nativeConnection,
     namespace: 'default',
     taskQueue,
@@ -29,6 +33,7 @@ export async function startWorker(env: TestWorkflowEnvironment, opts: { hookHead
   const running = worker.run();
   return {
     taskQueue,
+    backupDir,
     worker,
     stop: async () => {
       worker.shutdown();

@@ -27,6 +27,8 @@ export interface InitFlags {
   allowPrerelease?: boolean;
   output: string;
   force?: boolean;
+  backupSubfolder?: string;
+  /** 0.3's option: refused with what to do instead. */
   backupDir?: string;
   haproxySocket?: string;
   haproxyAddress?: string;
@@ -42,6 +44,13 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
   const pumpVersion = versionOption('--pump-version', f.pumpVersion, !!f.allowPrerelease, 'v1.10.0');
   const badHost = f.host.find((h) => !HOST_NAME.test(h));
   if (badHost !== undefined) throw new CliError(`--host "${badHost}" is not a host name: 1–63 letters, digits, "_", "." or "-"`, Exit.Usage);
+  if (f.backupDir !== undefined) {
+    throw new CliError(
+      "--backup-dir: the backup folder belongs to each host's worker now (`tyk-upgrade worker --backup-dir DIR`, on that host); " +
+        "to keep this stack's backups in a folder of their own inside it, give --backup-subfolder NAME",
+      Exit.Usage,
+    );
+  }
   const haproxy = haproxyTarget(f);
   if (existsSync(f.output) && !f.force) {
     throw new CliError(`${f.output} already exists; write elsewhere with -o FILE, or replace it with --force`, Exit.Usage);
@@ -129,7 +138,7 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
     pumpVersion,
     pumps: pumps.map((c) => ({ container: c.container, healthUrl: c.url, current: c.version, ...(c.host ? { host: c.host } : {}) })),
     source: `found ${where}`,
-    backupDir: f.backupDir,
+    ...(f.backupSubfolder ? { backupSubfolder: f.backupSubfolder } : {}),
     loadBalancer,
   });
   try {
