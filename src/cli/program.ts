@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Argument, Command, Option } from 'commander';
-import { TASK_QUEUE } from '../shared/names';
+import { TASK_QUEUE, WORKER_DEADLINE_MS } from '../shared/names';
 import { GATES, PAUSE_CHOICES } from '../shared/types';
 import { SANDBOX_DEFAULTS } from '../sandbox/sandbox';
 import { defaultBackupDir } from '../activities/backup-folder';
@@ -37,8 +37,8 @@ function version(): string {
 
 /** Global options (Temporal connection) merged with the command's own. */
 function globals(cmd: Command): TemporalOptions {
-  const o = cmd.optsWithGlobals() as TemporalOptions;
-  return { address: o.address, namespace: o.namespace, profile: o.profile, uiUrl: o.uiUrl };
+  const o = cmd.optsWithGlobals() as TemporalOptions & { workerTimeout: number };
+  return { address: o.address, namespace: o.namespace, profile: o.profile, uiUrl: o.uiUrl, workerTimeoutMs: o.workerTimeout };
 }
 
 /** Read when a command runs: the default depends on the user and TYK_UPGRADE_BACKUP_DIR. */
@@ -61,6 +61,11 @@ export function buildProgram(): Command {
     .option('--namespace <name>', 'Temporal namespace (default: TEMPORAL_NAMESPACE, the profile, or default)')
     .option('--profile <name>', 'profile in the Temporal config file (default: TEMPORAL_PROFILE)')
     .option('--ui-url <url>', 'Temporal Web UI base URL for links (default: TEMPORAL_UI_URL, or the server port + 1000)')
+    .addOption(
+      new Option('--worker-timeout <duration>', 'how long a call waits for a worker to take its work (init, plan, start, status, approve), then exit 6')
+        .argParser(durationOption)
+        .default(WORKER_DEADLINE_MS, `${WORKER_DEADLINE_MS / 1000}s`),
+    )
     .addHelpText('after', EXIT_CODES);
 
   program

@@ -8,10 +8,13 @@ import {
   isGrpcCancelledError,
   isGrpcDeadlineError,
   isGrpcServiceError,
+  ServiceError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import { NoWorkerAnswered } from '../client-lib/look';
+import { hostOfTaskQueue, WORKER_DEADLINE_MS } from '../shared/names';
 import { temporalTarget } from '../temporal-config';
 import { CliError, Exit } from './exit-codes';
 
@@ -22,12 +25,16 @@ export interface TemporalOptions {
   namespace?: string;
   profile?: string;
   uiUrl?: string;
+  /** --worker-timeout: how long a call waits for a worker to take its work. */
+  workerTimeoutMs?: number;
 }
 
 export interface TemporalSession {
   client: Client;
   address: string;
   namespace: string;
+  /** --worker-timeout, or WORKER_DEADLINE_MS. */
+  workerTimeoutMs: number;
   close(): Promise<void>;
   /** Link to a workflow in the Web UI. */
   link(workflowId: string, runId: string): string;
@@ -68,6 +75,7 @@ export async function connectTemporal(o: TemporalOptions): Promise<TemporalSessi
     client: new Client({ connection, namespace }),
     address,
     namespace,
+    workerTimeoutMs: o.workerTimeoutMs ?? WORKER_DEADLINE_MS,
     close: () => connection.close(),
     link: (workflowId, runId) => `${ui}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`,
   };
@@ -124,9 +132,18 @@ export function explainTemporalError(err: unknown, what: string, taskQueue?: str
   if (err instanceof WorkflowUpdateFailedError) {
     return new CliError(`${what}: ${err.cause?.message ?? err.message}`, Exit.WorkflowState);
   }
+  if (err instanceof NoWorkerAnswered) return new CliError(`${what}: ${noWorkerMessage(err)}`, Exit.TemporalUnreachable);
   if (noAnswer(err)) {
     return new CliError(
       `${what}: no worker answered in time; is \`tyk-upgrade worker${taskQueue ? ` --task-queue ${taskQueue}` : ''}\` running against this server?`,
+      Exit.TemporalUnreachable,
+    );
+  }
+  const missing = missingSearchAttribute(err);
+  if (missing) {
+    return new CliError(
+      `${what}: the Temporal namespace has no search attribute ${missing}, which this version of tyk-upgrade sets on every run; ` +
+        `register it once: \`temporal operator search-attribute create --name ${missing} --type Keyword\` (with --namespace), or \`sh temporal/setup.sh\` (docs/temporal-server.md)`,
       Exit.TemporalUnreachable,
     );
   }
@@ -134,6 +151,31 @@ export function explainTemporalError(err: unknown, what: string, taskQueue?: str
     return new CliError(`${what}: lost the connection to Temporal (${err.details})`, Exit.TemporalUnreachable);
   }
   return err;
+}
+
+/** A start refused because the namespace does not know one of our search attributes (a server set up for 0.3, say). */
+function missingSearchAttribute(err: unknown): string | undefined {
+  const cause = err instanceof ServiceError ? err.cause : err;
+  if (!isGrpcServiceError(cause) || cause.code !== 3) return undefined;
+  return /no mapping defined for search attribute (\w+)/.exec(cause.details)?.[1];
+}
+
+/** Who did not take a look-only run's work, and what to start where; the run is gone, nothing was changed. */
+function noWorkerMessage(err: NoWorkerAnswered): string {
+  const silent = err.taskQueues.map((q) => {
+    const host = hostOfTaskQueue(q);
+    return host
+      ? { who: `host "${host}" (task queue ${q})`, fix: `\`tyk-upgrade worker --host ${host}\` on that machine` }
+      : {
+          who: `task queue "${q}"`,
+          fix: `\`tyk-upgrade dev\` (one machine) or \`tyk-upgrade worker --task-queue ${q}\` (with --host NAME on each Docker host of a fleet)`,
+        };
+  });
+  return (
+    `no worker took the work of ${silent.map((s) => s.who).join(' and ')} within ${err.deadlineMs / 1000} s (--worker-timeout); ` +
+    `a worker that was stopped or killed may still be listed as polling for a minute. Start ${silent.map((s) => s.fix).join('; and ')}. ` +
+    `The look-only run ${err.workflowId} was terminated; nothing was changed.`
+  );
 }
 
 /** Runs `fn` with a connected session and always closes it. */

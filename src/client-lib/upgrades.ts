@@ -1,8 +1,15 @@
 // Client-side operations on upgrades, shared by the CLI and the tests.
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import {
+  isGrpcCancelledError,
+  isGrpcDeadlineError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type Client,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import { instanceKey, SA_STACK, SA_STAGE, SA_TARGET_VERSION, TASK_QUEUE, WORKFLOW_TYPE, workflowIdFor } from '../shared/names';
+import { instanceKey, SA_RUN, SA_STACK, SA_STAGE, SA_TARGET_VERSION, TASK_QUEUE, WORKER_DEADLINE_MS, WORKFLOW_TYPE, workflowIdFor } from '../shared/names';
 import type { AbortRequest, AbortStatus, Decision, GateName, GateStatus, PauseDecision, PauseStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
 import { normaliseVersion } from '../shared/version';
 import {
@@ -17,9 +24,6 @@ import {
   statusQuery,
 } from '../workflows/messages';
 import type { upgradeFleet } from '../workflows';
-
-/** How long a client call may wait for a worker before it gives up with a clear message. */
-export const CALL_DEADLINE_MS = 15_000;
 
 export class UpgradeAlreadyRunning extends Error {}
 /** An approve or reject named no gate, and none is waiting. */
@@ -41,6 +45,7 @@ export async function startUpgrade(
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       typedSearchAttributes: [
+        { key: SA_RUN, value: 'upgrade' },
         { key: SA_STACK, value: input.stack },
         { key: SA_TARGET_VERSION, value: normaliseVersion(input.gatewayVersion) },
         { key: SA_STAGE, value: opts.startAt ? 'scheduled' : 'preflight' },
@@ -93,42 +98,61 @@ function lbSummary(lb: NonNullable<UpgradeInput['loadBalancer']>): string {
 /**
  * The live status; a query, so a worker must answer it within the deadline. While a batch runs, its child
  * workflow knows each instance's step (recreating, health check, soak): that is laid over the parent's view.
+ * The children are asked at once, each within the same deadline; one that does not answer in time is passed to
+ * `unanswered` and the parent's view of its instances stands.
  */
-export async function getStatus(client: Client, workflowId: string, deadlineMs = CALL_DEADLINE_MS): Promise<UpgradeStatus> {
+export async function getStatus(
+  client: Client,
+  workflowId: string,
+  deadlineMs = WORKER_DEADLINE_MS,
+  unanswered: (childWorkflowId: string) => void = () => undefined,
+): Promise<UpgradeStatus> {
   const handle = client.workflow.getHandle(workflowId);
   const status = await client.withDeadline(Date.now() + deadlineMs, () => handle.query(statusQuery));
   const running = status.batches?.filter((b) => (b.state === 'running' || b.state === 'rolling-back') && b.workflowId) ?? [];
-  for (const b of running) {
-    const live = await client
-      .withDeadline(Date.now() + deadlineMs, () => client.workflow.getHandle(b.workflowId as string).query(batchStatusQuery))
-      .catch(() => undefined); // not started yet, or just finished: the parent's view stands
-    for (const i of live ?? []) {
-      const mine = status.instances.find((s) => instanceKey(s) === instanceKey(i));
-      if (mine && (mine.state === 'recreating' || mine.state === 'rolling-back')) Object.assign(mine, { state: i.state, detail: i.detail });
-    }
+  const deadline = Date.now() + deadlineMs;
+  const children = await Promise.all(
+    running.map((b) =>
+      client
+        .withDeadline(deadline, () => client.workflow.getHandle(b.workflowId as string).query(batchStatusQuery))
+        .catch((err) => {
+          if (isGrpcDeadlineError(err) || isGrpcCancelledError(err)) unanswered(b.workflowId as string);
+          return undefined; // not started yet, or just finished: the parent's view stands
+        }),
+    ),
+  );
+  for (const i of children.flatMap((live) => live ?? [])) {
+    const mine = status.instances.find((s) => instanceKey(s) === instanceKey(i));
+    if (mine && (mine.state === 'recreating' || mine.state === 'rolling-back')) Object.assign(mine, { state: i.state, detail: i.detail });
   }
   return status;
 }
 
 /** Resolve a paused fleet: retry the failed instances, continue without them, or roll everything back. */
-export async function resolvePause(client: Client, workflowId: string, d: PauseDecision): Promise<PauseStatus> {
-  const status = await getStatus(client, workflowId);
+export async function resolvePause(client: Client, workflowId: string, d: PauseDecision, deadlineMs = WORKER_DEADLINE_MS): Promise<PauseStatus> {
+  const status = await getStatus(client, workflowId, deadlineMs);
   if (status.pause?.state !== 'waiting') throw new NoGateWaiting(`${workflowId} is not paused (stage: ${status.stage}, outcome: ${status.outcome})`);
   const handle = client.workflow.getHandle(workflowId);
-  return client.withDeadline(Date.now() + CALL_DEADLINE_MS, () =>
+  return client.withDeadline(Date.now() + deadlineMs, () =>
     handle.executeUpdate(resolvePauseUpdate, { args: [d], updateId: pauseUpdateId(status.pause?.number as number, d.choice) }),
   );
 }
 
 /** Approve or reject a gate; with no gate named, the one that waits. A retry with the same gate is deduplicated. */
-export async function decide(client: Client, workflowId: string, decision: 'approve' | 'reject', d: Decision): Promise<GateStatus> {
+export async function decide(
+  client: Client,
+  workflowId: string,
+  decision: 'approve' | 'reject',
+  d: Decision,
+  deadlineMs = WORKER_DEADLINE_MS,
+): Promise<GateStatus> {
   const handle = client.workflow.getHandle(workflowId);
-  const status = await getStatus(client, workflowId);
+  const status = await getStatus(client, workflowId, deadlineMs);
   const gate: GateName | undefined = d.gate ?? status.gates.find((g) => g.state === 'waiting')?.gate;
   if (!gate) throw new NoGateWaiting(`no gate of ${workflowId} is waiting for a decision (stage: ${status.stage}, outcome: ${status.outcome})`);
   const sofar = status.gates.find((g) => g.gate === gate)?.approvals?.length ?? 0;
   const update = decision === 'approve' ? approveUpdate : rejectUpdate;
-  return client.withDeadline(Date.now() + CALL_DEADLINE_MS, () =>
+  return client.withDeadline(Date.now() + deadlineMs, () =>
     handle.executeUpdate(update, { args: [{ ...d, gate }], updateId: decisionUpdateId(gate, decision, d.by, sofar) }),
   );
 }
@@ -197,7 +221,7 @@ export async function finalStatus(client: Client, workflowId: string, runId: str
 export async function upgradeInput(client: Client, workflowId: string, runId: string): Promise<UpgradeInput> {
   const namespace = client.options.namespace;
   // The first event is WorkflowExecutionStarted; one event is all that is needed, however long the history.
-  const res = await client.withDeadline(Date.now() + CALL_DEADLINE_MS, () =>
+  const res = await client.withDeadline(Date.now() + WORKER_DEADLINE_MS, () =>
     client.workflowService.getWorkflowExecutionHistory({ namespace, execution: { workflowId, runId }, maximumPageSize: 1 }),
   );
   const started = res.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
@@ -247,9 +271,9 @@ export async function listUpgrades(client: Client, limit: number): Promise<Upgra
  * Ask the workflow to stop at its next safe point (a batch under way finishes first) and roll back every instance
  * this run changed, through the same rollback as a failed health check.
  */
-export async function cancelWithRollback(client: Client, workflowId: string, r: AbortRequest): Promise<AbortStatus> {
+export async function cancelWithRollback(client: Client, workflowId: string, r: AbortRequest, deadlineMs = WORKER_DEADLINE_MS): Promise<AbortStatus> {
   const handle = client.workflow.getHandle(workflowId);
-  return client.withDeadline(Date.now() + CALL_DEADLINE_MS, () => handle.executeUpdate(abortWithRollbackUpdate, { args: [r], updateId: ABORT_UPDATE_ID }));
+  return client.withDeadline(Date.now() + deadlineMs, () => handle.executeUpdate(abortWithRollbackUpdate, { args: [r], updateId: ABORT_UPDATE_ID }));
 }
 
 /** Ask the workflow to stop; it finishes the container it is replacing (healthy or rolled back) first. */

@@ -31,6 +31,9 @@ export function hostOfIdentity(identity: string): string | undefined {
 /** Host names are task-queue and folder names too. */
 export const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
+/** How long a client waits for a worker to take its work (a query, an update, a look-only run); the CLI's --worker-timeout. */
+export const WORKER_DEADLINE_MS = 30_000;
+
 /** Children of one upgrade run get ids under the parent's, so a retry of the parent finds the same children. */
 export function childWorkflowId(parentId: string, what: string): string {
   return `${parentId}/${what}`;
@@ -49,7 +52,13 @@ export function workflowIdFor(stack: string): string {
 export const SA_STACK = defineSearchAttributeKey('TykStack', SearchAttributeType.KEYWORD);
 export const SA_TARGET_VERSION = defineSearchAttributeKey('TykTargetVersion', SearchAttributeType.KEYWORD);
 export const SA_STAGE = defineSearchAttributeKey('TykStage', SearchAttributeType.KEYWORD);
-export const SEARCH_ATTRIBUTES = [SA_STACK, SA_TARGET_VERSION, SA_STAGE];
+/**
+ * What a run is, set by the client at start: `upgrade` for an upgrade, `look` for the look-only runs of `init`
+ * and `plan`. Batch children carry none. The Web UI's list of upgrades is the query UPGRADES_QUERY.
+ */
+export const SA_RUN = defineSearchAttributeKey('TykRun', SearchAttributeType.KEYWORD);
+export const UPGRADES_QUERY = 'TykRun = "upgrade"';
+export const SEARCH_ATTRIBUTES = [SA_STACK, SA_TARGET_VERSION, SA_STAGE, SA_RUN];
 
 /** Names given to containers while an upgrade holds them, so a retry can tell where it stopped. */
 export function oldContainerName(name: string): string {

@@ -14,7 +14,12 @@ export async function cancelCommand(id: string, f: { rollback?: boolean; by?: st
         throw new CliError(`cannot cancel ${exec.workflowId}: it has already finished (${exec.temporalStatus})`, Exit.WorkflowState);
       }
       if (f.rollback) {
-        await cancelWithRollback(session.client, exec.workflowId, { by: f.by ?? defaultActor(), ...(f.reason ? { reason: f.reason } : {}) });
+        await cancelWithRollback(
+          session.client,
+          exec.workflowId,
+          { by: f.by ?? defaultActor(), ...(f.reason ? { reason: f.reason } : {}) },
+          session.workerTimeoutMs,
+        );
         print(
           `Cancellation with rollback of ${exec.workflowId} requested: it stops at the next safe point and rolls back everything it changed; follow it with \`tyk-upgrade watch ${exec.workflowId}\``,
         );

@@ -27,12 +27,18 @@ export async function decideCommand(decision: 'approve' | 'reject', id: string, 
           Exit.WorkflowState,
         );
       }
-      const gate = await decide(session.client, exec.workflowId, decision, {
-        gate: f.gate,
-        by: f.by ?? defaultActor(),
-        comment: f.reason ?? f.comment,
-        ...(f.rollback ? { rollback: true } : {}),
-      });
+      const gate = await decide(
+        session.client,
+        exec.workflowId,
+        decision,
+        {
+          gate: f.gate,
+          by: f.by ?? defaultActor(),
+          comment: f.reason ?? f.comment,
+          ...(f.rollback ? { rollback: true } : {}),
+        },
+        session.workerTimeoutMs,
+      );
       print(
         `${decision === 'approve' ? 'Approved' : 'Rejected'} gate ${gate.gate} of ${exec.workflowId} (by ${gate.by} at ${clock(gate.at)}${gate.comment ? `: "${gate.comment}"` : ''})${f.rollback ? '; everything this run changed is being rolled back' : ''}`,
       );

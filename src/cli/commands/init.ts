@@ -14,7 +14,7 @@ import { versionOption } from '../options';
 import { note, print } from '../output';
 import { table } from '../table';
 import { explainTemporalError, withTemporal, type TemporalOptions } from '../temporal';
-import { requireWorkers } from '../workers';
+import { refuseSilentHosts, requireWorkers } from '../workers';
 
 export interface InitFlags {
   label: string[];
@@ -62,9 +62,10 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
     // Asked hosts, else every host worker that polls, else the local worker (a single-host setup such as `dev`).
     const hosts: (string | undefined)[] = f.host.length ? f.host : workers.hosts.length ? workers.hosts : [undefined];
     await requireWorkers(session, hosts, f.taskQueue);
-    const answers = await discover(session.client, hosts, f.label, f.taskQueue).catch((err) => {
+    const answers = await discover(session.client, hosts, f.label, f.taskQueue, session.workerTimeoutMs).catch((err) => {
       throw explainTemporalError(err, 'discovery failed', f.taskQueue);
     });
+    refuseSilentHosts(answers);
     const failed = answers.filter((a) => a.error);
     if (failed.length) {
       const docker = failed.some((a) => /cannot reach its Docker engine/.test(a.error ?? ''));
@@ -86,9 +87,11 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
         ...(f.haproxyBackend ? { backend: f.haproxyBackend } : {}),
       },
       f.taskQueue,
+      session.workerTimeoutMs,
     ).catch((err) => {
       throw explainTemporalError(err, 'HAProxy discovery failed', f.taskQueue);
     });
+    refuseSilentHosts([asked]);
     const where = haproxy.socket ?? haproxy.address;
     if (asked.error) throw new CliError(`cannot read HAProxy's servers at ${where}: ${asked.error}`, Exit.StackNotReady);
     const match = asked.result!.match;

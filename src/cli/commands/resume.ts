@@ -16,7 +16,7 @@ export async function resumeCommand(id: string, choice: PauseChoice, f: { commen
       if (exec.temporalStatus !== 'RUNNING') {
         throw new CliError(`cannot resume ${exec.workflowId}: the upgrade has already finished (${exec.temporalStatus})`, Exit.WorkflowState);
       }
-      const p = await resolvePause(session.client, exec.workflowId, { choice, by: f.by ?? defaultActor(), comment: f.comment });
+      const p = await resolvePause(session.client, exec.workflowId, { choice, by: f.by ?? defaultActor(), comment: f.comment }, session.workerTimeoutMs);
       print(`Pause ${p.number} of ${exec.workflowId}: ${p.choice} (by ${p.by} at ${clock(p.at)}${p.comment ? `: "${p.comment}"` : ''})`);
     } catch (err) {
       if (err instanceof NoGateWaiting) throw new CliError(`cannot resume: ${err.message}`, Exit.WorkflowState);
