@@ -14,7 +14,7 @@ import {
 } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { NoWorkerAnswered } from '../client-lib/look';
-import { hostOfTaskQueue, WORKER_DEADLINE_MS } from '../shared/names';
+import { hostOfTaskQueue, UPGRADES_QUERY, WORKER_DEADLINE_MS } from '../shared/names';
 import { temporalTarget } from '../temporal-config';
 import { CliError, Exit } from './exit-codes';
 
@@ -38,6 +38,13 @@ export interface TemporalSession {
   close(): Promise<void>;
   /** Link to a workflow in the Web UI. */
   link(workflowId: string, runId: string): string;
+  /** The Web UI's list of upgrades only (no look-only runs, no batch children): docs/cli.md, "The Web UI". */
+  upgradesLink: string;
+}
+
+/** The Web UI's workflow list filtered to upgrades (TykRun = "upgrade"). */
+export function upgradesListUrl(ui: string, namespace: string): string {
+  return `${ui}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(UPGRADES_QUERY)}`;
 }
 
 export async function connectTemporal(o: TemporalOptions): Promise<TemporalSession> {
@@ -78,6 +85,7 @@ export async function connectTemporal(o: TemporalOptions): Promise<TemporalSessi
     workerTimeoutMs: o.workerTimeoutMs ?? WORKER_DEADLINE_MS,
     close: () => connection.close(),
     link: (workflowId, runId) => `${ui}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`,
+    upgradesLink: upgradesListUrl(ui, namespace),
   };
 }
 

@@ -16,7 +16,7 @@ import { connectDocker } from '../docker';
 import { workerHookHeaders } from '../hook-headers';
 import { announceNotify, workerNotifyConfig } from '../notify-config';
 import { interactive, note, print } from '../output';
-import { withTemporal } from '../temporal';
+import { upgradesListUrl, withTemporal } from '../temporal';
 import { initCommand } from './init';
 import { planCommand } from './plan';
 import { quietRuntime } from './runtime';
@@ -131,6 +131,7 @@ export async function demoCommand(f: { keep?: boolean; notify?: string }): Promi
     const hello = await getHello(gw.url, 'hello');
     print(`GET ${gw.url}/hello → ${JSON.stringify(hello.body)}`);
     print(`The whole run in the Web UI: ${UI_URL}/namespaces/default/workflows/${run.workflowId}/${run.runId}/history`);
+    print(`Every upgrade, without the look-only runs and batches: ${upgradesListUrl(UI_URL, 'default')}`);
     print(`Its record for a change ticket (while the dev server runs): tyk-upgrade report ${run.workflowId} --out ${run.workflowId}.md`);
     print(`Demo done in ${Math.round((Date.now() - started) / 1000)} s.`);
     if (ask)

@@ -13,6 +13,7 @@ import { workerHookHeaders } from '../hook-headers';
 import { announceNotify, workerNotifyConfig } from '../notify-config';
 import { CliError, Exit } from '../exit-codes';
 import { note, print } from '../output';
+import { upgradesListUrl } from '../temporal';
 import { quietRuntime } from './runtime';
 
 export interface DevFlags {
@@ -46,7 +47,7 @@ export async function devCommand(f: DevFlags): Promise<void> {
     const notify = notifyConfig && { ...notifyConfig, webUi: notifyConfig.webUi ?? server.uiUrl };
     const worker = await createUpgradeWorker({ connection, namespace: server.namespace, taskQueue: f.taskQueue, docker, hookHeaders, notify, backupDir });
     print(`Temporal dev server: ${server.address} (namespace ${server.namespace}); data in ${dbFile}, log in ${logFile}`);
-    print(`Web UI: ${server.uiUrl}`);
+    print(`Web UI: ${server.uiUrl}; the upgrades only: ${upgradesListUrl(server.uiUrl, server.namespace)}`);
     print(`Worker: polling task queue "${f.taskQueue}" (its log: ${workerLog}). Ctrl-C stops the worker and the server.`);
     if (backupProblem) note(`warning: ${backupProblem}; until then upgrades are refused at preflight`);
     else print(`Backups: ${backupDir}`);

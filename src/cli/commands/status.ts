@@ -43,6 +43,8 @@ export async function listCommand(f: { limit: number; json?: boolean }, g: Tempo
     const items = await listUpgrades(session.client, f.limit).catch((err) => {
       throw explainTemporalError(err, 'cannot list upgrades');
     });
-    print(f.json ? JSON.stringify(items, null, 2) : renderList(items));
+    if (f.json) return print(JSON.stringify(items, null, 2));
+    print(renderList(items));
+    print(`\nIn the Web UI (upgrades only, no look-only runs or batches): ${session.upgradesLink}`);
   });
 }
