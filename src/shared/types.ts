@@ -229,6 +229,11 @@ export interface HostBackup {
 
 export interface UpgradeStatus {
   stack: string;
+  /**
+   * The upgrade's identity across continue-as-new: its first run's id. Signed decisions name it, so a statement
+   * cannot be replayed into another upgrade of the same stack. Absent in runs recorded before 0.4.
+   */
+  upgradeId?: string;
   outcome: Outcome;
   stage: StageName | 'done';
   stages: { name: StageName; state: StageState; startedAt?: string; endedAt?: string }[];
@@ -328,5 +333,3 @@ export interface Decision {
   /** With a reject: also roll back every instance this run changed, as a failed health check would. */
   rollback?: boolean;
 }
-
-export type UpgradeResult = UpgradeStatus;
