@@ -1,7 +1,7 @@
 // What the CLI prints about plans and upgrades. Pure: data in, text out. Nothing here may see a config value:
 // the inputs are the plan, the dry-run report and the workflow status, none of which hold secrets.
 import type { UpgradeExecution, UpgradeSummary } from '../client-lib/upgrades';
-import { formatDuration } from '../plan/duration';
+import { formatDuration } from '../shared/duration';
 import type { DryRunReport } from '../activities/dry-run';
 import { planBatches, failureBudget } from '../shared/batches';
 import { instanceKey, workflowIdFor } from '../shared/names';

@@ -5,7 +5,7 @@ import { stepProblem } from '../shared/batches';
 import { HOST_NAME } from '../shared/names';
 import { GATES } from '../shared/types';
 import { parseWindow } from '../shared/window';
-import { parseDuration } from './duration';
+import { parseDuration } from '../shared/duration';
 import { loadBalancerObject, loadBalancerSection, unknownServerContainers } from './load-balancer';
 import { checkTargetVersion } from './version-policy';
 

@@ -1,6 +1,6 @@
 // Data that crosses the workflow boundary: workflow input, activity inputs/results, the status query.
 // Plain JSON only. Nothing here may carry a value read from tyk.conf or pump.conf: it lands in workflow history.
-import type { LoadBalancerInput } from '../activities/load-balancer/types';
+import type { LoadBalancerInput } from './load-balancer';
 
 export type Role = 'gateway' | 'pump';
 /** after-canary waits after the first batch of gateways, when there is more than one batch. */

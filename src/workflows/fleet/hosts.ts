@@ -5,7 +5,7 @@ import { failureBudget, planBatches } from '../../shared/batches';
 import { ErrorType } from '../../shared/errors';
 import { instanceKey } from '../../shared/names';
 import type { BatchStatus, HostBackup, InstancePlan } from '../../shared/types';
-import type { LoadBalancerInput } from '../../activities/load-balancer/types';
+import type { LoadBalancerInput } from '../../shared/load-balancer';
 import { pendingStatus } from '../batch';
 import { lbGateway } from '../load-balancer';
 import { byHost, explainNoWorker, failureMessage, firstContact, on, PULL, SHORT } from '../routing';
