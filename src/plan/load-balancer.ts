@@ -149,7 +149,9 @@ export function toLoadBalancerInput(section: LoadBalancerSection | undefined): L
       timeoutMs: section.hooks.timeout ?? DEFAULT_HOOK_TIMEOUT_MS,
     };
   }
-  const h = section.haproxy!;
+  const h = section.haproxy;
+  // The schema admits a section with exactly one of hooks and haproxy.
+  if (!h) throw new Error('loadBalancer: neither haproxy nor hooks (the schema should have refused it)');
   return {
     type: 'haproxy',
     ...(h.socket ? { socket: h.socket } : { address: h.address }),
