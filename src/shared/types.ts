@@ -82,6 +82,26 @@ export interface UpgradeInput {
    * outside them (preflight, backup and pull run any time). Absent: any time.
    */
   window?: string[];
+  /**
+   * Parent history events after which the run continues as new at the next safe point between gateway batches,
+   * so the parent's history stays bounded whatever the fleet's size (default 1000; Temporal warns at 10,240).
+   */
+  maxHistoryEvents?: number;
+  /** Set only by the workflow itself when it continues as new: where the upgrade stands. Absent from plans. */
+  continued?: FleetCarry;
+}
+
+/** What one run of an upgrade hands the next when it continues as new: its whole state, and where to go on. */
+export interface FleetCarry {
+  status: UpgradeStatus;
+  plan: InstancePlan[];
+  manifests: Record<string, string>;
+  changed: { batch: string; keys: string[] }[];
+  accepted: number;
+  pauses: number;
+  rejectedWithRollback: boolean;
+  /** The gateway batch (0-based, in the planned order) the next run starts with. */
+  nextBatch: number;
 }
 
 export interface InstancePlan {
@@ -234,6 +254,8 @@ export interface UpgradeStatus {
    * cannot be replayed into another upgrade of the same stack. Absent in runs recorded before 0.4.
    */
   upgradeId?: string;
+  /** Which run of the upgrade this is: 1, then one more each time it continues as new (absent: 1). */
+  run?: number;
   outcome: Outcome;
   stage: StageName | 'done';
   stages: { name: StageName; state: StageState; startedAt?: string; endedAt?: string }[];
