@@ -173,7 +173,7 @@ const windows = z.union(
 /** A folder inside each host worker's backup folder: relative, and never climbing out of it. */
 const subfolder = text('a folder name such as prod or team-a/prod').superRefine((value, ctx) => {
   const parts = value.split('/');
-  if (value.startsWith('/') || value.startsWith('~') || parts.some((p) => p === '..' || p === '.' || p === '') || !/^[A-Za-z0-9_.\/-]+$/.test(value)) {
+  if (value.startsWith('/') || value.startsWith('~') || parts.some((p) => p === '..' || p === '.' || p === '') || !/^[A-Za-z0-9_./-]+$/.test(value)) {
     ctx.addIssue({
       code: 'custom',
       message: `"${value}" must be a relative folder name inside each worker's backup folder (letters, digits, "_", ".", "-", "/" between names; no "..")`,
