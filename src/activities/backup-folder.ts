@@ -39,9 +39,25 @@ export function backupFolderFor(workerDir: string, given: string | undefined): {
  * its own at start; a folder gone since, such as an unmounted backup disk, is not quietly made again on another
  * disk), be a folder, take a file, and have room.
  */
-export async function backupFolderProblem(base: string, host?: string): Promise<string | undefined> {
+export async function backupFolderProblem(base: string, host?: string, opts: { create?: boolean } = {}): Promise<string | undefined> {
   const fix = `or start the worker${host ? ` of ${host}` : ''} with --backup-dir DIR (a folder it can write)`;
   const who = userName();
+  if (opts.create) {
+    try {
+      await mkdir(base, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      // On a read-only file system even an existing folder refuses mkdir: then the checks below say what is wrong.
+      const there = await stat(base).then(
+        (st) => st.isDirectory(),
+        () => false,
+      );
+      if (there) return backupFolderProblem(base, host);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EROFS') return `backup folder ${base} cannot be made: the file system is read-only; mount it read-write, ${fix}`;
+      if (code === 'ENOSPC') return `backup folder ${base} cannot be made: the file system is full; free some space there, ${fix}`;
+      return `backup folder ${base} cannot be made for the worker's user${who} (${code}); create it (\`mkdir -p -m 700 ${base}\`), ${fix}`;
+    }
+  }
   try {
     if (!(await stat(base)).isDirectory()) return `backup folder ${base} is not a folder; remove what is there, ${fix}`;
   } catch (err) {
@@ -64,10 +80,12 @@ export async function backupFolderProblem(base: string, host?: string): Promise<
   return undefined;
 }
 
-/** At the worker's start: its folder made when missing (0700), then checked. A problem is returned for the log, not thrown: the worker still serves look-only work, and preflight refuses upgrades on this host until it is fixed. */
-export async function prepareBackupFolder(dir: string, host?: string): Promise<string | undefined> {
-  await mkdir(dir, { recursive: true, mode: 0o700 }).catch(() => undefined); // what failed is said by the check
-  return backupFolderProblem(dir, host);
+/**
+ * At the worker's start: its folder made when missing (0700), then checked. A problem is returned for the log,
+ * not thrown: the worker still serves look-only work, and preflight refuses upgrades on this host until it is fixed.
+ */
+export function prepareBackupFolder(dir: string, host?: string): Promise<string | undefined> {
+  return backupFolderProblem(dir, host, { create: true });
 }
 
 function userName(): string {

@@ -1,5 +1,4 @@
 // The activities, built by a factory so the worker and the tests hand in real dependencies.
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type Docker from 'dockerode';
@@ -118,8 +117,7 @@ export function createActivities(deps: ActivityDeps) {
       await engineAnswers();
       const folder = backupFolderFor(backupDir, input.backupDir);
       // A 0.3 run's own path is made, as 0.3's backup made it; the worker's folder is made at its start only.
-      if (folder.asGiven) await mkdir(folder.base, { recursive: true, mode: 0o700 }).catch(() => undefined);
-      const problem = await backupFolderProblem(folder.base, hostOf(input));
+      const problem = await backupFolderProblem(folder.base, hostOf(input), { create: folder.asGiven });
       if (problem) throw ApplicationFailure.create({ type: ErrorType.BackupFolderUnusable, nonRetryable: true, message: problem });
       return heartbeating(() => preflightStack(docker, input));
     },

@@ -16,11 +16,14 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-/** `hookHeaders`: what `tyk-upgrade worker` reads from TYK_UPGRADE_HOOK_HEADERS. */
-export async function startWorker(env: TestWorkflowEnvironment, opts: { hookHeaders?: Record<string, string> } = {}): Promise<RunningWorker> {
+/** `hookHeaders`: what `tyk-upgrade worker` reads from TYK_UPGRADE_HOOK_HEADERS; `backupDir`: its --backup-dir (default: a folder of its own). */
+export async function startWorker(
+  env: TestWorkflowEnvironment,
+  opts: { hookHeaders?: Record<string, string>; backupDir?: string } = {},
+): Promise<RunningWorker> {
   bundle ??= bundleWorkflows();
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
-  const backupDir = tempDir(`${taskQueue}-backups`);
+  const backupDir = opts.backupDir ?? tempDir(`${taskQueue}-backups`);
   const worker = await createUpgradeWorker({
     backupDir,
     connection: env.nativeConnection,
