@@ -7,7 +7,7 @@ import { TASK_QUEUE, WORKER_DEADLINE_MS } from '../shared/names';
 import { GATES, PAUSE_CHOICES } from '../shared/types';
 import { SANDBOX_DEFAULTS } from '../sandbox/sandbox';
 import { defaultBackupDir } from '../activities/backup-folder';
-import { collect, durationOption, intIn, startAtOption } from './options';
+import { collect, durationAtLeast, durationOption, intIn, startAtOption } from './options';
 import type { TemporalOptions } from './temporal';
 
 const EXIT_CODES = `
@@ -63,7 +63,7 @@ export function buildProgram(): Command {
     .option('--ui-url <url>', 'Temporal Web UI base URL for links (default: TEMPORAL_UI_URL, or the server port + 1000)')
     .addOption(
       new Option('--worker-timeout <duration>', 'how long a call waits for a worker to take its work (init, plan, start, status, approve), then exit 6')
-        .argParser(durationOption)
+        .argParser(durationAtLeast(1000))
         .default(WORKER_DEADLINE_MS, `${WORKER_DEADLINE_MS / 1000}s`),
     )
     .addHelpText('after', EXIT_CODES);

@@ -63,7 +63,12 @@ async function answer<T>(handle: WorkflowHandle, taskQueue: string, deadlineMs: 
     const late = waiting.filter((w) => w.waitedMs >= deadlineMs);
     if (late.length) {
       const queues = [...new Set(late.map((w) => w.taskQueue))];
-      await handle.terminate(`no worker took its work on ${queues.join(', ')} within ${deadlineMs / 1000} s`).catch(() => undefined);
+      const terminated = await handle.terminate(`no worker took its work on ${queues.join(', ')} within ${deadlineMs / 1000} s`).then(
+        () => true,
+        () => false,
+      );
+      // Not terminated: it may have just finished after all, and then its answer counts.
+      if (!terminated && (await Promise.race([settled, new Promise<false>((r) => setTimeout(() => r(false), 2000))]))) return result;
       throw new NoWorkerAnswered(handle.workflowId, queues, deadlineMs);
     }
     // Look again when the part that has waited longest reaches the deadline, so the call ends on time.
