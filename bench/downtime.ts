@@ -30,8 +30,8 @@ import { createStack, removeStack } from '../src/sandbox/stack';
 import type { InstancePlan } from '../src/shared/types';
 
 const REGISTRY = process.env.REGISTRY_ADDR ?? '127.0.0.1:5000';
-const FROM_IMAGE = `${REGISTRY}/tyk-gateway/tyk-gateway:v5.2.0`;
-const TO_IMAGE = `${REGISTRY}/tyk-gateway/tyk-gateway:v5.3.0`;
+const FROM_IMAGE = `${REGISTRY}/standin/tyk-gateway:v5.2.0`;
+const TO_IMAGE = `${REGISTRY}/standin/tyk-gateway:v5.3.0`;
 const FROM_VERSION = '5.2.0';
 const TO_VERSION = '5.3.0';
 const ROUNDS = Number(process.argv[2] ?? process.env.BENCH_ROUNDS ?? 5);
