@@ -5,6 +5,7 @@ import type { UpgradeExecution } from '../client-lib/upgrades';
 import { formatDuration } from '../plan/duration';
 import { failureBudget, rampOf } from '../shared/batches';
 import { childWorkflowId, instanceKey } from '../shared/names';
+import { approverRows, signaturePolicy } from '../shared/signed-decisions';
 import type { GateStatus, InstanceStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
 import { normaliseVersion } from '../shared/version';
 
@@ -136,7 +137,17 @@ function planSection(input: UpgradeInput, s: UpgradeStatus | undefined): string[
     '',
     `- Target versions: gateway ${gw}${pump ? `, pump ${pump}` : ''}${input.allowDowngrade ? ' (downgrade allowed)' : ''}`,
     `- Gates: ${input.gates.length ? input.gates.join(', ') : 'none'}; approvals needed per gate: ${approvals}${input.approvalTimeoutMs ? `; an undecided gate aborts after ${formatDuration(input.approvalTimeoutMs)}` : '; no approval timeout'}`,
-    `- Four-eyes: ${approvals > 1 ? `${approvals} distinct approvers` : 'one approver'}; the starter ${input.approverMustDifferFromStarter ? 'may not' : 'may'} approve`,
+    `- Four-eyes: ${approvals > 1 ? `${approvals} distinct approvers` : 'one approver'}; the starter ${input.approverMustDifferFromStarter ? 'may not' : 'may'} approve${input.approvers?.length ? ' (compared by key)' : ''}`,
+    `- Signed decisions: ${signaturePolicy(input)}`,
+    ...(input.approvers?.length
+      ? [
+          '',
+          ...table(
+            ['Approver', 'Key type', 'Fingerprint'],
+            approverRows(input.approvers).map((r) => [r[0], r[1], code(r[2])]),
+          ),
+        ]
+      : []),
     `- Batches: ${rampOf(input.batchSize).join(', ')} (the last step repeats; the first batch is the canary); maxUnavailable per pool: ${input.maxUnavailable ?? 'all but one of the pool'}`,
     `- Failure budget: ${input.maxFailures ?? 0} (${failureBudget(input.maxFailures, all)} of ${all} instances), then ${input.onFailure ?? 'rollback'}${input.pauseTimeoutMs ? `; an undecided pause rolls back after ${formatDuration(input.pauseTimeoutMs)}` : ''}`,
     `- Soak: ${input.soakMs ? formatDuration(input.soakMs) : 'none'}; health timeout: ${formatDuration(input.healthTimeoutMs)}; drain timeout: ${input.drainTimeoutSec} s`,

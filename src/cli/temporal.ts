@@ -11,7 +11,8 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { SignatureRefusal } from '../shared/signed-decisions';
 import { temporalTarget } from '../temporal-config';
 import { CliError, Exit } from './exit-codes';
 
@@ -122,7 +123,9 @@ export function explainTemporalError(err: unknown, what: string, taskQueue?: str
     return new CliError(`${what}: there is no such upgrade workflow; list them with \`tyk-upgrade list\``, Exit.WorkflowState);
   }
   if (err instanceof WorkflowUpdateFailedError) {
-    return new CliError(`${what}: ${err.cause?.message ?? err.message}`, Exit.WorkflowState);
+    const type = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
+    const signature = (Object.values(SignatureRefusal) as (string | null | undefined)[]).includes(type);
+    return new CliError(`${what}: ${err.cause?.message ?? err.message}`, signature ? Exit.SignatureRefused : Exit.WorkflowState);
   }
   if (noAnswer(err)) {
     return new CliError(
