@@ -12,7 +12,7 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
-import { SignatureRefusal } from '../shared/signed-decisions';
+import { exitCodeOf } from '../shared/errors';
 import { temporalTarget } from '../temporal-config';
 import { CliError, Exit } from './exit-codes';
 
@@ -91,11 +91,17 @@ export async function tcpProblem(address: string): Promise<string | undefined> {
   const host = m[1].replace(/^\[|\]$/g, '');
   return new Promise((resolve) => {
     const s = new Socket();
-    s.setTimeout(CONNECT_TIMEOUT_MS, () => (s.destroy(), resolve(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)));
+    s.setTimeout(CONNECT_TIMEOUT_MS, () => {
+      s.destroy();
+      resolve(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`);
+    });
     s.once('error', (e: NodeJS.ErrnoException) =>
       resolve(e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' ? `host "${host}" not found` : e.message),
     );
-    s.connect(Number(m[2]), host, () => (s.destroy(), resolve(undefined)));
+    s.connect(Number(m[2]), host, () => {
+      s.destroy();
+      resolve(undefined);
+    });
   });
 }
 
@@ -123,9 +129,9 @@ export function explainTemporalError(err: unknown, what: string, taskQueue?: str
     return new CliError(`${what}: there is no such upgrade workflow; list them with \`tyk-upgrade list\``, Exit.WorkflowState);
   }
   if (err instanceof WorkflowUpdateFailedError) {
+    // The workflow's validator refused: its failure type says why, and so which exit code (src/shared/errors.ts).
     const type = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
-    const signature = (Object.values(SignatureRefusal) as (string | null | undefined)[]).includes(type);
-    return new CliError(`${what}: ${err.cause?.message ?? err.message}`, signature ? Exit.SignatureRefused : Exit.WorkflowState);
+    return new CliError(`${what}: ${err.cause?.message ?? err.message}`, exitCodeOf(type) ?? Exit.WorkflowState);
   }
   if (noAnswer(err)) {
     return new CliError(

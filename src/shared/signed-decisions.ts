@@ -1,6 +1,7 @@
 // Checks a signed decision against the plan's approvers and the decision it is meant for. Pure and deterministic
 // (the caller passes the time), so the workflow's validators and signal handlers use it as they are, and the CLI
 // uses the same code to refuse early what the workflow would refuse.
+import { ErrorType } from './errors';
 import { parsePublicKey, parseSignature, SshFormatError, signatureId, verifySignature, type PublicKey, type SshSignature } from './sshsig';
 import {
   parseStatement,
@@ -23,26 +24,17 @@ export const DEFAULT_SIGNATURE_MAX_AGE_MS = 15 * 60_000;
 /** How far ahead of the workflow's clock a signer's clock may be. */
 export const CLOCK_SKEW_MS = 5 * 60_000;
 
-/** The refusals, each its own failure type (listed in errors.ts), so a script can tell them apart. */
+/** The refusals, each its own failure type (src/shared/errors.ts), so a script can tell them apart. */
 export const SignatureRefusal = {
-  /** Signatures are required and the decision carries none. */
-  unsigned: 'SignatureRequired',
-  /** The signature or statement text does not parse, or is for another namespace. */
-  malformed: 'SignatureMalformed',
-  /** The key that signed is not one of the plan's approvers. */
-  unknownKey: 'SignerUnknown',
-  /** The signature does not verify over the statement: changed after signing, or the signature of other text. */
-  invalid: 'SignatureInvalid',
-  /** The statement is about another workflow or another upgrade (an earlier run of the same stack). */
-  otherUpgrade: 'StatementOtherUpgrade',
-  /** The statement decides another gate or pause, or another decision than the one asked for. */
-  otherDecision: 'StatementOtherDecision',
-  /** The decision's own fields (name, comment, gate) differ from what was signed. */
-  mismatch: 'StatementMismatch',
-  /** This signature was already used for a decision of this upgrade. */
-  reused: 'StatementReused',
-  /** Older than the plan allows, or dated ahead of the workflow's clock. */
-  expired: 'StatementExpired',
+  unsigned: ErrorType.SignatureRequired,
+  malformed: ErrorType.SignatureMalformed,
+  unknownKey: ErrorType.SignerUnknown,
+  invalid: ErrorType.SignatureInvalid,
+  otherUpgrade: ErrorType.StatementOtherUpgrade,
+  otherDecision: ErrorType.StatementOtherDecision,
+  mismatch: ErrorType.StatementMismatch,
+  reused: ErrorType.StatementReused,
+  expired: ErrorType.StatementExpired,
 } as const;
 export type SignatureRefusalType = (typeof SignatureRefusal)[keyof typeof SignatureRefusal];
 

@@ -39,8 +39,8 @@ export interface Signed {
 export class StatementError extends Error {}
 
 /** Values are one line each: backslash, CR and LF are escaped, everything else is as given. */
-const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
-const unescape = (v: string) => v.replace(/\\(\\|n|r)/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'));
+const escapeValue = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+const unescapeValue = (v: string) => v.replace(/\\(\\|n|r)/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'));
 
 export function subjectText(s: StatementSubject): string {
   return s.kind === 'gate' ? `gate ${s.gate}` : s.kind === 'pause' ? `pause ${s.number}` : s.kind;
@@ -54,8 +54,8 @@ export function formatStatement(s: Statement): string {
     identity,
     `subject: ${subjectText(s.subject)}`,
     `decision: ${s.decision}`,
-    `name: ${escape(s.name)}`,
-    `comment: ${escape(s.comment)}`,
+    `name: ${escapeValue(s.name)}`,
+    `comment: ${escapeValue(s.comment)}`,
     `time: ${s.time}`,
     '',
   ].join('\n');
@@ -100,8 +100,8 @@ export function parseStatement(text: string): Statement {
     ...(subject.kind === 'start' ? { planHash: values.plan } : { upgradeId: values.upgrade }),
     subject,
     decision: values.decision as StatementDecision,
-    name: unescape(values.name),
-    comment: unescape(values.comment),
+    name: unescapeValue(values.name),
+    comment: unescapeValue(values.comment),
     time: values.time,
   };
   if (!s.name) throw new StatementError('the statement names nobody (name: is empty)');
