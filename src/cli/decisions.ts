@@ -1,13 +1,12 @@
 // What the CLI says about a decision it has just had recorded: exactly what the workflow answered, no more (a
 // four-eyes approval that leaves the gate waiting says so), with the signer and "signature verified" when signed.
-import type { VerifiedSignature } from '../shared/signed-decisions';
+import { signedBy, type VerifiedSignature } from '../shared/signed-decisions';
 import type { AbortStatus, GateStatus, PauseStatus } from '../shared/types';
 import { clock } from './table';
 
 /** "alice (key SHA256:…, signature verified)", or the bare name when unsigned. */
 export function whoSigned(by: string | undefined, signer: VerifiedSignature | undefined): string {
-  if (!signer) return by ?? 'unknown';
-  return `${signer.name} (${signer.keyType} key ${signer.fingerprint}, signature verified)`;
+  return signer ? signedBy(signer) : (by ?? 'unknown');
 }
 
 const quoted = (comment?: string) => (comment ? `: "${comment}"` : '');

@@ -5,7 +5,7 @@ import { formatDuration } from '../shared/duration';
 import type { DryRunReport } from '../activities/dry-run';
 import { planBatches, failureBudget } from '../shared/batches';
 import { instanceKey, workflowIdFor } from '../shared/names';
-import { approverRows, signaturePolicy } from '../shared/signed-decisions';
+import { approverRows, signaturePolicy, signedBy, signedDecision } from '../shared/signed-decisions';
 import type { GateName, GateStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
 import { clock, dateTime, table } from './table';
 
@@ -207,8 +207,17 @@ export function renderStatus(exec: UpgradeExecution, s: UpgradeStatus | undefine
       ]),
     );
   }
+  if (s.signatures?.length) {
+    out.push('', 'Signed decisions (each verified by the workflow; `tyk-upgrade report` lists the statements to re-check):');
+    for (const x of s.signatures) out.push(`  ${signedDecision(x)}: ${signedBy(x)}, signed ${dateTime(x.signedAt)}`);
+  }
+  for (const r of s.refused ?? []) out.push(`${r === s.refused?.[0] ? '\n' : ''}Refused at ${clock(r.at)} (not acted on): ${r.asked}: ${r.type}: ${r.message}`);
   const waiting = s.gates.find((g) => g.state === 'waiting');
-  if (waiting) out.push('', `Waiting for approval at ${waiting.gate}: ${approveCommand(exec.workflowId, waiting.gate)}`);
+  if (waiting)
+    out.push(
+      '',
+      `Waiting for approval at ${waiting.gate}: ${approveCommand(exec.workflowId, waiting.gate)}${s.signaturesRequired ? ' --sign-key KEY (signed decisions only)' : ''}`,
+    );
   for (const b of s.backups) {
     out.push(
       `${b === s.backups[0] ? '\n' : ''}Backup: ${b.host ? `${b.host}:` : ''}${b.dir} (${b.files} files; ${b.redis})${b.manifestSha256 ? `\n  manifest sha256 ${b.manifestSha256}` : ''}`,

@@ -220,3 +220,18 @@ export function signaturePolicy(input: {
     `; a statement is accepted up to ${age} after it was signed${eyes.length ? `; ${eyes.join('; ')}` : ''}`
   );
 }
+
+/** "alice (ssh-ed25519 key SHA256:…, signature verified)": how a verified signer is shown everywhere. */
+export function signedBy(s: VerifiedSignature): string {
+  return `${s.name} (${s.keyType} key ${s.fingerprint}, signature verified)`;
+}
+
+/** What a verified statement decided, in words: "approve gate before-gateways", "retry pause 1", "start". */
+export function signedDecision(s: VerifiedSignature): string {
+  try {
+    const st = parseStatement(s.statement);
+    return st.subject.kind === 'start' ? 'start' : `${st.decision} ${subjectText(st.subject)}`;
+  } catch {
+    return 'decision'; // it verified when it was recorded, so it parses; this is only for display
+  }
+}

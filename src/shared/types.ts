@@ -289,6 +289,10 @@ export interface UpgradeStatus {
   startSigner?: VerifiedSignature;
   /** Signals that were not acted on (unsigned or badly signed under required signatures). */
   refused?: RefusedDecision[];
+  /** Every signed statement the workflow accepted, in order (the start first), for an auditor to re-check. */
+  signatures?: VerifiedSignature[];
+  /** The plan requires every decision to be signed. */
+  signaturesRequired?: boolean;
   outcome: Outcome;
   stage: StageName | 'done';
   stages: { name: StageName; state: StageState; startedAt?: string; endedAt?: string }[];
