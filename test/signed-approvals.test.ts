@@ -15,7 +15,7 @@ import { findUpgrade, getStatus, signStart, startUpgrade, type StatementSigner }
 import { formatStatement, type Statement } from '../src/shared/statement';
 import type { AbortRequest, Decision, UpgradeInput } from '../src/shared/types';
 import { abortWithRollbackUpdate, approveSignal, approveUpdate } from '../src/workflows/messages';
-import { runCli, type CliResult } from './support/cli';
+import { runCli, spawnCli, type CliResult } from './support/cli';
 import { docker, tempDir } from './support/services';
 import { sshKeygenVerify, testKeys, type TestKey, type TestKeys } from './support/ssh-keys';
 import { testStack, type TestStack } from './support/stack';
@@ -367,6 +367,53 @@ describe('signed approvals', () => {
       assertNoPrivateKeys('the CLI output', outputs.map((o) => o.stdout + o.stderr).join('\n'));
       assertNoPrivateKeys('the history', JSON.stringify((await handle.fetchHistory()).events));
     } finally {
+      await stack.remove();
+    }
+  });
+
+  it('watch --auto-approve --sign-key signs the gate; a maintenance-window pause is resumed only by a signed decision, bound to that pause', async () => {
+    const stack = await testStack({ prefix: 'signpause', pump: false });
+    let watch: ReturnType<typeof spawnCli> | undefined;
+    try {
+      // A window that opens in two hours: the run pauses before the first container stops.
+      const hhmm = (d: Date) => d.toISOString().slice(11, 16);
+      const opens = new Date(Date.now() + 2 * 3_600_000);
+      const window = `daily ${hhmm(opens)}-${hhmm(new Date(opens.getTime() + 3_600_000))} UTC`;
+      const plan = signedPlan(stack, { window: [window] });
+      const handle = await startUpgrade(t.env.client, await signStart(signer(alice), plan), { taskQueue: t.worker.taskQueue });
+      const id = handle.workflowId;
+      watch = spawnCli(['watch', id, '--auto-approve', '--sign-key', alice.file]);
+      await watch.waitFor(/approving gate before-gateways automatically \(--auto-approve, as alice, signed\)/);
+      const paused = await waitUntil(t.env.client, id, 'the window pause', (st) => st.pause?.kind === 'window' && st.pause.state === 'waiting');
+      assert.deepEqual([paused.gates[0].state, paused.gates[0].signer?.name], ['approved', 'alice'], "the gate was approved with alice's signature");
+
+      const unsigned = await cli(['resume', id, 'continue', '--by', 'bob']);
+      assert.equal(unsigned.code, 11, unsigned.stderr);
+      // A statement for an earlier pause does not count for this one.
+      const before = await quiet(handle);
+      const old = await signedBy(bob, handle, { subject: { kind: 'pause', number: 7 }, decision: 'continue' });
+      await assert.rejects(
+        handle.executeUpdate('resolvePause', { args: [{ choice: 'continue', signed: old }], updateId: 'old-pause' }),
+        (err: unknown) => err instanceof WorkflowUpdateFailedError && /for pause 7, but this is continue for pause 1/.test(String(err.cause?.message)),
+      );
+      assert.equal((await handle.describe()).historyLength, before);
+
+      const resumed = await cli(['resume', id, 'continue', '--sign-key', bob.pub, '--comment', 'CHG-12 agreed']);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.match(resumed.stdout, /^Pause 1 of .*: continue \(by bob \(ssh-ed25519 key SHA256:\S+, signature verified\) at .*: "CHG-12 agreed"\)$/m);
+      assert.equal(await watch.exited, 0, watch.output());
+      const result = await handle.result();
+      await keepHistory(handle, 'signed-window-resume', t.env.client);
+      assert.equal(result.outcome, 'succeeded', result.reason);
+      assert.deepEqual([result.pause?.signer?.name, result.window?.overriddenBy], ['bob', 'bob']);
+      assert.deepEqual(
+        result.signatures?.map((x) => x.name),
+        ['alice', 'alice', 'bob'],
+      );
+      assert.equal((await getHello(stack.gateways[0].url, 'hello')).body?.version, '5.3.0');
+      assertNoPrivateKeys('the watch output', watch.output());
+    } finally {
+      await watch?.stop();
       await stack.remove();
     }
   });
