@@ -365,6 +365,18 @@ describe('approvers in the plan', () => {
     const s = await approverSigner(input, { signKey: alice.file });
     assert.equal(s?.name, 'alice');
     assert.equal(await approverSigner(input, {}), undefined);
+    const unsignedPlan = { stack: 'old' } as UpgradeInput;
+    process.env.TYK_UPGRADE_SIGN_KEY = alice.file;
+    try {
+      assert.equal((await approverSigner(input, {}))?.name, 'alice', 'TYK_UPGRADE_SIGN_KEY is the default key');
+      assert.equal(await approverSigner(unsignedPlan, {}), undefined, 'and is ignored for a plan without approvers');
+    } finally {
+      delete process.env.TYK_UPGRADE_SIGN_KEY;
+    }
+    await assert.rejects(
+      approverSigner(unsignedPlan, { signKey: alice.file }),
+      (e: unknown) => e instanceof CliError && e.exitCode === 2 && /has no approvers/.test(e.message),
+    );
     await assert.rejects(
       approverSigner(input, { signKey: eve.file }),
       (e: unknown) => e instanceof CliError && e.exitCode === 11 && /is not an approver/.test(e.message),

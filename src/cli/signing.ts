@@ -20,6 +20,8 @@ export function signKeyOf(f: SigningFlags): string | undefined {
 export async function approverSigner(input: UpgradeInput, f: SigningFlags): Promise<(StatementSigner & { fingerprint: string }) | undefined> {
   const keyFile = signKeyOf(f);
   if (!keyFile) return undefined;
+  // TYK_UPGRADE_SIGN_KEY is a default for plans that have approvers; for one without, it is not an error.
+  if (!input.approvers?.length && !f.signKey) return undefined;
   if (!input.approvers?.length) {
     throw new CliError(
       `the upgrade of "${input.stack}" has no approvers: in its plan, so there is nobody to sign as; drop --sign-key (and TYK_UPGRADE_SIGN_KEY), or add approvers: to the plan (docs/approvals.md)`,
