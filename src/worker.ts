@@ -21,6 +21,8 @@ export interface UpgradeWorkerOptions {
   notify?: ActivityDeps['notify'];
   /** A bundle made once with bundleWorkflows(), so several workers in one process do not bundle again. */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /** This worker's backup folder on its host (`--backup-dir`); default: defaultBackupDir(). */
+  backupDir?: string;
 }
 
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
@@ -40,6 +42,7 @@ const activitiesOf = (opts: UpgradeWorkerOptions) =>
     engineWaitMs: opts.engineWaitMs,
     hookHeaders: opts.hookHeaders,
     notify: opts.notify,
+    backupDir: opts.backupDir,
   });
 // Let a running health check or drain finish its step before the worker goes.
 const SHUTDOWN_GRACE = '30s' as const;

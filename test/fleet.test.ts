@@ -94,6 +94,8 @@ describe('a rolling upgrade of 3 hosts × 2 gateways and a pump per host behind 
         for (const b of result.backups) {
           const manifest = JSON.parse(readFileSync(b.manifest, 'utf8')) as { entries: { container: string }[] };
           assert.ok(b.manifest.includes(`/${b.host}/`), b.manifest);
+          const own = fleet.hosts.find((h) => h.name === b.host)?.worker?.backupDir;
+          assert.ok(own && b.dir.startsWith(`${own}/`), `${b.dir} is in the folder of ${b.host}'s worker (${own})`);
           assert.deepEqual([...new Set(manifest.entries.map((e) => e.container))].sort(), [
             `${fleet.input().stack}-gateway-1`,
             `${fleet.input().stack}-gateway-2`,

@@ -237,7 +237,7 @@ describe('init and plan with HAProxy', () => {
     const [c1, c2] = stack.gateways.map((g) => g.container);
     assert.match(init.stdout, new RegExp(`HAProxy backend "tyk": ${c1} is server gw1, ${c2} is server gw2`));
     const written = parsePlanText(readFileSync(join(dir, 'plan.yaml'), 'utf8'), 'plan.yaml');
-    assert.deepEqual(toUpgradeInput(written, join(dir, 'plan.yaml'), {}).loadBalancer, {
+    assert.deepEqual(toUpgradeInput(written).loadBalancer, {
       type: 'haproxy',
       socket: h.socketPath,
       backend: 'tyk',
@@ -344,14 +344,14 @@ describe('init and plan with HAProxy', () => {
   it('a plan file: loadBalancer reaches the workflow input; a server for a container the plan does not list is refused', () => {
     const plan = (lb: string) => `stack: s\ngateway:\n  version: v5.3.0\n  instances:\n    - container: tyk-gateway-1\n      url: http://127.0.0.1:8080\n${lb}`;
     const parsed = parsePlanText(plan('loadBalancer:\n  haproxy: { socket: /run/haproxy/admin.sock, backend: tyk }\n  drainTimeout: 20s\n'), 'plan.yaml');
-    assert.deepEqual(toUpgradeInput(parsed, '/tmp/plan.yaml', {}).loadBalancer, {
+    assert.deepEqual(toUpgradeInput(parsed, {}).loadBalancer, {
       type: 'haproxy',
       socket: '/run/haproxy/admin.sock',
       backend: 'tyk',
       drainTimeoutMs: 20_000,
       readyTimeoutMs: 30_000,
     });
-    assert.equal(toUpgradeInput(parsePlanText(plan('loadBalancer: none\n'), 'plan.yaml'), '/tmp/plan.yaml', {}).loadBalancer, undefined);
+    assert.equal(toUpgradeInput(parsePlanText(plan('loadBalancer: none\n'), 'plan.yaml'), {}).loadBalancer, undefined);
     assert.throws(
       () => parsePlanText(plan('loadBalancer:\n  haproxy: { socket: /s, backend: tyk }\n  servers: { tyk-gatway-1: gw1 }\n'), 'plan.yaml'),
       /loadBalancer\.servers\.tyk-gatway-1.*"tyk-gatway-1" is not one of the plan's gateway\.instances/s,

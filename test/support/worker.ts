@@ -4,21 +4,28 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { bundleWorkflows, createUpgradeWorker } from '../../src/worker';
 import { after, before } from 'node:test';
-import { connectTestEnv, docker } from './services';
+import { connectTestEnv, docker, tempDir } from './services';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 export interface RunningWorker {
   taskQueue: string;
+  /** Its backup folder (a worker's own, as `--backup-dir`). */
+  backupDir: string;
   worker: Worker;
   stop(): Promise<void>;
 }
 
-/** `hookHeaders`: what `tyk-upgrade worker` reads from TYK_UPGRADE_HOOK_HEADERS. */
-export async function startWorker(env: TestWorkflowEnvironment, opts: { hookHeaders?: Record<string, string> } = {}): Promise<RunningWorker> {
+/** `hookHeaders`: what `tyk-upgrade worker` reads from TYK_UPGRADE_HOOK_HEADERS; `backupDir`: its --backup-dir (default: a folder of its own). */
+export async function startWorker(
+  env: TestWorkflowEnvironment,
+  opts: { hookHeaders?: Record<string, string>; backupDir?: string } = {},
+): Promise<RunningWorker> {
   bundle ??= bundleWorkflows();
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
+  const backupDir = opts.backupDir ?? tempDir(`${taskQueue}-backups`);
   const worker = await createUpgradeWorker({
+    backupDir,
     connection: env.nativeConnection,
     namespace: 'default',
     taskQueue,
@@ -29,6 +36,7 @@ export async function startWorker(env: TestWorkflowEnvironment, opts: { hookHead
   const running = worker.run();
   return {
     taskQueue,
+    backupDir,
     worker,
     stop: async () => {
       worker.shutdown();
