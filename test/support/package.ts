@@ -23,11 +23,12 @@ export function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** The tree's files as git sees them (tracked and new, not ignored), with a hash of their content. */
+/** The tree's files as git sees them (tracked and new, not ignored) that the package is made from, with a hash of their content. */
 function sourceFiles(): { files: string[]; hash: string } {
   const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: REPO, encoding: 'utf8' })
     .split('\0')
-    .filter((f) => f && existsSync(join(REPO, f)))
+    // What cannot end up in the package stays out of the copy and of the hash: a test edit does not re-pack.
+    .filter((f) => f && !/^(test|bench|rig|standins|\.ci)\//.test(f) && existsSync(join(REPO, f)))
     .sort();
   const hash = createHash('sha256');
   for (const f of files)
