@@ -15,11 +15,17 @@ export interface CliOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   timeoutMs?: number;
+  /** Another build's client.js (an older release), instead of this tree's. */
+  entry?: string;
 }
 
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const started = Date.now();
-  const child = spawn(process.execPath, [CLIENT, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [opts.entry ?? CLIENT, ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -45,7 +51,11 @@ export interface CliProcess {
 }
 
 export function spawnCli(args: string[], opts: CliOptions = {}): CliProcess {
-  const child = spawn(process.execPath, [CLIENT, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [opts.entry ?? CLIENT, ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: { at: number; text: string }[] = [];
   const collect = (stream: NodeJS.ReadableStream) => {
     let partial = '';
