@@ -1,6 +1,6 @@
 // The worker: runs the upgrade workflow and its activities on the task queue (`tyk-upgrade worker`, `dev`, `demo`).
 import { hostname } from 'node:os';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { type NativeConnection, Worker } from '@temporalio/worker';
 import Docker from 'dockerode';
 import { createActivities, type ActivityDeps } from './activities';
 import { createNotifyActivity } from './activities/notify';

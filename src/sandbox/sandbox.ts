@@ -7,8 +7,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { getHello, getPumpHealth } from '../activities/tyk-http';
+import { SANDBOX_LABEL } from '../shared/names';
 import { chooseImages, ImagesMissing, sourceLabel, type ImageSource, type SandboxImages } from './images';
-import { createStack, removeStack, SANDBOX_LABEL, stackContainers, type StackInfo } from './stack';
+import { createStack, removeStack, stackContainers, type StackInfo } from './stack';
 import { SANDBOX_DIR_LABEL, startSandboxRedis } from './redis';
 
 export const SANDBOX_DEFAULTS = {
