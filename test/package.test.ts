@@ -3,60 +3,20 @@
 // from the npm registry. Everything after that runs the installed `tyk-upgrade` from that folder: `dev` (the
 // Temporal dev server and a worker), `worker`, `doctor`, `sandbox` and a whole upgrade through the CLI.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { getHello, getPumpHealth } from '../src/activities/tyk-http';
 import type { UpgradeStatus } from '../src/shared/types';
+import { runCli, spawnCli, type CliProcess } from './support/cli';
 import { docker, freePort, tempDir } from './support/services';
 import { installPackage, packedPackage, userEnv, VERSION, type Installed } from './support/package';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The installed binary by its path (its shebang finds node on PATH), as a person runs it. */
-function run(pkg: Installed, args: string[], env: Record<string, string>, cwd: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(pkg.bin, args, { cwd, env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** A long-running installed command (dev, worker): its output so far, a wait for a line, and a stop. */
-function start(pkg: Installed, args: string[], env: Record<string, string>, cwd: string) {
-  const child = spawn(pkg.bin, args, { cwd, env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return {
-    output: () => out,
-    waitFor: async (re: RegExp, ms = 90_000) => {
-      const deadline = Date.now() + ms;
-      while (!re.test(out)) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ${re} from tyk-upgrade ${args.join(' ')}:\n${out}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
+/** The installed binary by its path, in a person's environment (no npm settings, no NODE_PATH), from `cwd`. */
+const run = (pkg: Installed, args: string[], env: Record<string, string>, cwd: string) =>
+  runCli(args, { bin: pkg.bin, env: userEnv(env), cwd, timeoutMs: 180_000 });
+const start = (pkg: Installed, args: string[], env: Record<string, string>, cwd: string) => spawnCli(args, { bin: pkg.bin, env: userEnv(env), cwd });
 
 describe('the npm package', () => {
   let pkg: Installed;
@@ -99,11 +59,11 @@ describe('the npm package', () => {
       {},
       cwd,
     );
-    let worker: ReturnType<typeof start> | undefined;
+    let worker: CliProcess | undefined;
     try {
-      await dev.waitFor(/Worker: polling task queue/);
+      await dev.waitFor(/Worker: polling task queue/, 90_000);
       worker = start(pkg, ['worker'], env, cwd);
-      await worker.waitFor(new RegExp(`worker: polling task queue "${queue}" on ${address}`));
+      await worker.waitFor(new RegExp(`worker: polling task queue "${queue}" on ${address}`), 90_000);
       // Workers from the package load the prebuilt bundle: no webpack at start, no word of bundling.
       assert.doesNotMatch(dev.output() + worker.output(), /bundl/i);
 
@@ -156,9 +116,10 @@ describe('the npm package', () => {
       );
     } finally {
       await run(pkg, ['sandbox', 'down', '--name', name], env, cwd);
-      const [w, d] = [await worker?.stop(), await dev.stop()];
-      assert.equal(w, 0, worker?.output());
-      assert.equal(d, 0, dev.output());
+      await worker?.stop();
+      await dev.stop();
+      assert.equal(worker?.child.exitCode, 0, worker?.output());
+      assert.equal(dev.child.exitCode, 0, dev.output());
     }
     assert.deepEqual(await docker.listContainers({ all: true, filters: { label: [`io.tyk-upgrade.sandbox=${name}`] } }), []);
   });
