@@ -27,7 +27,10 @@ bash rig/docker-engine.sh
 bash rig/registry.sh
 bash rig/redis.sh
 bash rig/standins.sh
-# Real Tyk images (built from /work/shared/tyk-src) go here, one list per profile: the demo's are the sandbox's.
+# Real Tyk images (rig/tyk-real.sh: built from TYK_SRC_DIR's archives, or pulled) for the suite's contract and
+# real-Tyk tests. The demo's sandbox runs the stand-ins (src/sandbox/images.ts), so the demo profile builds none;
+# when the sandbox moves to real images, list its own here: bash rig/tyk-real.sh gateway:v5.2.0 gateway:v5.3.0 ...
+if [ "$profile" = test ]; then bash rig/tyk-real.sh; fi
 node dist/src/devserver/temporal-cli.js >/dev/null
 if [ "$profile" = test ]; then
   # Temporal server, schema tool and Web UI server for the PostgreSQL-backed cluster tests (built once, cached).

@@ -82,7 +82,7 @@ describe('the npm package', () => {
         cwd,
       );
       assert.equal(refused.code, 4, refused.stderr);
-      assert.match(refused.stderr, /stand-in images from the local registry missing:\n {2}gateway 127\.0\.0\.1:\d+\/tyk-gateway\/tyk-gateway:v5\.2\.0: /);
+      assert.match(refused.stderr, /stand-in images from the local registry missing:\n {2}gateway 127\.0\.0\.1:\d+\/standin\/tyk-gateway:v5\.2\.0: /);
       assert.match(refused.stderr, /built by the tyk-upgrade repository's rig, not shipped in the package: .*`bash rig\/setup\.sh demo`/);
       assert.deepEqual(await docker.listContainers({ all: true, filters: { label: [`io.tyk-upgrade.sandbox=${name}`] } }), [], 'nothing created');
 

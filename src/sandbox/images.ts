@@ -33,7 +33,7 @@ interface Source {
 const SOURCES: Record<ConcreteSource, Source> = {
   standin: {
     label: 'stand-in images from the local registry',
-    repos: (r) => ({ gateway: `${r}/tyk-gateway/tyk-gateway`, pump: `${r}/tyk-pump/tyk-pump`, redis: `${r}/library/redis:7` }),
+    repos: (r) => ({ gateway: `${r}/standin/tyk-gateway`, pump: `${r}/standin/tyk-pump`, redis: `${r}/library/redis:7` }),
     howToGet: (r) =>
       `the stand-ins are built by the tyk-upgrade repository's rig, not shipped in the package: in a clone of it run \`bash rig/setup.sh demo\`, which pushes them to ${r} (or pass --registry where they are)`,
   },
