@@ -42,6 +42,7 @@ describe('the npm package', () => {
     ]);
     assert.deepEqual(readdirSync(join(pkg.root, 'dist')).sort(), ['src', 'workflow-bundle.js', 'workflow-bundle.js.sha256']);
     assert.ok(!existsSync(join(pkg.root, 'dist', 'src', 'client.js.map')), 'no source maps of sources that are not shipped');
+    assert.ok(!existsSync(join(pkg.root, 'dist', 'src', 'real-tyk')), 'not the builder of real Tyk images, which only the rig runs');
     const v = await run(pkg, ['--version'], {}, cwd);
     assert.equal(v.code, 0, v.stderr);
     assert.equal(v.stdout.trim(), VERSION);
