@@ -16,6 +16,8 @@ const ALLOWED: Record<string, { values: string[]; types?: string[] }> = {
   plan: { values: ['shared'] },
   notify: { values: ['shared'] },
   devserver: { values: ['shared'] },
+  // The rig's builder of real Tyk images (rig/tyk-real.sh): Go builds through devserver's helpers.
+  'real-tyk': { values: ['shared', 'devserver'] },
   activities: { values: ['shared', 'notify'] },
   workflows: { values: ['shared'], types: ['activities'] },
   'temporal-config': { values: ['shared'] },
