@@ -16,7 +16,7 @@ const ALLOWED: Record<string, { values: string[]; types?: string[] }> = {
   plan: { values: ['shared'] },
   notify: { values: ['shared'] },
   devserver: { values: ['shared'] },
-  // The rig's builder of real Tyk images (rig/tyk-real.sh): Go builds through devserver's helpers.
+  // Builds the real Tyk images from Tyk's source for the rig, with the Go build helpers of devserver.
   'real-tyk': { values: ['shared', 'devserver'] },
   activities: { values: ['shared', 'notify'] },
   workflows: { values: ['shared'], types: ['activities'] },

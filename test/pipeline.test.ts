@@ -75,7 +75,7 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     // The gateway carries compose labels: the person is told the compose file must follow.
     assert.ok(
       result.errors.some((e) =>
-        /^warning: .*compose project "tyk" \(service "tyk-gateway"\): set its image to 127\.0\.0\.1:5000\/tyk-gateway\/tyk-gateway:v5\.3\.0 there too/.test(e),
+        /^warning: .*compose project "tyk" \(service "tyk-gateway"\): set its image to 127\.0\.0\.1:5000\/standin\/tyk-gateway:v5\.3\.0 there too/.test(e),
       ),
       result.errors.join('\n'),
     );

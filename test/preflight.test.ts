@@ -69,7 +69,7 @@ describe('preflight', () => {
     await refused(
       stack.input({ gatewayVersion: 'v5.4.0' }),
       'ImageNotFound',
-      /target image 127\.0\.0\.1:5000\/tyk-gateway\/tyk-gateway:v5\.4\.0 is not available: the registry has no such image or tag/,
+      /target image 127\.0\.0\.1:5000\/standin\/tyk-gateway:v5\.4\.0 is not available: the registry has no such image or tag/,
     );
   });
 
