@@ -112,7 +112,9 @@ describe('a gateway that dies after passing its health check', () => {
       // The probe sees the kill as the engine's state or, a moment earlier, as /hello refused or cut mid-answer: all are caught.
       assert.match(
         failure.message,
-        new RegExp(`${gw} became unhealthy during the 20 s soak on 5\\.3\\.0: (container (restarted|exited|is restarting)|/hello: ECONNREFUSED|/hello: ECONNRESET)`),
+        new RegExp(
+          `${gw} became unhealthy during the 20 s soak on 5\\.3\\.0: (container (restarted|exited|is restarting)|/hello: ECONNREFUSED|/hello: ECONNRESET)`,
+        ),
       );
       const now = await docker.getContainer(gw).inspect();
       assert.equal(now.Id, original.Id);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startDevServer } from '../../src/devserver/dev-server';
 
 /** Files with engines or a Temporal of their own. */
-const SECOND_LANE = [/^fleet\./, /^temporal-cluster\./, /^faults-engine\./];
+const SECOND_LANE = [/^fleet\./, /^fleet-image\./, /^temporal-cluster\./, /^faults-engine\./];
 
 interface LaneResult {
   code: number;

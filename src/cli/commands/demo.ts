@@ -75,7 +75,16 @@ export async function demoCommand(f: { keep?: boolean; notify?: string }): Promi
     // The demo keeps everything it makes beside its history, in .tyk-upgrade/.
     const backupDir = resolve('.tyk-upgrade/backups');
     await mkdir(backupDir, { recursive: true, mode: 0o700 });
-    const worker: Worker = await createUpgradeWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE, docker, hookHeaders, notify, backupDir });
+    const worker: Worker = await createUpgradeWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: TASK_QUEUE,
+      docker,
+      hookHeaders,
+      notify,
+      backupDir,
+      log: (l) => note(`demo: ${l}`),
+    });
     const running = worker.run().catch((err: Error) => note(`demo: the worker stopped: ${err.message}`));
     undo.worker = async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown(); // a signal may have begun the shutdown already
