@@ -194,7 +194,7 @@ describe('a gateway on the second host fails its health check', () => {
       const again = await runCli(['resume', handle.workflowId, 'retry'], { env: noDocker });
       // A decided pause cannot be decided again (NotPaused); the decision below is still carol's rollback.
       assert.equal(again.code, Exit.WorkflowState, `exit ${again.code} (null: killed at the timeout)\n${again.stderr}`);
-      assert.match(again.stderr, /the upgrade is not paused/);
+      assert.match(again.stderr, new RegExp(`cannot resume: ${handle.workflowId} is not paused`));
 
       const failure = await failureOf(handle.result());
       await keepHistory(handle, 'fleet-pause-rollback', env.client);

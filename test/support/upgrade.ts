@@ -1,10 +1,9 @@
 // Helpers for driving an upgrade workflow in tests.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { decodePendingActivityState, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { ApplicationFailure } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
 import { getStatus } from '../../src/client-lib/upgrades';
 import type { GateName, UpgradeStatus } from '../../src/shared/types';
 import { waitFor } from './services';
@@ -110,7 +109,6 @@ export interface RunningActivity {
  * (pending children, pending activities), not through the product's status.
  */
 export function waitForRunningActivity(client: Client, workflowId: string, type: string, timeoutMs = 120_000): Promise<RunningActivity> {
-  const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
   return waitFor(
     `activity ${type} to run`,
     async () => {
@@ -122,7 +120,7 @@ export function waitForRunningActivity(client: Client, workflowId: string, type:
           runs.push({ workflowId: c.workflowId, runId: c.runId, raw: (await client.workflow.getHandle(c.workflowId, c.runId).describe()).raw });
       }
       for (const r of runs) {
-        const a = r.raw.pendingActivities?.find((p) => p.activityType?.name === type && p.state === STARTED);
+        const a = r.raw.pendingActivities?.find((p) => p.activityType?.name === type && decodePendingActivityState(p.state) === 'STARTED');
         if (a) return { workflowId: r.workflowId, runId: r.runId, attempt: a.attempt ?? 1, identity: a.lastWorkerIdentity ?? '' };
       }
       return undefined;
