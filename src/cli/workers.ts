@@ -57,7 +57,7 @@ export function refuseSilentHosts(answers: HostAnswer<unknown>[]): void {
     throw new CliError(`${silent.map((a) => (a.host ? `host ${a.host}: ` : '') + a.error).join('; ')}; nothing was changed`, Exit.TemporalUnreachable);
   }
 }
-/** How src/workflows/routing.ts (explainNoWorker) says that nobody took a host's work in time. */
+/** How src/workflows/failures.ts (explainNoWorker) says that nobody took a host's work in time. */
 const NO_WORKER = /^no worker (with Docker access )?polls /;
 
 export function planHosts(input: UpgradeInput): (string | undefined)[] {
