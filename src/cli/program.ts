@@ -259,7 +259,7 @@ export function buildProgram(): Command {
     .description('recent upgrades, newest first')
     .addOption(new Option('--limit <n>', 'how many').argParser(intIn(1, 1000)).default(20))
     .option('--json', 'print JSON')
-    .action(async (f, cmd) => (await import('./commands/status')).listCommand(f, globals(cmd)));
+    .action(async (f, cmd) => (await import('./commands/list')).listCommand(f, globals(cmd)));
 
   const sandbox = program.command('sandbox').description('a throwaway Tyk stack (Redis, gateway, pump) to rehearse upgrades on');
   const d = SANDBOX_DEFAULTS;

@@ -20,7 +20,7 @@ import { interactive, note, print } from '../output';
 import { upgradesListUrl, withTemporal } from '../temporal';
 import { initCommand } from './init';
 import { planCommand } from './plan';
-import { quietRuntime } from './runtime';
+import { quietRuntime } from '../worker-log';
 import { sandboxDir, startSandbox } from './sandbox';
 import { startCommand } from './start';
 

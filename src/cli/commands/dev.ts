@@ -14,7 +14,7 @@ import { announceNotify, workerNotifyConfig } from '../notify-config';
 import { CliError, Exit } from '../exit-codes';
 import { note, print } from '../output';
 import { upgradesListUrl } from '../temporal';
-import { quietRuntime } from './runtime';
+import { quietRuntime } from '../worker-log';
 
 export interface DevFlags {
   port: number;

@@ -1,9 +1,9 @@
-// `tyk-upgrade status <id>` and `tyk-upgrade list`. A finished upgrade's status comes from its history, so
-// these work with no worker running; a running one is asked through the status query.
-import { finalStatus, findUpgrade, getStatus, listUpgrades, upgradeInput, type UpgradeExecution } from '../../client-lib/upgrades';
+// `tyk-upgrade status <id>`. A finished upgrade's status comes from its history, so it works with no worker
+// running; a running one is asked through the status query.
+import { finalStatus, findUpgrade, getStatus, upgradeInput, type UpgradeExecution } from '../../client-lib/upgrades';
 import type { UpgradeStatus } from '../../shared/types';
 import { note, print } from '../output';
-import { renderList, renderStatus } from '../render';
+import { renderStatus } from '../render';
 import { stagesWithDurations } from '../report';
 import { explainTemporalError, withTemporal, type TemporalOptions, type TemporalSession } from '../temporal';
 
@@ -36,15 +36,4 @@ export async function statusOf(s: TemporalSession, exec: UpgradeExecution): Prom
     );
   }
   return finalStatus(s.client, exec.workflowId, exec.runId);
-}
-
-export async function listCommand(f: { limit: number; json?: boolean }, g: TemporalOptions): Promise<void> {
-  await withTemporal(g, async (session) => {
-    const items = await listUpgrades(session.client, f.limit).catch((err) => {
-      throw explainTemporalError(err, 'cannot list upgrades');
-    });
-    if (f.json) return print(JSON.stringify(items, null, 2));
-    print(renderList(items));
-    print(`\nIn the Web UI (upgrades only, no look-only runs or batches): ${session.upgradesLink}`);
-  });
 }

@@ -12,7 +12,7 @@ import { announceNotify, workerNotifyConfig } from '../notify-config';
 import { CliError, Exit } from '../exit-codes';
 import { note } from '../output';
 import { CONNECT_TIMEOUT_MS, NO_FRONTEND, tcpProblem, unreachable, type TemporalOptions } from '../temporal';
-import { quietRuntime } from './runtime';
+import { quietRuntime } from '../worker-log';
 
 export async function workerCommand(
   f: { taskQueue: string; logLevel: string; host?: string; engineWait: number; notify?: string; backupDir: string },

@@ -6,9 +6,9 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
-import { isOurFailureType } from '../../shared/errors';
-import { hostOfTaskQueue } from '../../shared/names';
-import { CliError, Exit } from '../exit-codes';
+import { isOurFailureType } from '../shared/errors';
+import { hostOfTaskQueue } from '../shared/names';
+import { CliError, Exit } from './exit-codes';
 
 const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 
