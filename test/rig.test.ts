@@ -1,5 +1,5 @@
 // The rig itself: a real Temporal dev server with its Web UI, a real Docker engine with no bridge, a real
-// registry, and stand-in images that behave like Tyk (tyk-contract.md).
+// registry, and stand-in images that behave like Tyk (standins/README.md).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 // Go plugins must be rebuilt for the exact gateway version. From 4.3.2/5.0.0 the gateway first tries
-// {dir}/{name}_v{ver}_{os}_{arch}.so (tyk-contract.md), so the new build can be staged beside the old one.
+// {dir}/{name}_v{ver}_{os}_{arch}.so (Tyk 4.3.2+ and 5.0+), so the new build can be staged beside the old one.
 import { normaliseVersion } from '../shared/version';
 import { tarEntries } from './archive';
 

@@ -1,4 +1,4 @@
-// Is a recreated Tyk container healthy on the version we expect? (tyk-contract.md)
+// Is a recreated Tyk container healthy on the version we expect? (What real Tyk answers: standins/README.md.)
 // Gateway: running, /hello status "pass" with details.redis present and "pass" (past the warm-up window, when
 // details is empty), /hello version = target, the start-up log line shows the target, /ready on versions with it.
 // Pump: running and not restarting, /health ok, its log shows the target version.

@@ -1,4 +1,4 @@
-// Versions as Tyk prints them at start (tyk-contract.md): the gateway's "Tyk API Gateway 5.3.0",
+// Versions as Tyk prints them at start (standins/README.md): the gateway's "Tyk API Gateway 5.3.0",
 // the pump's "## Tyk Pump, 1.12.0 ##".
 const GATEWAY_RE = /Tyk API Gateway (v?\d+\.\d+\.\d+\S*?)["\s]/g;
 const PUMP_RE = /## Tyk Pump,? (v?\d+\.\d+\.\d+\S*) ##/g;

@@ -1,5 +1,6 @@
 // What the CLI prints about plans and upgrades. Pure: data in, text out. Nothing here may see a config value:
 // the inputs are the plan, the dry-run report and the workflow status, none of which hold secrets.
+import { approvalCount } from '../shared/approvals';
 import { isAbsolute } from 'node:path';
 import type { UpgradeExecution, UpgradeSummary } from '../client-lib/upgrades';
 import { formatDuration } from '../shared/duration';
@@ -263,7 +264,7 @@ export function windowLine(w: NonNullable<UpgradeStatus['window']>): string {
 
 /** "waiting (1 of 2 approvals)" under four-eyes. */
 export function gateState(g: GateStatus): string {
-  return g.required && g.state === 'waiting' ? `waiting (${g.approvals?.length ?? 0} of ${g.required} approvals)` : g.state;
+  return g.required && g.state === 'waiting' ? `waiting (${approvalCount(g, { names: false })})` : g.state;
 }
 
 export function renderList(items: UpgradeSummary[]): string {

@@ -1,4 +1,5 @@
 // What changed between two readings of an upgrade's status, as lines a person watching can follow. Pure.
+import { approvalCount, approverName } from '../shared/approvals';
 import { instanceKey } from '../shared/names';
 import { signedBy } from '../shared/signed-decisions';
 import { GATES, type UpgradeStatus } from '../shared/types';
@@ -17,12 +18,11 @@ export function statusEvents(prev: UpgradeStatus | undefined, next: UpgradeStatu
     for (let n = was?.approvals?.length ?? 0; g.state === 'waiting' && n < approvals.length; n++) {
       const a = approvals[n];
       decided.push(
-        `gate ${g.gate}: approved by ${a.signer ? signedBy(a.signer) : a.by}${a.comment ? ` ("${a.comment}")` : ''} (${n + 1} of ${g.required} approvals)`,
+        `gate ${g.gate}: approved by ${approverName(a)}${a.comment ? ` ("${a.comment}")` : ''} (${approvalCount(g, { names: false, count: n + 1 })})`,
       );
     }
     if (g.state === before || g.state === 'not-reached' || g.state === 'skipped') continue;
-    if (g.state === 'waiting')
-      waiting.push(`gate ${g.gate}: waiting for approval${g.required ? ` (${g.approvals?.length ?? 0} of ${g.required} approvals)` : ''}`);
+    if (g.state === 'waiting') waiting.push(`gate ${g.gate}: waiting for approval${g.required ? ` (${approvalCount(g, { names: false })})` : ''}`);
     else if (g.state === 'approved' || g.state === 'rejected')
       decided.push(`gate ${g.gate}: ${g.state} by ${g.signer ? signedBy(g.signer) : g.by}${g.comment ? ` ("${g.comment}")` : ''}`);
     else decided.push(`gate ${g.gate}: ${g.state}`);

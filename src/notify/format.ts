@@ -1,6 +1,7 @@
 // What a webhook receives (docs/notifications.md): a versioned generic JSON body, or a Slack-compatible incoming-
 // webhook body ({"text": …} in mrkdwn, which Mattermost and Rocket.Chat accept too). Both carry the exact CLI
 // commands a person needs next and a link to the run in the Temporal Web UI. Pure functions of the request.
+import { approvalCount } from '../shared/approvals';
 import { formatDuration } from '../shared/duration';
 import type { GateStatus, NotifyRequest } from '../shared/types';
 
@@ -71,7 +72,7 @@ export function approvalsText(g: GateStatus): string | undefined {
   const have = g.approvals ?? [];
   const need = g.required ?? 1;
   if (need <= 1 && have.length <= 1) return undefined;
-  return `${have.length} of ${need} approvals${have.length ? ` (${have.map((a) => a.by).join(', ')})` : ''}`;
+  return approvalCount(g);
 }
 
 /** Text in one of two dialects: plain, or Slack mrkdwn (bold, links, code, and &<> escaped). */

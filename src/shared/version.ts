@@ -44,7 +44,7 @@ export function compareVersions(a: Version, b: Version): number {
   return a.suffix < b.suffix ? -1 : 1;
 }
 
-/** Gateways with a /ready endpoint: 5.8.3 and later 5.8.x, and 5.9.0 onwards (tyk-contract.md). */
+/** Gateways with a /ready endpoint: 5.8.3 and later 5.8.x, and 5.9.0 onwards (standins/README.md; test/contract.test.ts checks it on the real 5.8.10). */
 export function gatewayHasReady(text: string): boolean {
   const v = parseVersion(text);
   if (!v) return false;

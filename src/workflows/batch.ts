@@ -1,5 +1,5 @@
 // Child workflows, one per batch: the parent's history holds a start and a result per batch, however many
-// instances and hosts the batch spans, so a 50-gateway fleet keeps the parent small (design.md).
+// instances and hosts the batch spans, so a 50-gateway fleet keeps the parent small (docs/architecture.md).
 // upgradeBatch: recreate + health-check every instance of the batch in parallel (each on its own host's worker),
 // roll back at once any instance that fails (it would otherwise stay out of service), then soak the healthy ones.
 // rollbackBatch: put every instance of a batch back on its old container and config.

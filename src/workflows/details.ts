@@ -1,4 +1,5 @@
 // The Markdown the Web UI shows as the workflow's current details. Pure.
+import { approvalCount } from '../shared/approvals';
 import { workflowIdFor } from '../shared/names';
 import { signedBy, signedDecision } from '../shared/signed-decisions';
 import type { GateStatus, UpgradeStatus } from '../shared/types';
@@ -73,10 +74,9 @@ export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
   const waiting = s.gates.find((g) => g.state === 'waiting');
   if (waiting) {
     const id = workflowIdFor(s.stack);
-    const so = waiting.approvals?.length ? ` (${waiting.approvals.map((a) => (a.signer ? signedBy(a.signer) : a.by)).join(', ')})` : '';
     lines.push(
       '',
-      `**Waiting for approval at \`${waiting.gate}\`** since ${waiting.waitingSince}${waiting.required ? ` — ${waiting.approvals?.length ?? 0} of ${waiting.required} approvals${so}` : ''}.`,
+      `**Waiting for approval at \`${waiting.gate}\`** since ${waiting.waitingSince}${waiting.required ? ` — ${approvalCount(waiting)}` : ''}.`,
       '',
     );
     if (s.signaturesRequired) {

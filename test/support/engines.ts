@@ -1,5 +1,5 @@
 // Extra Docker engines on this machine, each standing in for one host of a fleet: its own dockerd with its own
-// socket, data root, exec root, pid file and cgroup parent, no bridge and no iptables (design.md). Its containers
+// socket, data root, exec root, pid file and cgroup parent, no bridge and no iptables (docs/fleet.md). Its containers
 // use host networking and listen on the host's own loopback address (127.0.0.2, 127.0.0.3, ...), so the same
 // ports repeat across "hosts" as on real machines. Every engine pulls from the shared registry on 127.0.0.1:5000.
 import { execFileSync, spawn } from 'node:child_process';

@@ -1,6 +1,7 @@
 // Approval gates: where the run waits for people, and the rules a decision must pass. The validators and the
 // appliers are plain functions of the status, so they are tested without a worker (test/gate-rules.test.ts);
 // the workflow registers them as an Update's validator and handler, and a Signal with the same meaning.
+import { approvalCount } from '../../shared/approvals';
 import { ApplicationFailure } from '@temporalio/workflow';
 import { ErrorType } from '../../shared/errors';
 import type { VerifiedSignature } from '../../shared/signed-decisions';
@@ -59,7 +60,7 @@ export function validateApprover(status: UpgradeStatus, rules: ApprovalRules, d:
   if (!rules.fourEyes) return;
   const g = waitingGate(status, d.gate) as GateStatus;
   const have = g.approvals ?? [];
-  const who = `${have.length} of ${rules.required} approvals so far${have.length ? ` (${have.map((a) => a.by).join(', ')})` : ''}`;
+  const who = approvalCount({ approvals: have, required: rules.required }, { soFar: true });
   if (!d.by) throw ApplicationFailure.nonRetryable(`this plan needs named approvers: give --by (or "by" in the update); ${who}`, ErrorType.ApproverRequired);
   const key = signer ? ` (key ${signer.fingerprint})` : '';
   if (have.some((a) => a.by === d.by || (signer && a.signer?.fingerprint === signer.fingerprint))) {
@@ -101,11 +102,9 @@ export function applyDecision(status: UpgradeStatus, d: Decision, state: 'approv
   return { ...g };
 }
 
-/** " (1 of 2 approvals: alice)" under four-eyes, for one-line summaries; empty otherwise. */
+/** ": 1 of 2 approvals (alice)" under four-eyes, for one-line summaries; empty otherwise. */
 function approvalsSoFar(g: GateStatus): string {
-  return g.required
-    ? ` (${g.approvals?.length ?? 0} of ${g.required} approvals${g.approvals?.length ? `: ${g.approvals.map((a) => a.by).join(', ')}` : ''})`
-    : '';
+  return g.required ? `: ${approvalCount(g)}` : '';
 }
 
 /**
