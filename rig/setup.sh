@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything the demo and the tests need on this machine, idempotent and quick when already done:
 # Debian packages, npm dependencies, the build, the Docker engine (no bridge), the local registry, Redis,
-# the Tyk stand-in images and the Temporal CLI (built once from its Go module and cached).
+# the Tyk stand-in images, the Temporal CLI and compose v2 (built once from their Go modules and cached).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
@@ -19,6 +19,9 @@ bash rig/registry.sh
 bash rig/redis.sh
 bash rig/standins.sh
 node dist/src/devserver/temporal-cli.js >/dev/null
+# Compose v2 (`docker compose`), built once from its Go module and installed as the Docker CLI plugin; compose v1
+# (Debian's docker-compose 1.29) comes with the packages. The compose tests run both.
+node dist/src/devserver/compose-cli.js >/dev/null
 # Temporal server, schema tool and Web UI server for the PostgreSQL-backed cluster tests (built once, cached).
 node dist/src/devserver/temporal-binaries.js >/dev/null
 log "rig ready in $(( $(date +%s) - t0 )) s"
