@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { stepProblem } from '../shared/batches';
 import { HOST_NAME } from '../shared/names';
-import { GATES } from '../shared/types';
+import { COMPOSE_MODES, GATES } from '../shared/types';
 import { parseWindow } from '../shared/window';
 import { parseDuration } from './duration';
 import { loadBalancerObject, loadBalancerSection, unknownServerContainers } from './load-balancer';
@@ -201,6 +201,7 @@ export function planShape(allowPrerelease: boolean) {
       allowPrerelease: flag.optional(),
       loadBalancer: loadBalancerSection.optional(),
       window: windows.optional(),
+      compose: z.enum(COMPOSE_MODES, { error: `must be one of ${COMPOSE_MODES.join(', ')}` }).optional(),
     },
     { error: 'must be a mapping of keys such as stack:, gateway:, pump:' },
   );

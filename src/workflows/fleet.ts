@@ -1,6 +1,6 @@
 // The upgrade of one Tyk stack on one host or a fleet of hosts:
 // preflight → backup → pull (each host on its own worker, in parallel) → gate → gateways batch by batch (a child
-// workflow per batch) → [gate after the canary] → gate → pumps → verify.
+// workflow per batch) → [gate after the canary] → gate → pumps → verify; compose files follow (fleet/compose.ts).
 // A failure past the plan's budget rolls back everything this run changed on every host, or pauses for a person.
 // This file is the sequence and the handlers; each step lives in src/workflows/fleet/ under its own name
 // (docs/architecture.md). Deterministic workflow code: no Node modules, no I/O; every side effect is an activity.
@@ -11,6 +11,7 @@ import type { BatchStatus, Decision, UpgradeInput, UpgradeStatus } from '../shar
 import { runBatch } from './fleet/batches';
 import { finish, finishFailed } from './fleet/finish';
 import { applyApproval, applyDecision, approvalRules, awaitGate, validateApprover, validateDecision, waitingGate } from './fleet/gates';
+import { prepareCompose, settleCompose } from './fleet/compose';
 import { backup, preflight, pull, verify } from './fleet/hosts';
 import { applyPauseDecision, pauseDecisionFits, validatePauseDecision, withinBudget } from './fleet/pauses';
 import { FleetRun, now } from './fleet/run';
@@ -26,6 +27,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     const batches = await preflight(run);
     await backup(run);
     await pull(run);
+    await prepareCompose(run);
     await awaitGate(run, 'before-gateways');
     run.enterStage('gateways');
     for (const [i, batch] of batches.entries()) {
@@ -36,6 +38,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       if (i === 0 && batches.length > 1) await awaitGate(run, 'after-canary');
     }
     run.endStage('gateways');
+    await settleCompose(run, 'gateways');
     const pumps = run.plan.filter((p) => p.role === 'pump');
     if (pumps.length) {
       await awaitGate(run, 'before-pump');
@@ -49,6 +52,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       run.endStage('before-pump', 'skipped');
       run.endStage('pump', 'skipped');
     }
+    await settleCompose(run, 'all');
     safePoint(run);
     await verify(run);
     return await finish(run);
