@@ -11,7 +11,8 @@ import { directionProblem, leftoverProblems, preflightChecks } from './preflight
 import { composeDryRun } from './compose/steps';
 import { CONFIG_DIRS, confDir, confPath, readConf, redisTarget } from './tyk-config';
 import { describeHello, getHello, getPumpHealth } from './tyk-http';
-import type { LbGateway, LbServer, LoadBalancerInput } from './load-balancer/types';
+import type { LbGateway, LoadBalancerInput } from '../shared/load-balancer';
+import type { LbServer } from './load-balancer/types';
 import type { ComposeFileStatus, Role, UpgradeInput } from '../shared/types';
 import { gatewayHasReady, normaliseVersion, splitImage, tagForVersion } from '../shared/version';
 import { describePump } from './discover';
