@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: compose files write ${VAR} as text
 // Where a compose service's version is written and how it is changed, without Docker: the files as people write
 // them (literal tags, quotes, anchors and merge keys, override files, variables in .env, defaults), the places
 // several services share, and what cannot be traced (then nothing is edited). The real composes check the same

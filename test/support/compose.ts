@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: compose files write ${VAR} as text
 // A real docker compose project for a test: Redis, gateways and a pump on host networking (127.0.0.1, free
 // ports), written the way people write them (comments, anchors, a literal tag, a version in `.env`), brought
 // up with compose v1 (Debian's docker-compose 1.29) or v2 (the `docker compose` plugin the rig builds).

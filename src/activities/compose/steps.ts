@@ -359,8 +359,8 @@ export async function updateComposeFiles(input: SettleInput): Promise<{ files: S
 async function settle(path: string, before: Buffer, want: Buffer, label: string): Promise<{ state: ComposeFileStatus['state']; detail?: string }> {
   const now = await readFromDisk(path);
   const nowSha = now ? sha256(now) : 'no file';
-  if (now && now.equals(want)) return { state: before.equals(want) ? 'unchanged' : 'updated' };
-  if (!now || !now.equals(before)) {
+  if (now?.equals(want)) return { state: before.equals(want) ? 'unchanged' : 'updated' };
+  if (!now?.equals(before)) {
     return {
       state: 'skipped',
       detail: `${label} was changed by someone during the upgrade (sha256 ${nowSha.slice(0, 12)}…, the backup's ${sha256(before).slice(0, 12)}…): not overwritten`,
