@@ -10,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { getHello } from '../src/activities/tyk-http';
 import type { UpgradeStatus } from '../src/shared/types';
 import { runCli } from './support/cli';
-import { composeProject, tykProject, type ComposeProject, type ComposeVersion, type Ports } from './support/compose';
+import { composeProject, sharedVersion, tykProject, type ComposeProject, type ComposeVersion } from './support/compose';
 import { docker, FAULTY_REPO, tempDir } from './support/services';
 import { failureOf, keepHistory, waitForGate } from './support/upgrade';
 import { useUpgradeWorker } from './support/worker';
@@ -241,28 +241,6 @@ for (const version of ['v1', 'v2'] as ComposeVersion[]) {
   });
 }
 
-/** Two gateway services sharing one version variable (and one anchor for their settings). */
-function sharedVersion(p: Ports): Record<string, string> {
-  const gw = (n: string, i: number) => `  ${n}:
-    <<: *tyk
-    image: "127.0.0.1:5000/tyk-gateway/tyk-gateway:\${TYK_GW_VERSION}"
-    volumes: [./gateway-${i}/tyk.conf:/opt/tyk-gateway/tyk.conf]
-    depends_on: [tyk-redis]
-`;
-  return {
-    'docker-compose.yml': `x-tyk: &tyk
-  network_mode: host
-  restart: unless-stopped
-services:
-  tyk-redis:
-    <<: *tyk
-    image: 127.0.0.1:5000/library/redis:7
-    command: ["redis-server", "--port", "${p.redis}", "--bind", "127.0.0.1", "--save", ""]
-${gw('gw-a', 1)}${gw('gw-b', 2)}`,
-    '.env': 'TYK_GW_VERSION=v5.2.0 # both gateways\n',
-  };
-}
-
 function handPlan(p: ComposeProject, services: string[]): string {
   const rows = services.map((s) => {
     const i = s === 'gw-a' ? 0 : 1;
@@ -272,6 +250,31 @@ function handPlan(p: ComposeProject, services: string[]): string {
 }
 
 describe('compose v2: shared versions, files the worker may not write, files changed during the upgrade', () => {
+  it('compose: warn only says the file must change, compose: ignore says nothing; neither plans an edit', async () => {
+    const p = await composeProject({ version: 'v2', prefix: 'cmp-warn', files: tykProject('version-in-env') });
+    try {
+      const dir = tempDir('cmp-warn-plan');
+      await initPlan(p, dir);
+      const file = join(dir, 'plan.yaml');
+      const text = readFileSync(file, 'utf8');
+      writeFileSync(file, text.replace(/^compose: update/m, 'compose: warn'));
+      const warn = await cliIn(dir)(['plan', '-f', 'plan.yaml']);
+      assert.match(
+        warn.stdout,
+        /Note: \S+tyk-gateway-1 belongs to compose project "[^"]+" \(service "tyk-gateway", \S+docker-compose\.yml\): set its image to \S+v5\.3\.0 there too/,
+      );
+      assert.doesNotMatch(warn.stdout, /Compose files changed/);
+      writeFileSync(file, text.replace(/^compose: update/m, 'compose: ignore'));
+      const ignore = await cliIn(dir)(['plan', '-f', 'plan.yaml']);
+      assert.doesNotMatch(ignore.stdout, /compose project|Compose files changed/);
+      writeFileSync(file, text.replace(/^compose: update/m, 'compose: sometimes'));
+      const bad = await cliIn(dir)(['plan', '-f', 'plan.yaml'], 3);
+      assert.match(bad.stderr, /compose: must be one of update, warn, ignore/);
+    } finally {
+      await p.down();
+    }
+  });
+
   it('both gateways sharing TYK_GW_VERSION in the plan: .env changes once, both run the target, up -d recreates nothing', async () => {
     const p = await composeProject({ version: 'v2', prefix: 'cmp-both', gateways: 2, files: sharedVersion });
     try {

@@ -111,11 +111,9 @@ export async function composeProject(opts: {
   return project;
 }
 
-/** The usual layout: Redis, one gateway (its tag written in the file), the pump (its version in `.env`). */
-export function tykProject(pumpImage: 'version-in-env' | 'image-in-env'): (p: Ports) => Record<string, string> {
-  return (p) => ({
-    'docker-compose.yml': `# Tyk OSS on one host, like tyk-gateway-docker: every service on the host's network.
-x-tyk: &tyk
+/** The anchor every service merges (host networking, restart) and the project's own Redis. */
+function anchorAndRedis(p: Ports): string {
+  return `x-tyk: &tyk
   network_mode: host
   restart: unless-stopped
 
@@ -124,7 +122,25 @@ services:
     <<: *tyk
     image: 127.0.0.1:5000/library/redis:7
     command: ["redis-server", "--port", "${p.redis}", "--bind", "127.0.0.1", "--save", ""]
+`;
+}
 
+/** Two gateway services sharing one version variable (and one anchor for their settings). */
+export function sharedVersion(p: Ports): Record<string, string> {
+  const gw = (n: string, i: number) => `  ${n}:
+    <<: *tyk
+    image: "127.0.0.1:5000/tyk-gateway/tyk-gateway:\${TYK_GW_VERSION}"
+    volumes: [./gateway-${i}/tyk.conf:/opt/tyk-gateway/tyk.conf]
+    depends_on: [tyk-redis]
+`;
+  return { 'docker-compose.yml': `${anchorAndRedis(p)}${gw('gw-a', 1)}${gw('gw-b', 2)}`, '.env': 'TYK_GW_VERSION=v5.2.0 # both gateways\n' };
+}
+
+/** The usual layout: Redis, one gateway (its tag written in the file), the pump (its version in `.env`). */
+export function tykProject(pumpImage: 'version-in-env' | 'image-in-env'): (p: Ports) => Record<string, string> {
+  return (p) => ({
+    'docker-compose.yml': `# Tyk OSS on one host, like tyk-gateway-docker: every service on the host's network.
+${anchorAndRedis(p)}
   tyk-gateway:
     <<: *tyk
     image: 127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.2.0 # pinned; see the upgrade guide

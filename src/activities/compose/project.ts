@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
-import type { ComposeRef } from '../../shared/types';
+import type { ComposeRef, Role } from '../../shared/types';
 import { readEnvFiles } from './dotenv';
 import { applyEdits, planEdits, unifiedDiff, type Edit, type ServiceMove } from './edits';
 import { locateImage, parseComposeFiles, serviceNames, type ImageSource } from './locate';
@@ -46,6 +46,7 @@ export function composeRefOf(labels: Record<string, string> | undefined): Compos
 /** A container of the plan that compose made. */
 export interface Member {
   container: string;
+  role?: Role;
   fromImage: string;
   toImage: string;
   ref: ComposeRef;

@@ -65,7 +65,7 @@ export async function composePreflight(docker: Docker, mode: ComposeMode | undef
       );
       continue;
     }
-    members.push({ container: p.container, fromImage: p.fromImage, toImage: p.toImage, ref });
+    members.push({ container: p.container, role: p.role, fromImage: p.fromImage, toImage: p.toImage, ref });
   }
   for (const group of byProject(members)) {
     const edits = await projectEdits(group, readFromDisk);
@@ -130,6 +130,13 @@ export async function composeDryRun(findings: ComposeFindings): Promise<{ files:
     for (const c of edits.changes) {
       const why = await notWritable(c.path);
       files.push({ ...statusOf(edits, c), ...(why ? { detail: `left as it is: ${why}` } : {}) });
+      const roles = new Set(members.filter((m) => c.services.includes(m.ref.service)).map((m) => m.role));
+      if (roles.has('gateway') && roles.has('pump')) {
+        // Its gateways' containers carry the new file's labels from their recreate on: the old file no longer matches them.
+        notes.push(
+          `${c.label} names gateways and the pump, so it is edited after the pump stage: until then (e.g. while before-pump waits) do not run \`docker compose up\` in ${edits.workingDir}, or it puts the gateways back on their old version`,
+        );
+      }
     }
   }
   return { files, notes };
@@ -187,7 +194,9 @@ async function backupReader(manifest: string | undefined): Promise<{ read: FileR
 }
 
 function membersOf(instances: InstancePlan[]): Member[] {
-  return instances.filter((p) => p.compose).map((p) => ({ container: p.container, fromImage: p.fromImage, toImage: p.toImage, ref: p.compose as ComposeRef }));
+  return instances
+    .filter((p) => p.compose)
+    .map((p) => ({ container: p.container, role: p.role, fromImage: p.fromImage, toImage: p.toImage, ref: p.compose as ComposeRef }));
 }
 
 /** The project as compose is told about it, with the edited files copied into a folder of our own. */
