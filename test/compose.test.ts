@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { getHello } from '../src/activities/tyk-http';
+import { renderDetails } from '../src/workflows/details';
 import type { UpgradeStatus } from '../src/shared/types';
 import { runCli } from './support/cli';
 import { composeProject, sharedVersion, tykProject, type ComposeProject, type ComposeVersion } from './support/compose';
@@ -143,6 +144,14 @@ for (const version of ['v1', 'v2'] as ComposeVersion[]) {
         await p.compose('up', '-d', '--force-recreate', 'tyk-gateway');
         assert.equal((await p.containers())['tyk-gateway'].image, GW_TO);
 
+        // status and the Web UI's details list the files with their hashes.
+        const shown = await cli(['status', id]);
+        for (const f of status.compose ?? [])
+          assert.ok(
+            shown.stdout.includes(`${f.path}`) && shown.stdout.includes(`updated  ${f.sha256Before.slice(0, 12)} → ${f.sha256After.slice(0, 12)}`),
+            shown.stdout,
+          );
+        assert.match(renderDetails(status), new RegExp(`\\| ${yml.replace(/[.]/g, '\\.')} \\| tyk-gateway \\| updated \\|`));
         const report = await cli(['report', id]);
         assert.match(report.stdout, /## Compose files/);
         for (const f of status.compose ?? []) assert.ok(report.stdout.includes(f.sha256Before) && report.stdout.includes(f.sha256After), report.stdout);
