@@ -30,13 +30,14 @@ import { createStack, removeStack } from '../src/sandbox/stack';
 import type { InstancePlan } from '../src/shared/types';
 
 const REGISTRY = process.env.REGISTRY_ADDR ?? '127.0.0.1:5000';
-const FROM_IMAGE = `${REGISTRY}/tyk-gateway/tyk-gateway:v5.2.0`;
-const TO_IMAGE = `${REGISTRY}/tyk-gateway/tyk-gateway:v5.3.0`;
+const FROM_IMAGE = `${REGISTRY}/standin/tyk-gateway:v5.2.0`;
+const TO_IMAGE = `${REGISTRY}/standin/tyk-gateway:v5.3.0`;
 const FROM_VERSION = '5.2.0';
 const TO_VERSION = '5.3.0';
 const ROUNDS = Number(process.argv[2] ?? process.env.BENCH_ROUNDS ?? 5);
 const DRAIN_SEC = Number(process.env.BENCH_DRAIN_SEC ?? 30);
-const CHECK_DURATION_MS = 500;
+// Tyk 5.2/5.3 read check_duration in whole seconds (src/sandbox/stack.ts): 1 s is the shortest warm-up they have.
+const CHECK_DURATION_MS = 1000;
 const PROBE_EVERY_MS = 10;
 const PREFIX = `tykbench-${randomBytes(3).toString('hex')}`;
 

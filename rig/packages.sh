@@ -16,6 +16,9 @@ want chromium chromium
 want nginx nginx
 want systemd-analyze systemd
 want haproxy haproxy
+# ssh-keygen -Y sign/verify for signed approvals (and ssh-agent in their tests).
+want ssh-keygen openssh-client
+want ssh-agent openssh-client
 # PostgreSQL for the Temporal cluster tests; Debian keeps its server programs off PATH, per major version.
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; else log "packages present"; fi

@@ -211,7 +211,7 @@ describe('a stack that is not ready for the plan: exit 4, nothing started', () =
     await refused(
       start(good, '--gateway-version', 'v5.4.0'),
       4,
-      /target image 127\.0\.0\.1:5000\/tyk-gateway\/tyk-gateway:v5\.4\.0 cannot be pulled: the registry has no such image or tag/,
+      /target image 127\.0\.0\.1:5000\/standin\/tyk-gateway:v5\.4\.0 cannot be pulled: the registry has no such image or tag/,
     );
   });
   it('plan (the dry run) reports the same, with its report on stdout', async () => {

@@ -8,6 +8,7 @@ import { parsePlanText } from '../src/plan/parse';
 import { PlanError } from '../src/plan/problems';
 import { renderPlan } from '../src/plan/render';
 import { checkTargetVersion } from '../src/plan/version-policy';
+import { describeGateDecision } from '../src/cli/decisions';
 import { statusEvents } from '../src/cli/status-events';
 import { uiBase } from '../src/cli/temporal';
 import { exitCodeFor } from '../src/cli/watch';
@@ -284,5 +285,33 @@ describe('Web UI links', () => {
     } finally {
       if (saved !== undefined) process.env.TEMPORAL_UI_URL = saved;
     }
+  });
+});
+
+describe('what approve says', () => {
+  it('a four-eyes approval that leaves the gate waiting says so, with who; the one that opens it names everyone', () => {
+    const waiting = {
+      gate: 'before-gateways' as const,
+      state: 'waiting' as const,
+      required: 2,
+      approvals: [{ by: 'dave', at: '2026-12-01T10:00:00.000Z' }],
+    };
+    assert.equal(
+      describeGateDecision('approve', 'tyk-upgrade-prod', waiting),
+      'Gate before-gateways of tyk-upgrade-prod: approval 1 of 2 recorded (dave); waiting for 1 more',
+    );
+    const open = {
+      ...waiting,
+      state: 'approved' as const,
+      by: 'dave, erin',
+      at: '2026-12-01T10:01:00.000Z',
+      comment: 'CHG-5',
+      approvals: [...waiting.approvals, { by: 'erin', at: '2026-12-01T10:01:00.000Z', comment: 'CHG-5' }],
+    };
+    assert.match(
+      describeGateDecision('approve', 'tyk-upgrade-prod', open),
+      /^Approved gate before-gateways of tyk-upgrade-prod \(by dave, erin at \d\d:\d\d:\d\d: "CHG-5"\)$/,
+    );
+    assert.ok(!/undefined/.test(describeGateDecision('approve', 'x', { ...waiting, approvals: [] })));
   });
 });

@@ -12,15 +12,15 @@ import { renderDetails } from '../src/workflows/details';
 import type { UpgradeStatus } from '../src/shared/types';
 import { runCli } from './support/cli';
 import { composeProject, sharedVersion, tykProject, type ComposeProject, type ComposeVersion } from './support/compose';
-import { docker, FAULTY_REPO, tempDir } from './support/services';
+import { docker, FAULTY_REPO, GATEWAY_REPO, PUMP_REPO, tempDir } from './support/services';
 import { failureOf, keepHistory, waitForGate } from './support/upgrade';
 import { useUpgradeWorker } from './support/worker';
 
 const t = useUpgradeWorker();
 
-const GW_FROM = '127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.2.0';
-const GW_TO = '127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0';
-const PUMP_TO = '127.0.0.1:5000/tyk-pump/tyk-pump:v1.10.0';
+const GW_FROM = `${GATEWAY_REPO}:v5.2.0`;
+const GW_TO = `${GATEWAY_REPO}:v5.3.0`;
+const PUMP_TO = `${PUMP_REPO}:v1.10.0`;
 
 /** The CLI in its own folder (plan file, backups), finding the test's worker on its queue. */
 function cliIn(dir: string) {

@@ -115,7 +115,7 @@ async function assertConsistent(stack: FaultStack, end: UpgradeStatus, originalI
   assert.equal(info.State.Running, true, `${gw} runs`);
   assert.equal(info.HostConfig.RestartPolicy?.Name, 'unless-stopped');
   if (end.outcome === 'succeeded') {
-    assert.equal(info.Config.Image, '127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0');
+    assert.equal(info.Config.Image, '127.0.0.1:5000/standin/tyk-gateway:v5.3.0');
     assert.equal(await servedVersion(stack.gateways[0].url), '5.3.0');
   } else {
     assert.equal(info.Id, originalId, 'the original container is back');

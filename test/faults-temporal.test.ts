@@ -66,7 +66,7 @@ describe('the Temporal dev server SIGKILLed while a gateway is being recreated',
       assert.ok(worker.running(), 'the worker outlived the server outage');
       assert.equal(await servedVersion(stack.gateways[0].url), '5.3.0');
       const gw = await docker.getContainer(stack.gateways[0].container).inspect();
-      assert.equal(gw.Config.Image, '127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0');
+      assert.equal(gw.Config.Image, '127.0.0.1:5000/standin/tyk-gateway:v5.3.0');
       assert.deepEqual(await namesOn(docker, stack.name), [stack.gateways[0].container]);
     } finally {
       await worker.stop();

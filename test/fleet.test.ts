@@ -77,9 +77,9 @@ describe('a rolling upgrade of 3 hosts × 2 gateways and a pump per host behind 
         for (const h of fleet.hosts) {
           const mine = containers.filter((c) => c.startsWith(`${h.name}/`));
           assert.deepEqual(mine, [
-            `${h.name}/${fleet.input().stack}-gateway-1 127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0 running`,
-            `${h.name}/${fleet.input().stack}-gateway-2 127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0 running`,
-            `${h.name}/${fleet.input().stack}-pump 127.0.0.1:5000/tyk-pump/tyk-pump:v1.10.0 running`,
+            `${h.name}/${fleet.input().stack}-gateway-1 127.0.0.1:5000/standin/tyk-gateway:v5.3.0 running`,
+            `${h.name}/${fleet.input().stack}-gateway-2 127.0.0.1:5000/standin/tyk-gateway:v5.3.0 running`,
+            `${h.name}/${fleet.input().stack}-pump 127.0.0.1:5000/standin/tyk-pump:v1.10.0 running`,
           ]);
         }
         assert.ok(maxDown <= 2, `at most maxUnavailable (2) gateways of the pool were down at once; saw ${maxDown}`);
@@ -280,7 +280,7 @@ describe("one host's worker SIGKILLed mid-recreate", () => {
       const containers = await fleetContainers(fleet);
       assert.deepEqual(
         containers,
-        fleet.hosts.map((h) => `${h.name}/${fleet.input().stack}-gateway-1 127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0 running`),
+        fleet.hosts.map((h) => `${h.name}/${fleet.input().stack}-gateway-1 127.0.0.1:5000/standin/tyk-gateway:v5.3.0 running`),
       );
     });
   });

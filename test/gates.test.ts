@@ -65,7 +65,7 @@ describe('gates', () => {
       assert.equal((await getHello(stack.gateways[0].url, 'hello')).body?.version, '5.3.0');
       const pump = await docker.getContainer(stack.pump!.container).inspect();
       assert.equal(pump.Id, pumpId);
-      assert.equal(pump.Config.Image, '127.0.0.1:5000/tyk-pump/tyk-pump:v1.9.0');
+      assert.equal(pump.Config.Image, '127.0.0.1:5000/standin/tyk-pump:v1.9.0');
       const kept = retiredContainerName(stack.gateways[0].container, 'v5.2.0');
       assert.deepEqual(await containerNames(stack.name), [stack.gateways[0].container, kept, stack.pump!.container].sort());
     }));

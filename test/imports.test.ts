@@ -16,6 +16,8 @@ const ALLOWED: Record<string, { values: string[]; types?: string[] }> = {
   plan: { values: ['shared'] },
   notify: { values: ['shared'] },
   devserver: { values: ['shared'] },
+  // Builds the real Tyk images from Tyk's source for the rig, with the Go build helpers of devserver.
+  'real-tyk': { values: ['shared', 'devserver'] },
   activities: { values: ['shared', 'notify'] },
   workflows: { values: ['shared'], types: ['activities'] },
   'temporal-config': { values: ['shared'] },

@@ -61,7 +61,7 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     const atGate = await waitForGate(handle.workflowId, 'before-gateways');
     // Nothing touched before the gate: gateway still on the old image, and the target images are pulled.
     assert.equal((await docker.getContainer(gw).inspect()).Config.Image, before.Config.Image);
-    assert.ok(await docker.getImage(`127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0`).inspect());
+    assert.ok(await docker.getImage(`127.0.0.1:5000/standin/tyk-gateway:v5.3.0`).inspect());
     assert.equal(atGate.stages.find((s) => s.name === 'pull')?.state, 'done');
     assert.ok(atGate.backups.length === 1 && atGate.backups[0].files >= 3, 'backup holds tyk.conf, the API definition, policies');
 
@@ -75,7 +75,7 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     // The gateway carries compose labels: the person is told the compose file must follow.
     assert.ok(
       result.errors.some((e) =>
-        /^warning: .*compose project "tyk" \(service "tyk-gateway"\): set its image to 127\.0\.0\.1:5000\/tyk-gateway\/tyk-gateway:v5\.3\.0 there too/.test(e),
+        /^warning: .*compose project "tyk" \(service "tyk-gateway"\): set its image to 127\.0\.0\.1:5000\/standin\/tyk-gateway:v5\.3\.0 there too/.test(e),
       ),
       result.errors.join('\n'),
     );
@@ -84,10 +84,10 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     assert.equal(hello.body?.details?.redis?.status, 'pass');
 
     const after = await docker.getContainer(gw).inspect();
-    assert.equal(after.Config.Image, '127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0');
+    assert.equal(after.Config.Image, '127.0.0.1:5000/standin/tyk-gateway:v5.3.0');
     assert.equal(after.State.Running, true);
     const pump = await docker.getContainer(stack.pump!.container).inspect();
-    assert.equal(pump.Config.Image, '127.0.0.1:5000/tyk-pump/tyk-pump:v1.10.0');
+    assert.equal(pump.Config.Image, '127.0.0.1:5000/standin/tyk-pump:v1.10.0');
 
     // Everything but the image and what the image supplies is the same.
     const imageEnv = (e: string) => e.startsWith('TYK_GW_STANDIN_IMAGE=');

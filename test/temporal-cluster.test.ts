@@ -62,7 +62,7 @@ async function gatewaysOnTarget(stack: TestStack): Promise<void> {
   for (const g of stack.gateways) {
     const hello = await getHello(g.url, 'hello');
     assert.equal(hello.body?.version, '5.3.0', `${g.container} runs the target`);
-    assert.equal((await docker.getContainer(g.container).inspect()).Config.Image, '127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0');
+    assert.equal((await docker.getContainer(g.container).inspect()).Config.Image, '127.0.0.1:5000/standin/tyk-gateway:v5.3.0');
   }
 }
 
@@ -116,7 +116,7 @@ describe('tyk-upgrade on a two-node Temporal cluster on PostgreSQL', () => {
       const done = await client.workflow.getHandle(id).result();
       assert.equal((done as UpgradeStatus).outcome, 'succeeded');
       await gatewaysOnTarget(stack);
-      assert.equal((await docker.getContainer(stack.pump!.container).inspect()).Config.Image, '127.0.0.1:5000/tyk-pump/tyk-pump:v1.10.0');
+      assert.equal((await docker.getContainer(stack.pump!.container).inspect()).Config.Image, '127.0.0.1:5000/standin/tyk-pump:v1.10.0');
       assert.deepEqual(await visibleIds(`TykStack="${stack.name}" AND TykStage="succeeded" AND ExecutionStatus="Completed"`), [id]);
 
       // With no worker left anywhere, status still answers: a finished upgrade is read from its history.

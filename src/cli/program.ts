@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Argument, Command, Option } from 'commander';
 import { TASK_QUEUE } from '../shared/names';
-import { GATES, PAUSE_CHOICES } from '../shared/types';
+import { GATES, PAUSE_CHOICES, type GateName, type PauseChoice } from '../shared/types';
 import { SANDBOX_DEFAULTS } from '../sandbox/sandbox';
 import { collect, durationOption, intIn, startAtOption } from './options';
 import type { TemporalOptions } from './temporal';
@@ -20,6 +20,8 @@ Exit codes:
   6  Temporal unreachable, or no worker answered in time
   7  the workflow does not allow this (not found, already running, finished, gate not waiting)
   8  upgrade failed   9  upgrade rolled back   10  upgrade stopped (rejected, approval timed out, cancelled)
+  11 a decision's signature was refused (unsigned when required, unknown key, bad signature, other upgrade or gate,
+     re-used, too old)
 
 Temporal settings: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE
 (Temporal's environment configuration). Docker: DOCKER_HOST. Reference: docs/cli.md`;
@@ -41,6 +43,11 @@ function globals(cmd: Command): TemporalOptions {
 }
 
 const taskQueueOption = () => new Option('--task-queue <name>', 'task queue of the worker that runs the upgrade').default(defaultQueue(), TASK_QUEUE);
+const signKeyOption = () =>
+  new Option(
+    '--sign-key <file>',
+    'sign the decision with this SSH key: a private key file, or a .pub whose key is in ssh-agent (default: TYK_UPGRADE_SIGN_KEY); docs/approvals.md',
+  );
 const gateOption = (what: string) => new Option('--gate <gate>', `the gate to ${what} (default: the one waiting)`).choices(GATES);
 
 export function buildProgram(): Command {
@@ -117,6 +124,7 @@ export function buildProgram(): Command {
     .option('--watch', 'follow the upgrade until it ends (exit code as for watch)')
     .option('--auto-approve', 'approve every gate when it is reached (implies --watch)')
     .option('--by <name>', 'who approves, with --auto-approve or at the prompt (default: your user name)')
+    .addOption(signKeyOption())
     .option('--skip-checks', "start without the dry run (the workflow's own preflight still checks everything)")
     .option('--at <time>', 'start later (Temporal start delay): an ISO time with offset (2026-11-28T02:00:00+01:00) or a delay (+2h)', startAtOption)
     .action(async (f, cmd) => {
@@ -144,6 +152,7 @@ export function buildProgram(): Command {
     .argument('<id>', 'workflow id or stack name')
     .option('--auto-approve', 'approve every gate when it is reached')
     .option('--by <name>', 'who approves (default: your user name)')
+    .addOption(signKeyOption())
     .action(async (id, f, cmd) => (await import('./commands/watch')).watchCommand(id, f, globals(cmd)));
 
   program
@@ -152,7 +161,8 @@ export function buildProgram(): Command {
     .argument('<id>', 'workflow id or stack name')
     .addOption(gateOption('approve'))
     .option('--comment <text>', 'why, for the record (e.g. a change ticket)')
-    .option('--by <name>', 'who approves (default: your user name)')
+    .option('--by <name>', "who approves (default: your user name; with --sign-key, the key owner's name in the plan)")
+    .addOption(signKeyOption())
     .action(async (id, f, cmd) => (await import('./commands/decide')).decideCommand('approve', id, f, globals(cmd)));
 
   program
@@ -163,6 +173,7 @@ export function buildProgram(): Command {
     .requiredOption('--reason <text>', 'why, for the record')
     .option('--by <name>', 'who rejects (default: your user name)')
     .option('--rollback', 'also roll back every instance this run changed (default: what was upgraded stays)')
+    .addOption(signKeyOption())
     .action(async (id, f, cmd) => (await import('./commands/decide')).decideCommand('reject', id, f, globals(cmd)));
 
   program
@@ -172,6 +183,7 @@ export function buildProgram(): Command {
     .addArgument(new Argument('<choice>', 'what to do').choices(PAUSE_CHOICES))
     .option('--comment <text>', 'why, for the record')
     .option('--by <name>', 'who decides (default: your user name)')
+    .addOption(signKeyOption())
     .action(async (id, choice, f, cmd) => (await import('./commands/resume')).resumeCommand(id, choice, f, globals(cmd)));
 
   program
@@ -181,7 +193,49 @@ export function buildProgram(): Command {
     .option('--rollback', 'also roll back every instance this run changed (a batch under way finishes first)')
     .option('--by <name>', 'who asks, with --rollback (default: your user name)')
     .option('--reason <text>', 'why, with --rollback, for the record')
+    .addOption(signKeyOption())
     .action(async (id, f, cmd) => (await import('./commands/cancel')).cancelCommand(id, f, globals(cmd)));
+
+  const sign = program.command('sign').description('sign a decision and print it as JSON for the Web UI (More Actions → Send an Update); sends nothing');
+  const signAction =
+    (what: (args: string[], f: Record<string, unknown>) => import('./commands/sign').SignWhat) =>
+    async (...all: unknown[]) => {
+      const cmd = all[all.length - 1] as Command;
+      const f = cmd.opts();
+      await (await import('./commands/sign')).signCommand(all[0] as string, what(all.slice(1, -2) as string[], f), f, globals(cmd));
+    };
+  sign
+    .command('approve')
+    .description('sign an approval of the waiting gate (or --gate)')
+    .argument('<id>', 'workflow id or stack name')
+    .addOption(gateOption('approve'))
+    .option('--comment <text>', 'why, for the record')
+    .addOption(signKeyOption())
+    .action(signAction((_, f) => ({ decision: 'approve', gate: f.gate as GateName | undefined, comment: f.comment as string | undefined })));
+  sign
+    .command('reject')
+    .description('sign a rejection of the waiting gate (or --gate)')
+    .argument('<id>', 'workflow id or stack name')
+    .addOption(gateOption('reject'))
+    .requiredOption('--reason <text>', 'why, for the record')
+    .option('--rollback', 'also roll back every instance this run changed')
+    .addOption(signKeyOption())
+    .action(signAction((_, f) => ({ decision: 'reject', gate: f.gate as GateName | undefined, comment: f.reason as string, rollback: f.rollback === true })));
+  sign
+    .command('resume')
+    .description('sign the decision for a paused fleet')
+    .argument('<id>', 'workflow id or stack name')
+    .addArgument(new Argument('<choice>', 'what to do').choices(PAUSE_CHOICES))
+    .option('--comment <text>', 'why, for the record')
+    .addOption(signKeyOption())
+    .action(signAction(([choice], f) => ({ decision: 'resume', choice: choice as PauseChoice, comment: f.comment as string | undefined })));
+  sign
+    .command('cancel')
+    .description('sign a cancel with rollback (a plain cancel is not a signed decision)')
+    .argument('<id>', 'workflow id or stack name')
+    .option('--reason <text>', 'why, for the record')
+    .addOption(signKeyOption())
+    .action(signAction((_, f) => ({ decision: 'cancel', reason: f.reason as string | undefined })));
 
   program
     .command('list')

@@ -5,6 +5,7 @@ import { formatDuration } from '../shared/duration';
 import type { DryRunReport } from '../activities/dry-run';
 import { planBatches, failureBudget } from '../shared/batches';
 import { instanceKey, workflowIdFor } from '../shared/names';
+import { approverRows, signaturePolicy, signedBy, signedDecision } from '../shared/signed-decisions';
 import type { GateName, GateStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
 import { clock, dateTime, table } from './table';
 
@@ -53,6 +54,16 @@ function composeLines(r: DryRunReport): string[] {
   }
   for (const n of r.compose.notes) out.push(`  ${n}`);
   return [...out, ''];
+}
+
+/** Four-eyes and signed approvals: who may decide, and how that is proven. */
+function approverLines(input: UpgradeInput): string[] {
+  const eyes = [
+    ...((input.approvals ?? 1) > 1 ? [`${input.approvals} different approvers per gate`] : []),
+    ...(input.approverMustDifferFromStarter ? ['the starter may not approve'] : []),
+  ];
+  if (!input.approvers?.length) return eyes.length ? [`Four-eyes: ${eyes.join('; ')} (by name: a claim; approvers: with SSH keys prove it).`] : [];
+  return [`Signed decisions: ${signaturePolicy(input)}.`, table([['APPROVER', 'KEY TYPE', 'FINGERPRINT'], ...approverRows(input.approvers)], '  ')];
 }
 
 /** Who protects the requests in flight when each gateway stops: Tyk itself (5.8.3+), the load balancer, or nobody. */
@@ -121,6 +132,7 @@ export function renderDryRun(input: UpgradeInput, r: DryRunReport, planFile: str
       ? `Approval gates: ${input.gates.map((g) => `${g} (${GATE_MEANING[g]})`).join('; ')}${input.approvalTimeoutMs ? `; an undecided gate aborts after ${formatDuration(input.approvalTimeoutMs)}` : ''}.`
       : 'Approval gates: none; the upgrade runs through without stopping.',
   );
+  out.push(...approverLines(input));
   out.push(
     `Backup, before anything changes, to ${input.backupDir}/${input.stack}/<run id>${input.gateways.some((g) => g.host) ? ' on each host' : ''} (folders 0700, files 0600, sha256 manifest):`,
   );
@@ -216,8 +228,17 @@ export function renderStatus(exec: UpgradeExecution, s: UpgradeStatus | undefine
       ]),
     );
   }
+  if (s.signatures?.length) {
+    out.push('', 'Signed decisions (each verified by the workflow; `tyk-upgrade report` lists the statements to re-check):');
+    for (const x of s.signatures) out.push(`  ${signedDecision(x)}: ${signedBy(x)}, signed ${dateTime(x.signedAt)}`);
+  }
+  for (const r of s.refused ?? []) out.push(`${r === s.refused?.[0] ? '\n' : ''}Refused at ${clock(r.at)} (not acted on): ${r.asked}: ${r.type}: ${r.message}`);
   const waiting = s.gates.find((g) => g.state === 'waiting');
-  if (waiting) out.push('', `Waiting for approval at ${waiting.gate}: ${approveCommand(exec.workflowId, waiting.gate)}`);
+  if (waiting)
+    out.push(
+      '',
+      `Waiting for approval at ${waiting.gate}: ${approveCommand(exec.workflowId, waiting.gate)}${s.signaturesRequired ? ' --sign-key KEY (signed decisions only)' : ''}`,
+    );
   for (const b of s.backups) {
     out.push(
       `${b === s.backups[0] ? '\n' : ''}Backup: ${b.host ? `${b.host}:` : ''}${b.dir} (${b.files} files; ${b.redis})${b.manifestSha256 ? `\n  manifest sha256 ${b.manifestSha256}` : ''}`,

@@ -1,11 +1,12 @@
 // Compose v2 for the rig: no Debian 12 package ships it and no binary can be downloaded here, so it is built
 // once from its Go module (served by the module proxy) into our cache, next to the Temporal CLI, and installed
 // as the Docker CLI plugin so `docker compose` works. Debian's `docker-compose` (1.29, compose v1) comes from apt.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
-import { mkdir, rm, symlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { findGo, goBuildModule } from './go-install';
+import { cp, mkdir, mkdtemp, rename, rm, symlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { findGo, goRun } from './go-install';
 import { cacheRoot } from './temporal-cli';
 
 export const COMPOSE_V2_VERSION = '2.40.3';
@@ -23,14 +24,7 @@ export async function installComposeV2(log: (line: string) => void): Promise<str
   if (!existsSync(bin)) {
     const go = findGo();
     if (!go) throw new Error('Go is needed to build compose v2 (no Debian 12 package ships it); install it (https://go.dev/dl) or put it on PATH');
-    await goBuildModule(go, {
-      label: `compose v${COMPOSE_V2_VERSION}`,
-      module: `${MODULE}@v${COMPOSE_V2_VERSION}`,
-      pkg: './cmd',
-      target: bin,
-      ldflags: `-X ${MODULE}/internal.Version=v${COMPOSE_V2_VERSION}`,
-      log,
-    });
+    await buildFromModule(go, bin, log);
   }
   const plugin = join(CLI_PLUGIN_DIR, 'docker-compose');
   const current = existsSync(plugin) ? readlinkOrSelf(plugin) : undefined;
@@ -41,6 +35,36 @@ export async function installComposeV2(log: (line: string) => void): Promise<str
     log(`docker compose: ${plugin} → ${bin}`);
   }
   return bin;
+}
+
+/**
+ * `go build ./cmd` inside a copy of the module the proxy serves (`go install` refuses its go.mod, which has exclude
+ * directives; the module cache is read-only, hence the copy), into a private folder renamed into place.
+ */
+async function buildFromModule(go: string, bin: string, log: (line: string) => void): Promise<void> {
+  const run = promisify(execFile);
+  await mkdir(dirname(bin), { recursive: true });
+  const tmp = await mkdtemp(join(dirname(bin), 'build-'));
+  const label = `compose v${COMPOSE_V2_VERSION}`;
+  log(`${label}: go build ./cmd in ${MODULE}@v${COMPOSE_V2_VERSION} (once, into ${bin})`);
+  try {
+    const env = { ...process.env, GOFLAGS: '-mod=mod' };
+    const { stdout } = await run(go, ['mod', 'download', '-json', `${MODULE}@v${COMPOSE_V2_VERSION}`], { env });
+    const src = join(tmp, 'src');
+    await cp((JSON.parse(stdout) as { Dir: string }).Dir, src, { recursive: true });
+    await run('chmod', ['-R', 'u+w', src]);
+    const out = join(tmp, 'docker-compose');
+    await goRun(go, {
+      label,
+      args: ['build', '-trimpath', '-ldflags', `-X ${MODULE}/internal.Version=v${COMPOSE_V2_VERSION}`, '-o', out, './cmd'],
+      cwd: src,
+      env: { GOFLAGS: '-mod=mod' },
+      log,
+    });
+    await rename(out, bin);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 function readlinkOrSelf(path: string): string {

@@ -1,6 +1,8 @@
 // A plan file on disk → the workflow's UpgradeInput: read, parse, check, apply defaults and command-line overrides.
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { DEFAULT_SIGNATURE_MAX_AGE_MS } from '../shared/signed-decisions';
+import { parsePublicKey } from '../shared/sshsig';
 import { DEFAULT_GATES, type UpgradeInput } from '../shared/types';
 import { toLoadBalancerInput } from './load-balancer';
 import { parsePlanText } from './parse';
@@ -82,6 +84,12 @@ export function toUpgradeInput(plan: PlanFile, file: string, o: PlanOverrides): 
   if (plan.gateway.repository) input.gatewayRepository = plan.gateway.repository;
   if (plan.approvals !== undefined) input.approvals = plan.approvals;
   if (plan.approverMustDifferFromStarter) input.approverMustDifferFromStarter = true;
+  if (plan.approvers) {
+    // The key without its comment: what is signed with, shown and compared is the key itself.
+    input.approvers = plan.approvers.map((a) => ({ name: a.name, key: parsePublicKey(a.key).line }));
+    if (plan.requireSignatures) input.requireSignatures = true;
+    input.signatureMaxAgeMs = plan.signatureMaxAge ?? DEFAULT_SIGNATURE_MAX_AGE_MS;
+  }
   if (plan.maxUnavailable !== undefined) input.maxUnavailable = plan.maxUnavailable;
   if (plan.maxFailures !== undefined) input.maxFailures = plan.maxFailures;
   if (plan.onFailure) input.onFailure = plan.onFailure;

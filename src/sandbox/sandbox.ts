@@ -60,7 +60,7 @@ export class SandboxRefused extends Error {}
 export function imagesFor(source: 'standin' | 'tyk', spec: Pick<SandboxSpec, 'gatewayVersion' | 'pumpVersion' | 'registry'>): SandboxImages {
   const repos =
     source === 'standin'
-      ? { gateway: `${spec.registry}/tyk-gateway/tyk-gateway`, pump: `${spec.registry}/tyk-pump/tyk-pump`, redis: `${spec.registry}/library/redis:7` }
+      ? { gateway: `${spec.registry}/standin/tyk-gateway`, pump: `${spec.registry}/standin/tyk-pump`, redis: `${spec.registry}/library/redis:7` }
       : { gateway: 'docker.tyk.io/tyk-gateway/tyk-gateway', pump: 'docker.tyk.io/tyk-pump/tyk-pump', redis: 'redis:7' };
   return {
     source,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gatewayConf } from '../../src/sandbox/stack';
 import { getHello, getPumpHealth } from '../../src/activities/tyk-http';
-import { docker, freePort, tempDir, waitFor } from './services';
+import { docker, freePort, GATEWAY_REPO, PUMP_REPO, REGISTRY, tempDir, waitFor } from './services';
 
 const run = promisify(execFile);
 
@@ -120,7 +120,7 @@ function anchorAndRedis(p: Ports): string {
 services:
   tyk-redis:
     <<: *tyk
-    image: 127.0.0.1:5000/library/redis:7
+    image: ${REGISTRY}/library/redis:7
     command: ["redis-server", "--port", "${p.redis}", "--bind", "127.0.0.1", "--save", ""]
 `;
 }
@@ -129,7 +129,7 @@ services:
 export function sharedVersion(p: Ports): Record<string, string> {
   const gw = (n: string, i: number) => `  ${n}:
     <<: *tyk
-    image: "127.0.0.1:5000/tyk-gateway/tyk-gateway:\${TYK_GW_VERSION}"
+    image: "${GATEWAY_REPO}:\${TYK_GW_VERSION}"
     volumes: [./gateway-${i}/tyk.conf:/opt/tyk-gateway/tyk.conf]
     depends_on: [tyk-redis]
 `;
@@ -143,7 +143,7 @@ export function tykProject(pumpImage: 'version-in-env' | 'image-in-env'): (p: Po
 ${anchorAndRedis(p)}
   tyk-gateway:
     <<: *tyk
-    image: 127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.2.0 # pinned; see the upgrade guide
+    image: ${GATEWAY_REPO}:v5.2.0 # pinned; see the upgrade guide
     volumes:
       - ./gateway-1/tyk.conf:/opt/tyk-gateway/tyk.conf
       - ./gateway-1/apps:/opt/tyk-gateway/apps
@@ -151,14 +151,14 @@ ${anchorAndRedis(p)}
 
   tyk-pump:
     <<: *tyk
-    image: ${pumpImage === 'version-in-env' ? "'127.0.0.1:5000/tyk-pump/tyk-pump:${TYK_PUMP_VERSION}'" : '${TYK_PUMP_IMAGE}'}
+    image: ${pumpImage === 'version-in-env' ? `'${PUMP_REPO}:\${TYK_PUMP_VERSION}'` : '${TYK_PUMP_IMAGE}'}
     volumes:
       - ./pump.conf:/opt/tyk-pump/pump.conf
     depends_on: [tyk-redis]
 `,
     '.env': `# read by docker compose for the file above
 COMPOSE_PROJECT_LABEL=tyk
-${pumpImage === 'version-in-env' ? 'TYK_PUMP_VERSION=v1.9.0' : 'TYK_PUMP_IMAGE=127.0.0.1:5000/tyk-pump/tyk-pump:v1.9.0'}
+${pumpImage === 'version-in-env' ? 'TYK_PUMP_VERSION=v1.9.0' : `TYK_PUMP_IMAGE=${PUMP_REPO}:v1.9.0`}
 `,
   });
 }
