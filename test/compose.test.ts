@@ -12,7 +12,7 @@ import { renderDetails } from '../src/workflows/details';
 import type { UpgradeStatus } from '../src/shared/types';
 import { runCli } from './support/cli';
 import { composeProject, sharedVersion, tykProject, type ComposeProject, type ComposeVersion } from './support/compose';
-import { docker, FAULTY_REPO, GATEWAY_REPO, PUMP_REPO, tempDir } from './support/services';
+import { docker, FAULTY_REPO, GATEWAY_REPO, PUMP_REPO, REAL_GATEWAY_REPO, REAL_PUMP_REPO, tempDir } from './support/services';
 import { failureOf, keepHistory, waitForGate } from './support/upgrade';
 import { useUpgradeWorker } from './support/worker';
 
@@ -32,16 +32,16 @@ function cliIn(dir: string) {
 }
 
 /** `init` on the project, then the plan's settings a test needs (no soak, short health timeout, its gates). */
-async function initPlan(p: ComposeProject, dir: string, edit: (plan: string) => string = (x) => x): Promise<void> {
+async function initPlan(p: ComposeProject, dir: string, edit: (plan: string) => string = (x) => x, versions = ['v5.3.0', 'v1.10.0']): Promise<void> {
   const cli = cliIn(dir);
   const init = await cli([
     'init',
     '--label',
     `com.docker.compose.project=${p.name}`,
     '--gateway-version',
-    'v5.3.0',
+    versions[0],
     '--pump-version',
-    'v1.10.0',
+    versions[1],
     '-o',
     'plan.yaml',
   ]);
@@ -353,4 +353,28 @@ describe('compose v2: shared versions, files the worker may not write, files cha
       await p.down();
     }
   });
+});
+
+describe('real Tyk (built by the rig from its source) in a compose project', () => {
+  for (const version of ['v1', 'v2'] as ComposeVersion[]) {
+    it(`compose ${version}: gateway 5.3.0 → 5.8.10, pump 1.9.0 → 1.12.2; the files follow, up -d recreates nothing, --force-recreate stays on 5.8.10`, async () => {
+      const images = { gateway: `${REAL_GATEWAY_REPO}:v5.3.0`, pump: REAL_PUMP_REPO, pumpTag: 'v1.9.0' };
+      const p = await composeProject({ version, prefix: 'cmp-real', real: true, files: tykProject('version-in-env', images) });
+      try {
+        const original = p.files();
+        const dir = tempDir('cmp-real-plan');
+        await initPlan(p, dir, (plan) => plan.replace(/^healthTimeout: .*$/m, 'healthTimeout: 90s'), ['v5.8.10', 'v1.12.2']);
+        await cliIn(dir)(['start', '-f', 'plan.yaml', '--watch']);
+        const now = p.files();
+        assert.equal(now['docker-compose.yml'], original['docker-compose.yml'].replace(`${REAL_GATEWAY_REPO}:v5.3.0`, `${REAL_GATEWAY_REPO}:v5.8.10`));
+        assert.equal(now['.env'], original['.env'].replace('TYK_PUMP_VERSION=v1.9.0', 'TYK_PUMP_VERSION=v1.12.2'));
+        await upChangesNothing(p);
+        assert.equal((await getHello(`http://127.0.0.1:${p.ports.gateways[0]}`, 'hello')).body?.version, '5.8.10');
+        await p.compose('up', '-d', '--force-recreate', 'tyk-gateway');
+        assert.equal((await p.containers())['tyk-gateway'].image, `${REAL_GATEWAY_REPO}:v5.8.10`);
+      } finally {
+        await p.down();
+      }
+    });
+  }
 });

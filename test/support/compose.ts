@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { gatewayConf } from '../../src/sandbox/stack';
 import { getHello, getPumpHealth } from '../../src/activities/tyk-http';
 import { docker, freePort, GATEWAY_REPO, PUMP_REPO, REGISTRY, tempDir, waitFor } from './services';
+import { gatewayTestConf } from './tyk-container';
 
 const run = promisify(execFile);
 
@@ -42,6 +43,8 @@ export async function composeProject(opts: {
   prefix: string;
   gateways?: number;
   files: (p: Ports) => Record<string, string>;
+  /** Real Tyk: its tyk.conf (a pid file it may write, Tyk's own warm-up); default the stand-in's. */
+  real?: boolean;
 }): Promise<ComposeProject> {
   const name = `${opts.prefix}-${opts.version}-${randomBytes(3).toString('hex')}`;
   const dir = tempDir(name);
@@ -50,8 +53,11 @@ export async function composeProject(opts: {
   ports.gateways.forEach((port, i) => {
     const conf = join(dir, `gateway-${i + 1}`);
     mkdirSync(join(conf, 'apps'), { recursive: true });
-    const spec = { name, dir, gatewayImage: '', gatewayPort: port, redisPort: ports.redis, checkDurationMs: 500 };
-    writeFileSync(join(conf, 'tyk.conf'), `${JSON.stringify(gatewayConf(spec, port, randomBytes(16).toString('hex')), null, 2)}\n`, { mode: 0o640 });
+    const secret = randomBytes(16).toString('hex');
+    const tyk = opts.real
+      ? gatewayTestConf({ image: '', prefix: name, redisPort: ports.redis, secret }, port)
+      : gatewayConf({ name, dir, gatewayImage: '', gatewayPort: port, redisPort: ports.redis, checkDurationMs: 500 }, port, secret);
+    writeFileSync(join(conf, 'tyk.conf'), `${JSON.stringify(tyk, null, 2)}\n`, { mode: 0o640 });
   });
   // The real pump refuses a pump.conf without pumps or without dont_purge_uptime_data.
   const pump = {
@@ -137,13 +143,16 @@ export function sharedVersion(p: Ports): Record<string, string> {
 }
 
 /** The usual layout: Redis, one gateway (its tag written in the file), the pump (its version in `.env`). */
-export function tykProject(pumpImage: 'version-in-env' | 'image-in-env'): (p: Ports) => Record<string, string> {
+export function tykProject(
+  pumpImage: 'version-in-env' | 'image-in-env',
+  images: { gateway: string; pump: string; pumpTag: string } = { gateway: `${GATEWAY_REPO}:v5.2.0`, pump: PUMP_REPO, pumpTag: 'v1.9.0' },
+): (p: Ports) => Record<string, string> {
   return (p) => ({
     'docker-compose.yml': `# Tyk OSS on one host, like tyk-gateway-docker: every service on the host's network.
 ${anchorAndRedis(p)}
   tyk-gateway:
     <<: *tyk
-    image: ${GATEWAY_REPO}:v5.2.0 # pinned; see the upgrade guide
+    image: ${images.gateway} # pinned; see the upgrade guide
     volumes:
       - ./gateway-1/tyk.conf:/opt/tyk-gateway/tyk.conf
       - ./gateway-1/apps:/opt/tyk-gateway/apps
@@ -151,14 +160,14 @@ ${anchorAndRedis(p)}
 
   tyk-pump:
     <<: *tyk
-    image: ${pumpImage === 'version-in-env' ? `'${PUMP_REPO}:\${TYK_PUMP_VERSION}'` : '${TYK_PUMP_IMAGE}'}
+    image: ${pumpImage === 'version-in-env' ? `'${images.pump}:\${TYK_PUMP_VERSION}'` : '${TYK_PUMP_IMAGE}'}
     volumes:
       - ./pump.conf:/opt/tyk-pump/pump.conf
     depends_on: [tyk-redis]
 `,
     '.env': `# read by docker compose for the file above
 COMPOSE_PROJECT_LABEL=tyk
-${pumpImage === 'version-in-env' ? 'TYK_PUMP_VERSION=v1.9.0' : `TYK_PUMP_IMAGE=${PUMP_REPO}:v1.9.0`}
+${pumpImage === 'version-in-env' ? `TYK_PUMP_VERSION=${images.pumpTag}` : `TYK_PUMP_IMAGE=${images.pump}:${images.pumpTag}`}
 `,
   });
 }
