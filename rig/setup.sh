@@ -1,29 +1,44 @@
 #!/usr/bin/env bash
-# Everything the demo and the tests need on this machine, idempotent and quick when already done:
-# Debian packages, npm dependencies, the build, the Docker engine (no bridge), the local registry, Redis,
-# the Tyk stand-in images, the real Tyk images (rig/tyk-real.sh: built from TYK_SRC_DIR's archives, or pulled), the
-# Temporal CLI and compose v2 (built once from their Go modules and cached).
+# Everything the demo or the tests need on this machine, idempotent and quick when already done. The profile says
+# which (package.json's scripts pass it):
+#   demo  `npm run demo`: Debian packages the demo uses, npm dependencies, the build (tsc and the workflow bundle),
+#         a Docker engine started without a bridge or iptables, the local registry, Redis, the Tyk images the
+#         sandbox runs, and the Temporal CLI (built once from its Go module and cached).
+#   test  `npm test`, `npm run bench` (the default): the same, and what only the suite uses: the packages of the
+#         load-balancer, cluster and browser tests, the Temporal server, SQL tool and Web UI server of the cluster
+#         tests, compose v2 for the compose tests, and the previous release's build for the tool-upgrade test.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
 . "$here/lib.sh"
+profile=${1:-test}
+case $profile in demo | test) ;; *) die "unknown profile \"$profile\": use \`bash rig/setup.sh demo\` or \`bash rig/setup.sh test\`" ;; esac
 t0=$(date +%s)
-bash rig/packages.sh
+bash rig/packages.sh "$profile"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
-log "building (tsc)"
+# Always both: a bundle older than the workflow code would not be used (workers check its hash), only slower.
+log "building (tsc, workflow bundle)"
 npx tsc -p .
+node dist/src/workflow-bundle.js
 bash rig/docker-engine.sh
 bash rig/registry.sh
 bash rig/redis.sh
 bash rig/standins.sh
-bash rig/tyk-real.sh
+# Real Tyk images (rig/tyk-real.sh: built from TYK_SRC_DIR's archives, or pulled) for the suite's contract and
+# real-Tyk tests. The demo's sandbox runs the stand-ins (src/sandbox/images.ts), so the demo profile builds none;
+# when the sandbox moves to real images, list its own here: bash rig/tyk-real.sh gateway:v5.2.0 gateway:v5.3.0 ...
+if [ "$profile" = test ]; then bash rig/tyk-real.sh; fi
 node dist/src/devserver/temporal-cli.js >/dev/null
-# Compose v2 (`docker compose`), built once from its Go module and installed as the Docker CLI plugin; compose v1
-# (Debian's docker-compose 1.29) comes with the packages. The compose tests run both.
-node dist/src/devserver/compose-cli.js >/dev/null
-# Temporal server, schema tool and Web UI server for the PostgreSQL-backed cluster tests (built once, cached).
-node dist/src/devserver/temporal-binaries.js >/dev/null
-log "rig ready in $(( $(date +%s) - t0 )) s"
+if [ "$profile" = test ]; then
+  # Compose v2 (`docker compose`), built once from its Go module and installed as the Docker CLI plugin; compose v1
+  # (Debian's docker-compose 1.29) comes with the packages. The compose tests run both.
+  node dist/src/devserver/compose-cli.js >/dev/null
+  # Temporal server, schema tool and Web UI server for the PostgreSQL-backed cluster tests (built once, cached).
+  node dist/src/devserver/temporal-binaries.js >/dev/null
+  # The last release, built once, for the test that upgrades the tool under a waiting gate.
+  bash rig/previous-release.sh >/dev/null
+fi
+log "rig ready for the $profile profile in $(($(date +%s) - t0)) s"

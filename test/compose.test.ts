@@ -255,7 +255,7 @@ function handPlan(p: ComposeProject, services: string[]): string {
     const i = s === 'gw-a' ? 0 : 1;
     return `    - container: ${p.name}${p.version === 'v1' ? `_${s}_1` : `-${s}-1`}\n      url: http://127.0.0.1:${p.ports.gateways[i]}\n`;
   });
-  return `stack: ${p.name}\ngateway:\n  version: v5.3.0\n  instances:\n${rows.join('')}gates: []\nsoak: 0s\nhealthTimeout: 20s\nbackupDir: backups\n`;
+  return `stack: ${p.name}\ngateway:\n  version: v5.3.0\n  instances:\n${rows.join('')}gates: []\nsoak: 0s\nhealthTimeout: 20s\n`;
 }
 
 describe('compose v2: shared versions, files the worker may not write, files changed during the upgrade', () => {

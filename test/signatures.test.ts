@@ -325,14 +325,14 @@ describe('approvers in the plan', () => {
     const text = PLAN(
       `approvals: 2\napprovers:\n  - name: alice\n    key: ${alice.line}\n  - name: bob\n    key: ${bob.line}\nrequireSignatures: true\nsignatureMaxAge: 5m\n`,
     );
-    const input = toUpgradeInput(parsePlanText(text, 'p.yaml'), 'p.yaml', {});
+    const input = toUpgradeInput(parsePlanText(text, 'p.yaml'));
     assert.deepEqual(input.approvers, [
       { name: 'alice', key: alice.line.replace(/ alice@test$/, '') },
       { name: 'bob', key: bob.line.replace(/ bob@test$/, '') },
     ]);
     assert.equal(input.requireSignatures, true);
     assert.equal(input.signatureMaxAgeMs, 300_000);
-    const defaults = toUpgradeInput(parsePlanText(PLAN(`approvers:\n  - { name: alice, key: "${alice.line}" }\n`), 'p.yaml'), 'p.yaml', {});
+    const defaults = toUpgradeInput(parsePlanText(PLAN(`approvers:\n  - { name: alice, key: "${alice.line}" }\n`), 'p.yaml'));
     assert.equal(defaults.signatureMaxAgeMs, 15 * 60_000);
     assert.equal(defaults.requireSignatures, undefined);
   });

@@ -55,6 +55,8 @@ export interface DryRunReport {
   loadBalancer?: LbServer[];
   /** Compose files (and `.env`) the upgrade will change, each with its diff; what this host's compose makes of them. */
   compose?: { files: Omit<ComposeFileStatus, 'state'>[]; notes: string[] };
+  /** Where this host's worker will write the backup (`<its folder>/<stack>/<run id>[/<host>]`). */
+  backupDir?: string;
 }
 
 export type LbCheck = (input: { lb: LoadBalancerInput; gateways: LbGateway[] }) => Promise<{ servers: LbServer[] }>;

@@ -3,10 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Argument, Command, Option } from 'commander';
-import { TASK_QUEUE } from '../shared/names';
+import { TASK_QUEUE, WORKER_DEADLINE_MS } from '../shared/names';
 import { GATES, PAUSE_CHOICES, type GateName, type PauseChoice } from '../shared/types';
+import { IMAGE_SOURCES } from '../sandbox/images';
 import { SANDBOX_DEFAULTS } from '../sandbox/sandbox';
-import { collect, durationOption, intIn, startAtOption } from './options';
+import { defaultBackupDir } from '../activities/backup-folder';
+import { collect, durationAtLeast, durationOption, intIn, startAtOption } from './options';
 import type { TemporalOptions } from './temporal';
 
 const EXIT_CODES = `
@@ -38,9 +40,16 @@ function version(): string {
 
 /** Global options (Temporal connection) merged with the command's own. */
 function globals(cmd: Command): TemporalOptions {
-  const o = cmd.optsWithGlobals() as TemporalOptions;
-  return { address: o.address, namespace: o.namespace, profile: o.profile, uiUrl: o.uiUrl };
+  const o = cmd.optsWithGlobals() as TemporalOptions & { workerTimeout: number };
+  return { address: o.address, namespace: o.namespace, profile: o.profile, uiUrl: o.uiUrl, workerTimeoutMs: o.workerTimeout };
 }
+
+/** Read when a command runs: the default depends on the user and TYK_UPGRADE_BACKUP_DIR. */
+const backupDirOption = () =>
+  new Option(
+    '--backup-dir <dir>',
+    "this worker's backup folder on its host; made at start when missing (under systemd and in the image: /var/lib/tyk-upgrade/backups)",
+  ).default(defaultBackupDir(), 'TYK_UPGRADE_BACKUP_DIR, else $XDG_STATE_HOME/tyk-upgrade/backups or ~/.local/state/tyk-upgrade/backups');
 
 const taskQueueOption = () => new Option('--task-queue <name>', 'task queue of the worker that runs the upgrade').default(defaultQueue(), TASK_QUEUE);
 const signKeyOption = () =>
@@ -60,6 +69,11 @@ export function buildProgram(): Command {
     .option('--namespace <name>', 'Temporal namespace (default: TEMPORAL_NAMESPACE, the profile, or default)')
     .option('--profile <name>', 'profile in the Temporal config file (default: TEMPORAL_PROFILE)')
     .option('--ui-url <url>', 'Temporal Web UI base URL for links (default: TEMPORAL_UI_URL, or the server port + 1000)')
+    .addOption(
+      new Option('--worker-timeout <duration>', 'how long a call waits for a worker to take its work (init, plan, start, status, approve), then exit 6')
+        .argParser(durationAtLeast(1000))
+        .default(WORKER_DEADLINE_MS, `${WORKER_DEADLINE_MS / 1000}s`),
+    )
     .addHelpText('after', EXIT_CODES);
 
   program
@@ -71,6 +85,7 @@ export function buildProgram(): Command {
     .addOption(taskQueueOption())
     .option('--log-level <level>', 'worker log level', 'WARN')
     .option('--notify <file>', 'webhooks to notify (YAML or JSON; default: TYK_UPGRADE_NOTIFY_FILE, or TYK_UPGRADE_WEBHOOK_URL); see docs/notifications.md')
+    .addOption(backupDirOption())
     .action(async (f) => (await import('./commands/dev')).devCommand(f));
 
   program
@@ -85,6 +100,7 @@ export function buildProgram(): Command {
     )
     .option('--log-level <level>', 'worker log level', 'WARN')
     .option('--notify <file>', 'webhooks to notify (YAML or JSON; default: TYK_UPGRADE_NOTIFY_FILE, or TYK_UPGRADE_WEBHOOK_URL); see docs/notifications.md')
+    .addOption(backupDirOption())
     .action(async (f, cmd) => (await import('./commands/worker')).workerCommand(f, globals(cmd)));
 
   program
@@ -97,7 +113,8 @@ export function buildProgram(): Command {
     .option('--label <key=value>', 'only containers with this label (repeatable)', collect, [])
     .option('--stack <name>', 'stack name (default: the sandbox or compose project label, else "tyk")')
     .option('-o, --output <file>', 'plan file to write', 'tyk-upgrade.yaml')
-    .option('--backup-dir <path>', "backup folder on the worker's machine, relative to the plan file (default: .tyk-upgrade/backups)")
+    .option('--backup-subfolder <name>', "backupSubfolder: a folder inside each host worker's backup folder for this stack (default: none, the folder itself)")
+    .addOption(new Option('--backup-dir <path>').hideHelp())
     .option('--force', 'overwrite the plan file if it exists')
     .option('--allow-prerelease', 'accept pre-release target versions such as v5.3.0-rc1')
     .option('--haproxy-socket <path>', "fill loadBalancer: from HAProxy's stats socket (level admin) on the gateways' host")
@@ -242,7 +259,7 @@ export function buildProgram(): Command {
     .description('recent upgrades, newest first')
     .addOption(new Option('--limit <n>', 'how many').argParser(intIn(1, 1000)).default(20))
     .option('--json', 'print JSON')
-    .action(async (f, cmd) => (await import('./commands/status')).listCommand(f, globals(cmd)));
+    .action(async (f, cmd) => (await import('./commands/list')).listCommand(f, globals(cmd)));
 
   const sandbox = program.command('sandbox').description('a throwaway Tyk stack (Redis, gateway, pump) to rehearse upgrades on');
   const d = SANDBOX_DEFAULTS;
@@ -259,7 +276,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--redis-port <port>', 'Redis port').argParser(intIn(1024, 65535)).default(d.redisPort))
     .option('--dir <path>', 'folder for its config files (default: .tyk-upgrade/sandbox/<name>)')
     .addOption(
-      new Option('--images <source>', "stand-ins from --registry, Tyk's published images, or auto").choices(['auto', 'standin', 'tyk']).default('auto'),
+      new Option('--images <source>', "stand-ins from --registry, Tyk's published images, or auto").choices(['auto', ...IMAGE_SOURCES]).default('auto'),
     )
     .option('--registry <host:port>', 'registry holding the stand-in images', d.registry)
     .action(async (f) => (await import('./commands/sandbox')).sandboxUpCommand(f));
@@ -280,7 +297,12 @@ export function buildProgram(): Command {
     .description('check what an upgrade needs (Temporal, search attributes, workers, Docker, images, leftovers, dev servers, backup folder) and how to fix it')
     .option('--task-queue <name>', 'task queue a worker must poll (repeatable)', collect, [])
     .option('--host <name>', 'a fleet host whose worker must poll (repeatable; hosts seen on the task queue are checked anyway)', collect, [])
-    .option('--backup-dir <path>', 'backup folder to check', '.tyk-upgrade/backups')
+    .addOption(
+      new Option('--backup-dir <dir>', "the worker's backup folder to check (as its --backup-dir)").default(
+        defaultBackupDir(),
+        'TYK_UPGRADE_BACKUP_DIR, else ~/.local/state/tyk-upgrade/backups',
+      ),
+    )
     .option('--db-file <path>', "dev server's db file to check", '.tyk-upgrade/temporal.db')
     .action(async (f, cmd) =>
       (await import('./commands/doctor')).doctorCommand({ ...f, taskQueue: f.taskQueue.length ? f.taskQueue : [defaultQueue()] }, globals(cmd)),

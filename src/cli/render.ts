@@ -1,5 +1,6 @@
 // What the CLI prints about plans and upgrades. Pure: data in, text out. Nothing here may see a config value:
 // the inputs are the plan, the dry-run report and the workflow status, none of which hold secrets.
+import { isAbsolute } from 'node:path';
 import type { UpgradeExecution, UpgradeSummary } from '../client-lib/upgrades';
 import { formatDuration } from '../shared/duration';
 import type { DryRunReport } from '../activities/dry-run';
@@ -15,10 +16,19 @@ const GATE_MEANING: Record<GateName, string> = {
   'before-pump': 'after all gateways are healthy, before the pumps are replaced',
 };
 
-/** Every host's dry run as one report. */
-export function mergeReports(reports: DryRunReport[]): DryRunReport & { hosts: (string | undefined)[] } {
+/** Where a run's backups go, from its plan: each host worker's folder, a subfolder of it, or (0.3) a path as given. */
+export function backupWhere(input: UpgradeInput): string {
+  const each = input.gateways.some((g) => g.host) ? "each host worker's" : "the worker's";
+  if (!input.backupDir) return `in ${each} own folder (\`worker --backup-dir\`)`;
+  if (isAbsolute(input.backupDir)) return `\`${input.backupDir}\`, as a 0.3 plan named it`;
+  return `in \`${input.backupDir}\` inside ${each} own folder (\`worker --backup-dir\`)`;
+}
+
+/** Every host's dry run as one report; `backupDirs`: the folder each host's worker will write to. */
+export function mergeReports(reports: DryRunReport[]): DryRunReport & { hosts: (string | undefined)[]; backupDirs: { host?: string; dir: string }[] } {
   return {
     hosts: reports.map((r) => r.host),
+    backupDirs: reports.flatMap((r) => (r.backupDir ? [{ ...(r.host ? { host: r.host } : {}), dir: r.backupDir }] : [])),
     instances: reports.flatMap((r) => r.instances.map((i) => ({ ...i, ...(r.host ? { container: `${r.host}/${i.container}` } : {}) }))),
     images: reports.flatMap((r) =>
       r.images.map((i) => ({ ...i, ...(r.host ? { where: i.where && `${i.where} of ${r.host}`, problem: i.problem && `host ${r.host}: ${i.problem}` } : {}) })),
@@ -100,7 +110,7 @@ function drainLines(input: UpgradeInput, r: DryRunReport): string[] {
   return out.length ? [...out, ''] : [];
 }
 
-export function renderDryRun(input: UpgradeInput, r: DryRunReport, planFile: string): string {
+export function renderDryRun(input: UpgradeInput, r: DryRunReport & { backupDirs?: { host?: string; dir: string }[] }, planFile: string): string {
   const out = [`Plan for stack "${input.stack}" (workflow ${workflowIdFor(input.stack)}). Dry run: nothing was changed.`, ''];
   out.push(
     table([
@@ -133,9 +143,13 @@ export function renderDryRun(input: UpgradeInput, r: DryRunReport, planFile: str
       : 'Approval gates: none; the upgrade runs through without stopping.',
   );
   out.push(...approverLines(input));
+  const folders = r.backupDirs ?? [];
   out.push(
-    `Backup, before anything changes, to ${input.backupDir}/${input.stack}/<run id>${input.gateways.some((g) => g.host) ? ' on each host' : ''} (folders 0700, files 0600, sha256 manifest):`,
+    folders.length === 1 && !folders[0].host
+      ? `Backup, before anything changes, to ${folders[0].dir} (folders 0700, files 0600, sha256 manifest):`
+      : `Backup, before anything changes, on each host to its worker's folder (folders 0700, files 0600, sha256 manifest):`,
   );
+  if (folders.length !== 1 || folders[0].host) for (const f of folders) out.push(`  ${f.host ?? 'local worker'}: ${f.dir}`);
   for (const i of r.instances) if (i.backup.length) out.push(`  ${i.container}: ${i.backup.join(', ')} and its inspect JSON`);
   if (r.redis) out.push(`  ${r.redis}`);
   out.push(

@@ -9,6 +9,7 @@ import { approverRows, signaturePolicy, signedBy, signedDecision, type VerifiedS
 import { SIGNATURE_NAMESPACE } from '../shared/statement';
 import type { GateStatus, InstanceStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
 import { normaliseVersion } from '../shared/version';
+import { backupWhere } from './render';
 
 export interface ReportData {
   exec: UpgradeExecution;
@@ -160,7 +161,7 @@ function planSection(input: UpgradeInput, s: UpgradeStatus | undefined): string[
     `- Soak: ${input.soakMs ? formatDuration(input.soakMs) : 'none'}; health timeout: ${formatDuration(input.healthTimeoutMs)}; drain timeout: ${input.drainTimeoutSec} s`,
     `- Maintenance windows: ${input.window?.length ? input.window.join('; ') : 'none (any time)'}${windowState}`,
     `- Load balancer: ${lbText}`,
-    `- Backup dir: \`${input.backupDir}\`${input.gateways.some((g) => g.host) ? ' (on each host)' : ''}; old containers ${input.keepOldContainers ? 'kept, stopped' : 'removed once the new ones are verified'}`,
+    `- Backups: ${backupWhere(input)}; old containers ${input.keepOldContainers ? 'kept, stopped' : 'removed once the new ones are verified'}`,
   ];
 }
 

@@ -171,6 +171,29 @@ const windows = z.union(
   },
 );
 
+/** A folder inside each host worker's backup folder: relative, and never climbing out of it. */
+const subfolder = text('a folder name such as prod or team-a/prod').superRefine((value, ctx) => {
+  const parts = value.split('/');
+  if (value.startsWith('/') || value.startsWith('~') || parts.some((p) => p === '..' || p === '.' || p === '') || !/^[A-Za-z0-9_./-]+$/.test(value)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${value}" must be a relative folder name inside each worker's backup folder (letters, digits, "_", ".", "-", "/" between names; no "..")`,
+    });
+  }
+});
+
+/**
+ * Until 0.3 the plan named the backup folder, resolved on the operator's machine: every host then wrote to that
+ * path on its own disk. The folder is the worker's now; an old plan says so instead of silently moving backups.
+ */
+const retiredBackupDir = z.unknown().superRefine((_value, ctx) => {
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      "backups now live in each host worker's own folder (`tyk-upgrade worker --backup-dir DIR`; /var/lib/tyk-upgrade/backups under the systemd unit " +
+      'and in the worker image, ~/.local/state/tyk-upgrade/backups for your own worker or `dev`): delete this line, or name a folder inside it with backupSubfolder: NAME',
+  });
+});
 /** An OpenSSH public key line, checked (type, encoding, curve point) so the workflow only ever sees good keys. */
 const publicKey = z.string({ error: 'must be an OpenSSH public key such as "ssh-ed25519 AAAA... alice@laptop"' }).superRefine((value, ctx) => {
   try {
@@ -220,7 +243,8 @@ export function planShape(allowPrerelease: boolean) {
       onFailure: z.enum(['rollback', 'pause'], { error: 'must be rollback or pause' }).optional(),
       pauseTimeout: duration.optional(),
       soak: duration.optional(),
-      backupDir: text('a folder').optional(),
+      backupSubfolder: subfolder.optional(),
+      backupDir: retiredBackupDir.optional(),
       keepOldContainers: flag.optional(),
       allowDowngrade: flag.optional(),
       allowPrerelease: flag.optional(),

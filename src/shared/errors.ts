@@ -18,6 +18,8 @@ const ACTIVITY = {
   HealthCheckFailed: Exit.UpgradeFailed,
   BackupMismatch: Exit.UpgradeFailed,
   BackupNoSpace: Exit.StackNotReady,
+  /** A host's backup folder is missing or cannot be written: refused at preflight, before anything stops. */
+  BackupFolderUnusable: Exit.StackNotReady,
   /** A host's worker cannot reach its own Docker engine. */
   DockerUnreachable: Exit.DockerUnreachable,
   /** No worker polls a host's task queue, so nothing can run there. */

@@ -92,8 +92,12 @@ export interface UpgradeInput {
   pauseTimeoutMs?: number;
   /** After each batch (and the pump) is healthy, keep watching it this long before moving on; 0 or absent: none. */
   soakMs?: number;
-  /** Where backups go, on each host's own disk. */
-  backupDir: string;
+  /**
+   * Where on each host the backups go: a subfolder of that host worker's own backup folder (the plan's
+   * backupSubfolder), or absent for the folder itself. An absolute path, as 0.3 sent it, is used as it is, so a
+   * run started by 0.3 finishes where it began.
+   */
+  backupDir?: string;
   keepOldContainers: boolean;
   /** Take each gateway out of this load balancer before its stop, put it back once healthy; absent: no such step. */
   loadBalancer?: LoadBalancerInput;

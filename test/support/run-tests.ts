@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startDevServer } from '../../src/devserver/dev-server';
 
 /** Files with engines or a Temporal of their own. */
-const SECOND_LANE = [/^fleet\./, /^temporal-cluster\./, /^faults-engine\./];
+const SECOND_LANE = [/^fleet\./, /^fleet-image\./, /^temporal-cluster\./, /^faults-engine\./];
 
 interface LaneResult {
   code: number;
@@ -59,7 +59,14 @@ async function main(): Promise<number> {
     .filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
   const second = files.filter((f) => SECOND_LANE.some((re) => re.test(f)));
   const first = files.filter((f) => !second.includes(f));
-  const env = { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_UI_URL: server.uiUrl, TYK_UPGRADE_TEST_DIR: dir };
+  // Workers that are not given --backup-dir write under the run's folder, never into the user's state folder.
+  const env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_UI_URL: server.uiUrl,
+    TYK_UPGRADE_TEST_DIR: dir,
+    TYK_UPGRADE_BACKUP_DIR: join(dir, 'backups'),
+  };
   const lanes = await Promise.all([
     runLane(
       'shared-engine',

@@ -20,7 +20,13 @@ export async function cancelCommand(id: string, f: SigningFlags & { rollback?: b
         const input = await upgradeInput(session.client, exec.workflowId, exec.runId);
         const signer = await approverSigner(input, f);
         if (!signer && input.requireSignatures) throw needKey(input, 'cancel --rollback');
-        const a = await cancelWithRollback(session.client, exec.workflowId, { by: f.by ?? defaultActor(), ...(f.reason ? { reason: f.reason } : {}) }, signer);
+        const a = await cancelWithRollback(
+          session.client,
+          exec.workflowId,
+          { by: f.by ?? defaultActor(), ...(f.reason ? { reason: f.reason } : {}) },
+          signer,
+          session.workerTimeoutMs,
+        );
         print(describeAbort(exec.workflowId, a));
         return;
       }

@@ -37,6 +37,7 @@ export async function decideCommand(decision: 'approve' | 'reject', id: string, 
         decision,
         { gate: f.gate, by: f.by ?? defaultActor(), comment: f.reason ?? f.comment, ...(f.rollback ? { rollback: true } : {}) },
         signer,
+        session.workerTimeoutMs,
       );
       print(describeGateDecision(decision, exec.workflowId, gate, f.rollback));
     } catch (err) {

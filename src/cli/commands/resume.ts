@@ -21,7 +21,13 @@ export async function resumeCommand(id: string, choice: PauseChoice, f: SigningF
       const input = await upgradeInput(session.client, exec.workflowId, exec.runId);
       const signer = await approverSigner(input, f);
       if (!signer && input.requireSignatures) throw needKey(input, 'resume');
-      const p = await resolvePause(session.client, exec.workflowId, { choice, by: f.by ?? defaultActor(), comment: f.comment }, signer);
+      const p = await resolvePause(
+        session.client,
+        exec.workflowId,
+        { choice, by: f.by ?? defaultActor(), comment: f.comment },
+        signer,
+        session.workerTimeoutMs,
+      );
       print(describePauseDecision(exec.workflowId, p));
     } catch (err) {
       if (err instanceof NoGateWaiting || err instanceof UnsignableUpgrade) throw new CliError(`cannot resume: ${err.message}`, Exit.WorkflowState);

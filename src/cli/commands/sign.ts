@@ -39,15 +39,22 @@ export async function signCommand(id: string, what: SignWhat, f: SigningFlags, g
       const { client } = session;
       const u: PreparedUpdate<unknown> =
         what.decision === 'resume'
-          ? await preparePause(client, exec.workflowId, { choice: what.choice, ...(what.comment ? { comment: what.comment } : {}) }, signer)
+          ? await preparePause(
+              client,
+              exec.workflowId,
+              { choice: what.choice, ...(what.comment ? { comment: what.comment } : {}) },
+              signer,
+              session.workerTimeoutMs,
+            )
           : what.decision === 'cancel'
-            ? await prepareAbort(client, exec.workflowId, what.reason ? { reason: what.reason } : {}, signer)
+            ? await prepareAbort(client, exec.workflowId, what.reason ? { reason: what.reason } : {}, signer, session.workerTimeoutMs)
             : await prepareDecision(
                 client,
                 exec.workflowId,
                 what.decision,
                 { ...(what.gate ? { gate: what.gate } : {}), ...(what.comment ? { comment: what.comment } : {}), ...(what.rollback ? { rollback: true } : {}) },
                 signer,
+                session.workerTimeoutMs,
               );
       const expires = new Date(Date.now() + (input.signatureMaxAgeMs ?? DEFAULT_SIGNATURE_MAX_AGE_MS));
       note(

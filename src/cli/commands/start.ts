@@ -64,7 +64,7 @@ export async function startCommand(f: StartFlags, g: TemporalOptions): Promise<{
     });
     const started = { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
     print(`Started upgrade ${handle.workflowId} (run ${handle.firstExecutionRunId}) on task queue ${taskQueue}`);
-    print(`Web UI: ${session.link(handle.workflowId, handle.firstExecutionRunId)}`);
+    print(`Web UI: ${session.link(handle.workflowId, handle.firstExecutionRunId)} (every upgrade: ${session.upgradesLink})`);
     if (f.at)
       print(
         `Scheduled: it starts at ${dateTime(f.at)} (Temporal start delay); until then nothing runs, and \`tyk-upgrade cancel ${handle.workflowId}\` withdraws it.`,

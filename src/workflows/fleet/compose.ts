@@ -6,7 +6,9 @@
 // so runs without compose projects (and every recorded history) have none of these steps. Deterministic.
 import type { ComposeFileStatus, InstancePlan } from '../../shared/types';
 import { instanceKey } from '../../shared/names';
-import { byHost, failureMessage, on, SHORT } from '../routing';
+import { SHORT } from '../activity-options';
+import { failureMessage } from '../failures';
+import { byHost, on } from '../routing';
 import { where } from './hosts';
 import type { FleetRun } from './run';
 
