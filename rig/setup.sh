@@ -6,7 +6,7 @@
 #         sandbox runs, and the Temporal CLI (built once from its Go module and cached).
 #   test  `npm test`, `npm run bench` (the default): the same, and what only the suite uses: the packages of the
 #         load-balancer, cluster and browser tests, the Temporal server, SQL tool and Web UI server of the cluster
-#         tests, and the previous release's build for the tool-upgrade test.
+#         tests, compose v2 for the compose tests, and the previous release's build for the tool-upgrade test.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
@@ -33,6 +33,9 @@ bash rig/standins.sh
 if [ "$profile" = test ]; then bash rig/tyk-real.sh; fi
 node dist/src/devserver/temporal-cli.js >/dev/null
 if [ "$profile" = test ]; then
+  # Compose v2 (`docker compose`), built once from its Go module and installed as the Docker CLI plugin; compose v1
+  # (Debian's docker-compose 1.29) comes with the packages. The compose tests run both.
+  node dist/src/devserver/compose-cli.js >/dev/null
   # Temporal server, schema tool and Web UI server for the PostgreSQL-backed cluster tests (built once, cached).
   node dist/src/devserver/temporal-binaries.js >/dev/null
   # The last release, built once, for the test that upgrades the tool under a waiting gate.

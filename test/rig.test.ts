@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { SEARCH_ATTRIBUTES } from '../src/shared/names';
 import { findTemporalCli } from '../src/devserver/temporal-cli';
 import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION } from '../src/devserver/temporal-binaries';
+import { COMPOSE_V2_VERSION } from '../src/devserver/compose-cli';
 import { pullImage } from '../src/activities/images';
 import { containerLogs } from '../src/activities/docker-util';
 import { getHello } from '../src/activities/tyk-http';
@@ -96,6 +97,15 @@ describe('Docker engine and registry', () => {
       await c.remove({ force: true });
       await redis.stop();
     }
+  });
+});
+
+describe('compose', () => {
+  it("both composes the compose tests need answer: Debian's docker-compose 1.29 (v1) and `docker compose` v2 built by the rig", () => {
+    const v1 = execFileSync('docker-compose', ['version', '--short'], { encoding: 'utf8' }).trim();
+    const v2 = execFileSync('docker', ['compose', 'version', '--short'], { encoding: 'utf8' }).trim();
+    assert.match(v1, /^1\.29\.\d+$/);
+    assert.equal(v2, COMPOSE_V2_VERSION);
   });
 });
 

@@ -12,6 +12,7 @@ import { readArchive, sha256, tarFileHashes } from './archive';
 import { freeBytes, MIN_FREE_BYTES, mib } from './backup-folder';
 import { inspectContainer } from './docker-util';
 import { CONFIG_DIRS, confDir, confPath, readConf, redisTarget } from './tyk-config';
+import { backupComposeFiles, type ComposeBackupEntry } from './compose/steps';
 
 export interface ManifestEntry extends BackupFile {
   role: string;
@@ -25,6 +26,8 @@ export interface Manifest {
   createdAt: string;
   entries: ManifestEntry[];
   redis: string;
+  /** The compose files and `.env` of the projects whose files the upgrade edits; a rollback restores them from here. */
+  compose?: ComposeBackupEntry[];
 }
 
 export interface BackupInput {
@@ -116,7 +119,15 @@ async function writeBackup(docker: Docker, input: BackupInput, dir: string, mani
       redis = await redisBgsave(await readConf(docker, info, 'gateway').then((c) => redisTarget(c, info.Config.Env ?? [], 'gateway')));
     }
   }
-  const manifest: Manifest = { stack: input.stack, runId: input.runId, createdAt: new Date().toISOString(), entries, redis };
+  const compose = await backupComposeFiles(dir, input.instances);
+  const manifest: Manifest = {
+    stack: input.stack,
+    runId: input.runId,
+    createdAt: new Date().toISOString(),
+    entries,
+    redis,
+    ...(compose.length ? { compose } : {}),
+  };
   const text = JSON.stringify(manifest, null, 2);
   // Written last and atomically: its presence means the backup is whole.
   await writeSecret(`${manifestPath}.tmp`, text);

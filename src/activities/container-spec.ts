@@ -28,7 +28,13 @@ export interface ReplacementSpec {
   extraNetworks: { name: string; config: Record<string, unknown> }[];
 }
 
-export function replacementSpec(old: ContainerInspectInfo, oldImage: ImageInspectInfo, newImage: string, name: string): ReplacementSpec {
+export function replacementSpec(
+  old: ContainerInspectInfo,
+  oldImage: ImageInspectInfo,
+  newImage: string,
+  name: string,
+  labels: Record<string, string> = {},
+): ReplacementSpec {
   const c = old.Config as Config;
   const img = (oldImage.Config ?? {}) as ImageConfig;
   const host = { ...(old.HostConfig as Record<string, unknown>) };
@@ -93,7 +99,7 @@ export function replacementSpec(old: ContainerInspectInfo, oldImage: ImageInspec
     Healthcheck: own(c.Healthcheck, img.Healthcheck) as ContainerCreateOptions['Healthcheck'],
     Volumes: nonEmpty(withoutImage(c.Volumes, img.Volumes)),
     WorkingDir: own(c.WorkingDir, img.WorkingDir) || undefined,
-    Labels: withoutImage(c.Labels, img.Labels),
+    Labels: { ...withoutImage(c.Labels, img.Labels), ...labels },
     StopSignal: own(c.StopSignal, img.StopSignal),
     StopTimeout: c.StopTimeout,
     Shell: own(c.Shell, img.Shell),

@@ -7,12 +7,13 @@ import type { ContainerInspectInfo } from 'dockerode';
 import { readArchive } from './archive';
 import { inspectContainer, isNotFound } from './docker-util';
 import { imageAvailable } from './images';
-import { directionProblem, leftoverProblems, preflightStack } from './preflight';
+import { directionProblem, leftoverProblems, preflightChecks } from './preflight';
+import { composeDryRun } from './compose/steps';
 import { CONFIG_DIRS, confDir, confPath, readConf, redisTarget } from './tyk-config';
 import { describeHello, getHello, getPumpHealth } from './tyk-http';
 import type { LbGateway, LoadBalancerInput } from '../shared/load-balancer';
 import type { LbServer } from './load-balancer/types';
-import type { Role, UpgradeInput } from '../shared/types';
+import type { ComposeFileStatus, Role, UpgradeInput } from '../shared/types';
 import { gatewayHasReady, normaliseVersion, splitImage, tagForVersion } from '../shared/version';
 import { describePump } from './discover';
 
@@ -52,6 +53,8 @@ export interface DryRunReport {
   warnings: string[];
   /** With a load balancer in the plan: each gateway's server in it, as the upgrade's preflight will find it. */
   loadBalancer?: LbServer[];
+  /** Compose files (and `.env`) the upgrade will change, each with its diff; what this host's compose makes of them. */
+  compose?: { files: Omit<ComposeFileStatus, 'state'>[]; notes: string[] };
   /** Where this host's worker will write the backup (`<its folder>/<stack>/<run id>[/<host>]`). */
   backupDir?: string;
 }
@@ -110,15 +113,20 @@ export async function dryRun(docker: Docker, input: UpgradeInput, lbCheck?: LbCh
   ];
   // The workflow's own preflight has the last word (e.g. Go plugin builds); only worth asking when all else is fine.
   const warnings: string[] = [];
+  let compose: DryRunReport['compose'];
   if (!problems.length) {
     try {
-      warnings.push(...(await preflightStack(docker, input)).warnings);
+      const checked = await preflightChecks(docker, input);
+      warnings.push(...checked.warnings);
+      problems.push(...checked.compose.problems);
+      const seen = await composeDryRun(checked.compose);
+      if (seen.files.length || seen.notes.length) compose = seen;
     } catch (err) {
       if (!(err instanceof ApplicationFailure)) throw err;
       problems.push(err.message);
     }
   }
-  return { instances, images, redis, problems, warnings, ...(lb?.servers ? { loadBalancer: lb.servers } : {}) };
+  return { instances, images, redis, problems, warnings, ...(lb?.servers ? { loadBalancer: lb.servers } : {}), ...(compose ? { compose } : {}) };
 }
 
 /** The preflight's lbCheck, run now: a gateway the load balancer does not have is a problem before anything changes. */

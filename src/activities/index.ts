@@ -21,6 +21,7 @@ import { retireOldContainers } from './retire';
 import { rollbackContainer, type RollbackInput } from './rollback';
 import { readConf, redactor, secretValues } from './tyk-config';
 import { verifyStack } from './verify';
+import { prepareCompose, restoreComposeFiles, updateComposeFiles, type SettleInput } from './compose/steps';
 import type { NotifyConfig } from '../notify/config';
 
 export interface ActivityDeps {
@@ -189,6 +190,21 @@ export function createActivities(deps: ActivityDeps) {
 
     async verifyStack(input: { instances: InstancePlan[] }) {
       return verifyStack(docker, input);
+    },
+
+    /** After the pull: the labels compose expects on each edited service's replacement, and the files to change. */
+    async prepareCompose(input: { instances: InstancePlan[]; manifest?: string }) {
+      return heartbeating(() => prepareCompose(docker, input));
+    },
+
+    /** The compose files of this host name what runs (once their services are done). */
+    async updateComposeFiles(input: SettleInput) {
+      return heartbeating(() => updateComposeFiles(input));
+    },
+
+    /** A rollback: the compose files this run changed, back byte for byte. */
+    async restoreComposeFiles(input: { manifest?: string; files: { path: string; sha256Before: string; sha256After: string }[] }) {
+      return heartbeating(() => restoreComposeFiles(input));
     },
   };
 }

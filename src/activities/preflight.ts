@@ -7,12 +7,13 @@ import { failedContainerName, newContainerName, oldContainerName } from '../shar
 import type { InstancePlan, PreflightResult, Role, UpgradeInput } from '../shared/types';
 import { compareVersions, normaliseVersion, parseVersion, splitImage, tagForVersion } from '../shared/version';
 import { readArchive } from './archive';
-import { containerLogs, inspectContainer, nameOf } from './docker-util';
+import { containerLogs, inspectContainer } from './docker-util';
 import { imageAvailable } from './images';
 import { findGoPlugins, pluginBuildName } from './go-plugins';
 import { confDir, confPath } from './tyk-config';
 import { describeHello, getHello, getPumpHealth } from './tyk-http';
 import { versionInLog } from './versions-from-logs';
+import { composePreflight, type ComposeFindings } from './compose/steps';
 
 function fail(type: string, message: string): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true });
@@ -42,22 +43,6 @@ export async function leftoverProblems(docker: Docker, name: string): Promise<st
   return problems;
 }
 
-/**
- * A container made by docker compose comes back from `docker compose up --force-recreate` (or any change to its
- * service) on the image the compose file names: the file must follow, or the old version returns (Watchtower #339).
- */
-function composeWarning(info: ContainerInspectInfo, toImage: string): string | undefined {
-  const labels = info.Config.Labels ?? {};
-  const project = labels['com.docker.compose.project'];
-  if (!project) return undefined;
-  const service = labels['com.docker.compose.service'] ?? nameOf(info);
-  const files = labels['com.docker.compose.project.config_files'];
-  return (
-    `${nameOf(info)} belongs to compose project "${project}" (service "${service}"${files ? `, ${files}` : ''}): ` +
-    `set its image to ${toImage} there too, or the next \`docker compose up\` that recreates it brings the old version back`
-  );
-}
-
 /** Why going from `from` to `to` is refused, if it is: the same version, or a downgrade nobody asked for. */
 export function directionProblem(container: string, from: string, to: string, allowDowngrade: boolean): { type: string; message: string } | undefined {
   const a = parseVersion(from);
@@ -80,7 +65,18 @@ function checkDirection(container: string, from: string, to: string, allowDowngr
   if (problem) fail(problem.type, problem.message);
 }
 
+/** Preflight, refusing a plan whose compose files cannot follow it (a shared version some service does not move with). */
 export async function preflightStack(docker: Docker, input: UpgradeInput): Promise<PreflightResult> {
+  const { compose, ...result } = await preflightChecks(docker, input);
+  if (compose.problems.length) fail(ErrorType.ComposeRefused, compose.problems.join('; '));
+  return result;
+}
+
+/**
+ * Everything preflight checks; what the compose files say comes back as findings (the dry run lists each
+ * problem and shows each file's diff).
+ */
+export async function preflightChecks(docker: Docker, input: UpgradeInput): Promise<PreflightResult & { compose: ComposeFindings }> {
   const instances: InstancePlan[] = [];
   const warnings: string[] = [];
 
@@ -101,8 +97,6 @@ export async function preflightStack(docker: Docker, input: UpgradeInput): Promi
     checkDirection(gw.container, fromVersion, input.gatewayVersion, input.allowDowngrade);
     const toImage = `${input.gatewayRepository ?? repository}:${tagForVersion(input.gatewayVersion)}`;
     await checkPlugins(docker, info, input.gatewayVersion);
-    const compose = composeWarning(info, toImage);
-    if (compose) warnings.push(compose);
     instances.push({
       role: 'gateway',
       container: gw.container,
@@ -135,8 +129,6 @@ export async function preflightStack(docker: Docker, input: UpgradeInput): Promi
     if (!input.pumpVersion) fail(ErrorType.InvalidPlan, 'the plan names a pump but no pump target version');
     checkDirection(pump.container, fromVersion, input.pumpVersion, input.allowDowngrade);
     const toImage = `${input.pumpRepository ?? repository}:${tagForVersion(input.pumpVersion)}`;
-    const compose = composeWarning(info, toImage);
-    if (compose) warnings.push(compose);
     instances.push({
       role: 'pump',
       container: pump.container,
@@ -156,7 +148,10 @@ export async function preflightStack(docker: Docker, input: UpgradeInput): Promi
     const why = await imageAvailable(docker, image);
     if (why) fail(ErrorType.ImageNotFound, `target image ${image} is not available: ${why}`);
   }
-  return { instances, images, warnings };
+  // Last, once the targets are known: which compose files follow the upgrade (docs/compose.md).
+  const compose = await composePreflight(docker, input.compose, instances);
+  warnings.push(...compose.warnings);
+  return { instances, images, warnings, compose };
 }
 
 /** API definitions that load Go plugins need a build named for the target version beside the old one. */

@@ -11,6 +11,8 @@ export interface RecreateInput {
   container: string;
   toImage: string;
   drainTimeoutSec: number;
+  /** Labels the replacement gets over the old container's (compose's config hash for the edited file). */
+  labels?: Record<string, string>;
 }
 
 export interface RecreateResult {
@@ -35,7 +37,7 @@ export async function recreateContainer(docker: Docker, input: RecreateInput, ch
       // The original still holds the name: build its replacement before touching it.
       if (!replacement) {
         const oldImage = await docker.getImage(current.Image).inspect();
-        const spec = replacementSpec(current, oldImage, input.toImage, newName);
+        const spec = replacementSpec(current, oldImage, input.toImage, newName, input.labels);
         const created = await docker.createContainer(spec.create);
         for (const net of spec.extraNetworks) await docker.getNetwork(net.name).connect({ Container: created.id, EndpointConfig: net.config });
         replacement = await inspectContainer(docker, created.id);

@@ -41,10 +41,30 @@ export function mergeReports(reports: DryRunReport[]): DryRunReport & { hosts: (
         .join('; ') || undefined,
     problems: reports.flatMap((r) => r.problems.map((p) => (r.host ? `host ${r.host}: ${p}` : p))),
     warnings: reports.flatMap((r) => r.warnings.map((w) => (r.host ? `host ${r.host}: ${w}` : w))),
+    ...(reports.some((r) => r.compose)
+      ? {
+          compose: {
+            files: reports.flatMap((r) => (r.compose?.files ?? []).map((f) => ({ ...f, ...(r.host ? { host: r.host } : {}) }))),
+            notes: reports.flatMap((r) => (r.compose?.notes ?? []).map((n) => (r.host ? `${r.host}: ${n}` : n))),
+          },
+        }
+      : {}),
     ...(reports.some((r) => r.loadBalancer)
       ? { loadBalancer: reports.flatMap((r) => (r.loadBalancer ?? []).map((s) => ({ ...s, ...(r.host ? { container: `${r.host}/${s.container}` } : {}) }))) }
       : {}),
   };
+}
+
+/** The compose files the upgrade will change, with the diff of each (changed lines only), per host. */
+function composeLines(r: DryRunReport): string[] {
+  if (!r.compose) return [];
+  const out = ['Compose files changed once their services run the target (put back byte for byte on a rollback; docs/compose.md):'];
+  for (const f of r.compose.files) {
+    out.push(`  ${f.host ? `${f.host}: ` : ''}${f.path} (project ${f.project}; ${f.services.join(', ')})${f.detail ? `: ${f.detail}` : ''}`);
+    out.push(...f.diff.split('\n').map((l) => `    ${l}`));
+  }
+  for (const n of r.compose.notes) out.push(`  ${n}`);
+  return [...out, ''];
 }
 
 /** Four-eyes and signed approvals: who may decide, and how that is proven. */
@@ -139,6 +159,7 @@ export function renderDryRun(input: UpgradeInput, r: DryRunReport & { backupDirs
     '',
   );
   out.push(...drainLines(input, r));
+  out.push(...composeLines(r));
   for (const w of r.warnings) out.push(`Note: ${w}`, '');
   if (r.problems.length) {
     out.push(`${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} would stop this upgrade at preflight:`);
@@ -245,6 +266,21 @@ export function renderStatus(exec: UpgradeExecution, s: UpgradeStatus | undefine
     );
   }
   if (s.pull) out.push(`Pull:   ${s.pull}`);
+  if (s.compose?.length) {
+    out.push(
+      '',
+      table([
+        [...(fleet ? ['HOST'] : []), 'COMPOSE FILE', 'SERVICES', 'STATE', 'SHA256 BEFORE → AFTER'],
+        ...s.compose.map((f) => [
+          ...(fleet ? [f.host ?? ''] : []),
+          f.path,
+          f.services.join(', '),
+          `${f.state}${f.detail ? `: ${f.detail}` : ''}`,
+          `${f.sha256Before.slice(0, 12)} → ${(f.state === 'updated' || f.state === 'pending' ? f.sha256After : f.sha256Before).slice(0, 12)}`,
+        ]),
+      ]),
+    );
+  }
   if (s.reason) out.push('', `Reason: ${s.reason}`);
   const notes = s.errors.filter((e) => e !== s.reason);
   if (notes.length) out.push('', ...notes.map((e) => `  ${e}`));

@@ -99,6 +99,7 @@ export function renderReport(d: ReportData): string {
     '',
     ...backupsSection(s),
     '',
+    ...composeSection(s),
     ...warningsSection(s),
     '',
   );
@@ -402,6 +403,32 @@ function backupsSection(s: UpgradeStatus): string[] {
         b.redis,
       ]),
     ),
+  ];
+}
+
+/** The compose files (and `.env`) the run changed, with their hashes before and after; nothing without any. */
+function composeSection(s: UpgradeStatus): string[] {
+  if (!s.compose?.length) return [];
+  return [
+    '## Compose files',
+    '',
+    ...table(
+      ['Host', 'Project', 'File', 'Services', 'State', 'sha256 before', 'sha256 after', 'Detail'],
+      s.compose.map((f) => [
+        f.host ?? '',
+        f.project,
+        code(f.path),
+        f.services.join(', '),
+        f.state,
+        code(f.sha256Before),
+        f.state === 'updated' || f.state === 'pending' ? code(f.sha256After) : code(f.sha256Before),
+        f.detail ?? '',
+      ]),
+    ),
+    '',
+    ...s.compose
+      .filter((f) => f.diff && f.state !== 'unchanged')
+      .flatMap((f) => [`${f.host ? `${f.host}: ` : ''}\`${f.path}\` (${f.state}):`, '', '```diff', f.diff, '```', '']),
   ];
 }
 

@@ -44,6 +44,11 @@ export function statusEvents(prev: UpgradeStatus | undefined, next: UpgradeStatu
     if (!before) out.push(`${key} (${i.role}): ${i.fromVersion ?? '?'} → ${i.toVersion}, ${i.state}`);
     else if (before.state !== i.state || before.detail !== i.detail) out.push(`${key}: ${i.state}${i.detail ? ` (${i.detail})` : ''}`);
   }
+  for (const f of next.compose ?? []) {
+    const before = prev?.compose?.find((p) => p.path === f.path && p.host === f.host);
+    if (before?.state !== f.state)
+      out.push(`compose file ${f.host ? `${f.host}:` : ''}${f.path} (${f.services.join(', ')}): ${f.state}${f.detail ? ` (${f.detail})` : ''}`);
+  }
   if (next.pause && (next.pause.number !== prev?.pause?.number || next.pause.state !== prev?.pause?.state)) {
     const p = next.pause;
     const what = p.kind === 'window' ? 'waiting for the maintenance window' : 'paused';

@@ -102,6 +102,7 @@ export function toUpgradeInput(plan: PlanFile, o: PlanOverrides = {}): UpgradeIn
   const lb = toLoadBalancerInput(plan.loadBalancer);
   if (lb) input.loadBalancer = lb;
   if (plan.maxHistoryEvents !== undefined) input.maxHistoryEvents = plan.maxHistoryEvents;
+  if (plan.compose) input.compose = plan.compose;
   if (plan.window) input.window = (Array.isArray(plan.window) ? plan.window : [plan.window]).map((w) => w.trim().replace(/\s+/g, ' '));
   return input;
 }

@@ -94,6 +94,7 @@ export function renderPlan(d: PlanDraft): string {
     c('keepOldContainers: false', 'true: keep old containers, stopped, as <name>-pre-<tag>'),
     c('allowDowngrade: false', 'true: allow a target older than what runs'),
     c('allowPrerelease: false', 'true: allow targets such as v5.3.0-rc1'),
+    c('compose: update', 'compose projects: set the new version in their compose file or .env (warn: only say so; ignore)'),
     ...loadBalancerLines(d.loadBalancer),
     '',
   );

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { stepProblem } from '../shared/batches';
 import { HOST_NAME } from '../shared/names';
 import { parsePublicKey, SshFormatError } from '../shared/sshsig';
-import { GATES } from '../shared/types';
+import { COMPOSE_MODES, GATES } from '../shared/types';
 import { parseWindow } from '../shared/window';
 import { parseDuration } from '../shared/duration';
 import { loadBalancerObject, loadBalancerSection, unknownServerContainers } from './load-balancer';
@@ -255,6 +255,7 @@ export function planShape(allowPrerelease: boolean) {
         .min(50, { error: 'must be at least 50 (each batch adds about 20 events)' })
         .max(10_000, { error: 'must be at most 10000 (Temporal warns past 10,240 events)' })
         .optional(),
+      compose: z.enum(COMPOSE_MODES, { error: `must be one of ${COMPOSE_MODES.join(', ')}` }).optional(),
     },
     { error: 'must be a mapping of keys such as stack:, gateway:, pump:' },
   );

@@ -30,6 +30,8 @@ const ACTIVITY = {
   LoadBalancerRefused: Exit.UpgradeFailed,
   LoadBalancerNotReady: Exit.UpgradeFailed,
   LoadBalancerHookFailed: Exit.UpgradeFailed,
+  /** A compose file names one version for services the plan does not move together (docs/compose.md). */
+  ComposeRefused: Exit.StackNotReady,
 } as const satisfies Record<string, ExitCode>;
 
 /** A stage of the workflow failed on one host of several (the host is named in the message). */

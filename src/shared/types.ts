@@ -34,6 +34,13 @@ export interface PumpTarget {
 /** One step of a ramp: a count of gateways, or a percentage of all of them ("25%"). */
 export type BatchStep = number | string;
 export type FailureAction = 'rollback' | 'pause';
+/**
+ * What happens to the compose file (and `.env`) of a container made by docker compose: `update` changes the
+ * version where it is written once the service runs its target (and puts it back on a rollback), `warn` only says
+ * it must be changed, `ignore` says nothing.
+ */
+export const COMPOSE_MODES = ['update', 'warn', 'ignore'] as const;
+export type ComposeMode = (typeof COMPOSE_MODES)[number];
 
 /** A validated, normalised plan: the workflow's input. Durations are milliseconds. */
 export interface UpgradeInput {
@@ -99,6 +106,8 @@ export interface UpgradeInput {
    * outside them (preflight, backup and pull run any time). Absent: any time.
    */
   window?: string[];
+  /** Compose projects' files: absent means `update` (runs before 0.4 had no such step). */
+  compose?: ComposeMode;
   /**
    * Parent history events after which the run continues as new at the next safe point between gateway batches,
    * so the parent's history stays bounded whatever the fleet's size (default 1000; Temporal warns at 10,240).
@@ -121,6 +130,47 @@ export interface FleetCarry {
   nextBatch: number;
 }
 
+/** A compose project as its containers' labels describe it; paths are on the host of the container's worker. */
+export interface ComposeRef {
+  project: string;
+  service: string;
+  /** The project folder (com.docker.compose.project.working_dir). */
+  workingDir: string;
+  /** The files compose merges, in order (absolute). */
+  configFiles: string[];
+  /** Files given with --env-file (absolute); empty: compose reads the folder's `.env`. */
+  envFiles: string[];
+  /** The compose version that made the container (com.docker.compose.version). */
+  madeBy?: string;
+}
+
+/** An instance whose compose file this upgrade edits; `labels` are set on its replacement so compose agrees. */
+export interface InstanceCompose extends ComposeRef {
+  /** compose's config hash (and v2's image id) for the edited service, found after the pull; absent: none. */
+  labels?: Record<string, string>;
+}
+
+/** A compose file or env file an upgrade changes on one host, and where it stands. */
+export interface ComposeFileStatus {
+  host?: string;
+  project: string;
+  path: string;
+  /** The services whose version it names. */
+  services: string[];
+  /**
+   * pending: to be changed once its services run their target; updated: written; unchanged: it names what runs
+   * (none of its services moved); skipped: left as it is (detail says why: not writable, changed by someone,
+   * compose disagrees); restored: put back byte for byte by a rollback.
+   */
+  state: 'pending' | 'updated' | 'unchanged' | 'skipped' | 'restored';
+  sha256Before: string;
+  /** What it is (or will be) after the edit. */
+  sha256After: string;
+  /** The unified diff of the edit (changed lines only). */
+  diff: string;
+  detail?: string;
+}
+
 export interface InstancePlan {
   role: Role;
   container: string;
@@ -134,6 +184,8 @@ export interface InstancePlan {
   /** Gateway: base URL and hello path; pump: health URL. */
   url: string;
   helloPath: string;
+  /** Made by docker compose, and the upgrade edits where its version is written (plan key compose: update). */
+  compose?: InstanceCompose;
 }
 
 export interface PreflightResult {
@@ -316,6 +368,8 @@ export interface UpgradeStatus {
   window?: WindowStatus;
   /** Every notification the worker was asked to send, with the webhooks (names only) that got it or not. */
   notifications?: NotificationRecord[];
+  /** Compose files (and `.env`) this run changes, per host; absent when no instance belongs to a compose project. */
+  compose?: ComposeFileStatus[];
   errors: string[];
   reason?: string;
 }

@@ -184,6 +184,8 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
         container: p.container,
         toImage: p.toImage,
         drainTimeoutSec: input.drainTimeoutSec,
+        // Compose's labels for the edited service (fleet/compose.ts), so `docker compose up` leaves it be.
+        ...(p.compose?.labels ? { labels: p.compose.labels } : {}),
       });
       st(p).state = 'health-check';
       publish();

@@ -40,6 +40,15 @@ export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
       lines.push(`| ${b.name} | ${b.instances.join(', ')} | ${MARK_BATCH[b.state] ?? ''} ${b.state} | ${link} |`);
     }
   }
+  if (s.compose?.length) {
+    lines.push('', '| host | compose file | services | state | sha256 before → after |', '|---|---|---|---|---|');
+    for (const f of s.compose) {
+      const after = f.state === 'updated' || f.state === 'pending' ? f.sha256After : f.sha256Before;
+      lines.push(
+        `| ${f.host ?? ''} | ${f.path} | ${f.services.join(', ')} | ${f.state}${f.detail ? `: ${escape(f.detail)}` : ''} | ${f.sha256Before.slice(0, 12)} → ${after.slice(0, 12)} |`,
+      );
+    }
+  }
   if (s.pause?.state === 'waiting' && s.pause.kind === 'window') {
     const id = workflowIdFor(s.stack);
     lines.push(

@@ -1,7 +1,7 @@
 // The upgrade of one Tyk stack on one host or a fleet of hosts:
 // preflight → backup → pull (each host on its own worker, in parallel) → gate → gateways batch by batch (a child
 // workflow per batch; past maxHistoryEvents the run continues as new between batches) → [gate after the canary]
-// → gate → pumps → verify.
+// → gate → pumps → verify; compose files follow (fleet/compose.ts).
 // A failure past the plan's budget rolls back everything this run changed on every host, or pauses for a person.
 // This file is the sequence and the handlers; each step lives in src/workflows/fleet/ under its own name
 // (docs/architecture.md). Deterministic workflow code: no Node modules, no I/O; every side effect is an activity.
@@ -14,6 +14,7 @@ import { runBatch } from './fleet/batches';
 import { continueUpgrade, isContinueAsNew, timeToContinue } from './fleet/continue';
 import { finish, finishFailed } from './fleet/finish';
 import { applyApproval, applyDecision, approvalRules, awaitGate, validateApprover, validateDecision, waitingGate } from './fleet/gates';
+import { prepareCompose, settleCompose } from './fleet/compose';
 import { backup, preflight, pull, verify } from './fleet/hosts';
 import { applyPauseDecision, pauseDecisionFits, validatePauseDecision, withinBudget } from './fleet/pauses';
 import { FleetRun, now } from './fleet/run';
@@ -43,6 +44,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       await preflight(run);
       await backup(run);
       await pull(run);
+      await prepareCompose(run);
       await awaitGate(run, 'before-gateways');
       run.enterStage('gateways');
     }
@@ -57,6 +59,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       if (i === 0 && batches.length > 1) await awaitGate(run, 'after-canary');
     }
     run.endStage('gateways');
+    await settleCompose(run, 'gateways');
     const pumps = run.plan.filter((p) => p.role === 'pump');
     if (pumps.length) {
       await awaitGate(run, 'before-pump');
@@ -70,6 +73,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       run.endStage('before-pump', 'skipped');
       run.endStage('pump', 'skipped');
     }
+    await settleCompose(run, 'all');
     safePoint(run);
     await verify(run);
     return await finish(run);

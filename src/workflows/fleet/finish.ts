@@ -7,6 +7,7 @@ import { OUTCOME_FAILURE } from '../../shared/errors';
 import type { NotifyEventName, UpgradeStatus } from '../../shared/types';
 import { failureMessage } from '../failures';
 import { rollbackAll } from './batches';
+import { restoreCompose, settleCompose } from './compose';
 import { retireOld } from './hosts';
 import type { FleetRun } from './run';
 import { Abort } from './stops';
@@ -39,6 +40,7 @@ export async function finishFailed(run: FleetRun, err: unknown): Promise<never> 
     // A person stopped it and asked for the old versions back: the same path as a failed health check.
     status.reason = err.message;
     await rollbackAll(run);
+    await restoreCompose(run);
     const allBack = run.allBack();
     status.outcome = allBack ? err.outcome : 'failed';
     if (!allBack) status.reason = `${err.message}, but not every instance came back: ${status.errors.join('; ')}`;
@@ -46,6 +48,7 @@ export async function finishFailed(run: FleetRun, err: unknown): Promise<never> 
     // A person stopped it: what was upgraded stays (it passed its health check); the old containers are kept.
     status.outcome = err instanceof Abort ? err.outcome : 'cancelled';
     status.reason = err instanceof Abort ? err.message : 'cancelled by request';
+    await settleCompose(run, 'all');
     await retireOld(run, true);
   } else {
     status.reason = failureMessage(err);
@@ -53,6 +56,7 @@ export async function finishFailed(run: FleetRun, err: unknown): Promise<never> 
     const touched = run.changed.length > 0 || run.failedKeys().length > 0;
     if (touched) {
       await rollbackAll(run);
+      await restoreCompose(run);
       const allBack = run.allBack();
       status.outcome = allBack ? 'rolled-back' : 'failed';
       if (allBack) status.reason = `rolled back: ${status.reason}`;

@@ -27,7 +27,7 @@ export async function onEveryHost<T>(targets: { host?: string }[], step: (host: 
   return hosts.map((h, i) => [h, (results[i] as PromiseFulfilledResult<T>).value]);
 }
 
-const where = (host: string | undefined) => (host ? ` on ${host}` : '');
+export const where = (host: string | undefined) => (host ? ` on ${host}` : '');
 
 /**
  * Every host checks its containers, images and plugins (nothing changes yet); the run then knows its instances
