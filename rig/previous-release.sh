@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The previous release of tyk-upgrade, built once into the cache, for test/tool-upgrade.test.ts: a worker of that
 # release is stopped while an upgrade waits at a gate and one of this code takes over. The previous release is the
-# newest v* tag below this commit (its own tag excluded when this commit is a release); its files come from
-# `git archive`, so no work tree is checked out. Prints the folder on stdout.
+# newest v* tag below this commit (its own tag excluded when this commit is a release) or, in a clone without tags,
+# the newest release in rig/releases.txt whose commit is below this one; its files come from `git archive`, so no
+# work tree is checked out. Prints the folder on stdout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -16,8 +17,21 @@ for t in $(git tag --merged HEAD --sort=-v:refname --list 'v*'); do
   tag=$t
   break
 done
-[ -n "$tag" ] || die "no release tag (v*) below this commit; a clone without tags needs \`git fetch --tags\`"
-commit=$(git rev-parse "$tag^{commit}")
+commit=''
+if [ -n "$tag" ]; then
+  commit=$(git rev-parse "$tag^{commit}")
+else
+  while read -r t c; do
+    case "$t" in v*) ;; *) continue ;; esac
+    [ "$c" = "$head" ] && continue
+    git cat-file -e "$c^{commit}" 2>/dev/null || continue
+    git merge-base --is-ancestor "$c" "$head" || continue
+    tag=$t
+    commit=$c
+  done < <(sort -V "$here/releases.txt")
+  [ -n "$tag" ] && log "no v* tags in this clone; previous release $tag from rig/releases.txt"
+fi
+[ -n "$tag" ] || die "no release below this commit: no v* tag (\`git fetch --tags\`) and no commit of rig/releases.txt in this clone's history (a shallow clone needs \`git fetch --unshallow\`)"
 cache=${TYK_UPGRADE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tyk-upgrade}
 dir=$cache/release-$tag-${commit:0:12}
 if [ -f "$dir/.built" ]; then
