@@ -1,25 +1,7 @@
-// Exit codes of tyk-upgrade, documented in docs/cli.md. Scripts rely on them: change only with the docs.
-export const Exit = {
-  Ok: 0,
-  /** A bug or a failure nobody foresaw; the message says what happened. */
-  Unexpected: 1,
-  /** The command line is wrong: unknown command or option, missing or invalid value. */
-  Usage: 2,
-  /** The plan file cannot be read or is not a valid plan. */
-  BadPlan: 3,
-  /** The stack is not ready for the plan: container missing or not Tyk, already at target, image missing, ... */
-  StackNotReady: 4,
-  DockerUnreachable: 5,
-  /** Temporal cannot be reached, or no worker answered in time. */
-  TemporalUnreachable: 6,
-  /** The workflow is not in a state that allows this: not found, already running, finished, gate not waiting. */
-  WorkflowState: 7,
-  UpgradeFailed: 8,
-  UpgradeRolledBack: 9,
-  /** A person stopped the upgrade: rejected, approval timed out, cancelled or terminated. */
-  UpgradeStopped: 10,
-} as const;
-export type ExitCode = (typeof Exit)[keyof typeof Exit];
+// The CLI's error with an exit code. The codes themselves live with the failure types (src/shared).
+import type { ExitCode } from '../shared/exit-codes';
+
+export { Exit, type ExitCode } from '../shared/exit-codes';
 
 /** An error the CLI reports as one message (no stack trace) with a chosen exit code. */
 export class CliError extends Error {

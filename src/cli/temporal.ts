@@ -11,7 +11,8 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { exitCodeOf } from '../shared/errors';
 import { temporalTarget } from '../temporal-config';
 import { CliError, Exit } from './exit-codes';
 
@@ -90,11 +91,17 @@ export async function tcpProblem(address: string): Promise<string | undefined> {
   const host = m[1].replace(/^\[|\]$/g, '');
   return new Promise((resolve) => {
     const s = new Socket();
-    s.setTimeout(CONNECT_TIMEOUT_MS, () => (s.destroy(), resolve(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)));
+    s.setTimeout(CONNECT_TIMEOUT_MS, () => {
+      s.destroy();
+      resolve(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`);
+    });
     s.once('error', (e: NodeJS.ErrnoException) =>
       resolve(e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' ? `host "${host}" not found` : e.message),
     );
-    s.connect(Number(m[2]), host, () => (s.destroy(), resolve(undefined)));
+    s.connect(Number(m[2]), host, () => {
+      s.destroy();
+      resolve(undefined);
+    });
   });
 }
 
@@ -122,7 +129,9 @@ export function explainTemporalError(err: unknown, what: string, taskQueue?: str
     return new CliError(`${what}: there is no such upgrade workflow; list them with \`tyk-upgrade list\``, Exit.WorkflowState);
   }
   if (err instanceof WorkflowUpdateFailedError) {
-    return new CliError(`${what}: ${err.cause?.message ?? err.message}`, Exit.WorkflowState);
+    // The workflow's validator refused: its failure type says why, and so which exit code (src/shared/errors.ts).
+    const type = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
+    return new CliError(`${what}: ${err.cause?.message ?? err.message}`, exitCodeOf(type) ?? Exit.WorkflowState);
   }
   if (noAnswer(err)) {
     return new CliError(

@@ -2,6 +2,7 @@
 // At a waiting gate it asks on a terminal, approves when told to (--auto-approve), or prints the exact commands.
 import { createInterface } from 'node:readline/promises';
 import { decide, finalStatus, findUpgrade, getStatus, type UpgradeExecution } from '../client-lib/upgrades';
+import { exitCodeOf, OUTCOME_FAILURE } from '../shared/errors';
 import type { GateName, UpgradeStatus } from '../shared/types';
 import { CliError, Exit, type ExitCode } from './exit-codes';
 import { defaultActor, interactive, print } from './output';
@@ -144,8 +145,7 @@ async function askAtGate(o: WatchOptions, workflowId: string, gate: GateName, em
 
 export function exitCodeFor(temporalStatus: string, s: UpgradeStatus | undefined): ExitCode {
   if (temporalStatus === 'COMPLETED' && s?.outcome === 'succeeded') return Exit.Ok;
-  if (s?.outcome === 'rolled-back') return Exit.UpgradeRolledBack;
-  if (s?.outcome === 'rejected' || s?.outcome === 'timed-out' || s?.outcome === 'cancelled') return Exit.UpgradeStopped;
+  if (s && s.outcome !== 'running' && s.outcome !== 'succeeded' && s.outcome !== 'failed') return exitCodeOf(OUTCOME_FAILURE[s.outcome]) as ExitCode;
   if (temporalStatus === 'CANCELLED' || temporalStatus === 'TERMINATED') return Exit.UpgradeStopped;
   return Exit.UpgradeFailed;
 }

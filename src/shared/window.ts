@@ -2,6 +2,7 @@
 // Pure and deterministic, so the workflow can ask it with its own clock. Wall-clock times in the window's IANA
 // time zone are turned into instants by Luxon (the Intl database): no daylight-saving arithmetic is written here.
 import { DateTime, IANAZone } from 'luxon';
+import type { WindowStatus } from './types';
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
@@ -112,4 +113,12 @@ function at(day: DateTime, t: WindowSpec['start']): number {
     { year: day.year, month: day.month, day: day.day, hour: t.hour, minute: t.minute, second: t.second },
     { zone: day.zone },
   ).toMillis();
+}
+
+/** Where a run stands against its windows before it waits for any, as the status shows it. */
+export function windowStatusNow(specs: WindowSpec[], windows: string[], now: Date): WindowStatus {
+  const s = windowState(specs, now);
+  return s.open
+    ? { windows, state: 'open', closesAt: s.closesAt?.toISOString() }
+    : { windows, state: 'closed', ...(s.opensAt ? { opensAt: s.opensAt.toISOString() } : {}) };
 }

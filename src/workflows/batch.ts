@@ -7,7 +7,7 @@
 // replacement is healthy and soaked (lbReady); a rollback puts the old container back the same way. Without
 // one, the activities and their order are exactly those of before (recorded histories replay).
 import { setCurrentDetails, setHandler } from '@temporalio/workflow';
-import type { LoadBalancerInput } from '../activities/load-balancer/types';
+import type { LoadBalancerInput } from '../shared/load-balancer';
 import { instanceKey } from '../shared/names';
 import type { InstancePlan, InstanceStatus } from '../shared/types';
 import { lbGateway, lbOf, lbOptions } from './load-balancer';

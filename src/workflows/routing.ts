@@ -3,11 +3,9 @@
 // hosts keeps today's single-host behaviour (the workflow's own queue). Deterministic: workflow code only.
 import { ActivityFailure, ApplicationFailure, TimeoutFailure, TimeoutType, type RetryPolicy } from '@temporalio/common';
 import { proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import type { Activities } from '../activities';
 import { ErrorType, NON_RETRYABLE } from '../shared/errors';
 import { hostTaskQueue } from '../shared/names';
-
-export type Activities = ReturnType<typeof createActivities>;
 
 export const retry = (maximumAttempts: number): RetryPolicy => ({
   maximumAttempts,

@@ -4,9 +4,10 @@ import { Context } from '@temporalio/activity';
 import { haproxyServers, matchServers, type HaproxyServer, type ServerMatch } from './discover';
 import { callHook } from './hooks';
 import { haproxyCheck, haproxyDrain, haproxyReady } from './haproxy';
-import type { DrainResult, LbGateway, LbServer, LoadBalancerInput, Pacer, ReadyResult } from './types';
+import type { LbGateway, LoadBalancerInput } from '../../shared/load-balancer';
+import type { DrainResult, LbServer, Pacer, ReadyResult } from './types';
 
-export type { DrainResult, LbGateway, LbServer, LoadBalancerInput, ReadyResult } from './types';
+export type { DrainResult, LbServer, ReadyResult } from './types';
 export { readHookHeaders } from './hook-config';
 export { haproxyServers, matchServers, type HaproxyServer, type ServerMatch };
 

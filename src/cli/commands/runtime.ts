@@ -6,13 +6,10 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
-import { NON_RETRYABLE } from '../../shared/errors';
+import { isOurFailureType } from '../../shared/errors';
 import { CliError, Exit } from '../exit-codes';
 
 const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
-
-/** Failure types the workflow ends with on purpose, and typed activity failures: all carry a message for people. */
-const EXPECTED = new Set(['UpgradeRejected', 'UpgradeApprovalTimedOut', 'UpgradeCancelled', 'UpgradeRolledBack', 'UpgradeFailed', ...NON_RETRYABLE]);
 
 interface FailureLike {
   name?: string;
@@ -25,7 +22,7 @@ interface FailureLike {
 /** The failure's own type when it is one we threw on purpose (an activity's arrives wrapped in its cause). */
 function expectedType(err: unknown): string | undefined {
   for (let e = err as FailureLike | undefined, depth = 0; e && typeof e === 'object' && depth < 5; e = e.cause as FailureLike, depth++) {
-    if (e.type && EXPECTED.has(e.type)) return e.type;
+    if (isOurFailureType(e.type)) return e.type;
   }
   return undefined;
 }
