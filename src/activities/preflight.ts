@@ -7,12 +7,12 @@ import { failedContainerName, newContainerName, oldContainerName } from '../shar
 import type { InstancePlan, PreflightResult, Role, UpgradeInput } from '../shared/types';
 import { compareVersions, normaliseVersion, parseVersion, splitImage, tagForVersion } from '../shared/version';
 import { readArchive } from './archive';
-import { containerLogs, inspectContainer, nameOf } from './docker-util';
+import { inspectContainer, nameOf } from './docker-util';
 import { imageAvailable } from './images';
 import { findGoPlugins, pluginBuildName } from './go-plugins';
 import { confDir, confPath } from './tyk-config';
 import { describeHello, getHello, getPumpHealth } from './tyk-http';
-import { versionInLog } from './versions-from-logs';
+import { startupVersion } from './versions-from-logs';
 
 function fail(type: string, message: string): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true });
@@ -128,7 +128,7 @@ export async function preflightStack(docker: Docker, input: UpgradeInput): Promi
       );
     }
     const { repository, tag } = splitImage(info.Config.Image);
-    const fromLog = versionInLog('pump', await containerLogs(docker, info.Id, 500));
+    const fromLog = await startupVersion(docker, info.Id, 'pump');
     const fromVersion = normaliseVersion(fromLog ?? tag);
     if (!parseVersion(fromVersion))
       fail(ErrorType.NotTyk, `cannot tell which version pump "${pump.container}" runs: no "## Tyk Pump" line in its log and image tag "${tag}"`);
