@@ -17,7 +17,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { startUpgrade } from '../src/client-lib/upgrades';
 import { startDevServer } from '../src/devserver/dev-server';
-import { bundleWorkflows, createUpgradeWorker } from '../src/worker';
+import { createUpgradeWorker } from '../src/worker';
 import { startHaproxy } from '../test/support/haproxy';
 import { startNginx } from '../test/support/nginx';
 import { freePort, waitFor } from '../test/support/services';
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: server.namespace });
   const taskQueue = `lbbench-${randomBytes(4).toString('hex')}`;
-  const worker = await createUpgradeWorker({ connection: native, namespace: server.namespace, taskQueue, workflowBundle: await bundleWorkflows() });
+  const worker = await createUpgradeWorker({ connection: native, namespace: server.namespace, taskQueue });
   const running = worker.run();
   const results: RoundResult[] = [];
   console.log(

@@ -1,15 +1,22 @@
-# The tyk-upgrade worker as an image (deploy/docker-compose.worker.yml builds it from the repository root).
-FROM node:20-bookworm-slim AS build
-WORKDIR /src
-COPY package.json package-lock.json tsconfig.json ./
-RUN npm ci --no-audit --no-fund
-COPY src ./src
-RUN npx tsc -p . && npm prune --omit=dev
-
-FROM node:20-bookworm-slim
-WORKDIR /opt/tyk-upgrade
-COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
-COPY package.json ./
-ENTRYPOINT ["node", "/opt/tyk-upgrade/dist/src/client.js"]
+# The tyk-upgrade worker as an image, one container per Docker host (docs/fleet.md, docker-compose.worker.yml).
+# Build it with deploy/worker-image.sh: it installs the npm package into the build context's package/ with npm
+# (so the image needs neither npm nor a shell) and runs `docker build` on this file.
+#   BASE=node:20-bookworm-slim  (the default) Node 20 from Docker's official image; runtime/ is empty.
+#   BASE=scratch                (worker-image.sh --host-node) runtime/ holds the build machine's node binary and
+#                               exactly the libraries it and the Temporal core bridge load, at their own paths.
+ARG BASE=node:20-bookworm-slim
+FROM ${BASE}
+# Two layers: the runtime changes with node, the package with every release.
+COPY runtime/ /
+COPY package/ /
+# Backups live in a volume at this path (the compose file mounts it); the worker writes nowhere else.
+ENV NODE_ENV=production TYK_UPGRADE_BACKUP_DIR=/var/lib/tyk-upgrade/backups
+WORKDIR /var/lib/tyk-upgrade
+ENTRYPOINT ["node", "/opt/tyk-upgrade/lib/node_modules/tyk-upgrade/dist/src/client.js"]
 CMD ["worker"]
+STOPSIGNAL SIGTERM
+ARG VERSION
+LABEL org.opencontainers.image.title="tyk-upgrade-worker" \
+      org.opencontainers.image.description="tyk-upgrade worker: upgrades the Tyk containers of the Docker engine whose socket it is given" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="MIT"

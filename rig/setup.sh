@@ -1,26 +1,39 @@
 #!/usr/bin/env bash
-# Everything the demo and the tests need on this machine, idempotent and quick when already done:
-# Debian packages, npm dependencies, the build, the Docker engine (no bridge), the local registry, Redis,
-# the Tyk stand-in images, the real Tyk images (rig/tyk-real.sh: built from TYK_SRC_DIR's archives, or pulled) and the
-# Temporal CLI (built once from its Go module and cached).
+# Everything the demo or the tests need on this machine, idempotent and quick when already done. The profile says
+# which (package.json's scripts pass it):
+#   demo  `npm run demo`: Debian packages the demo uses, npm dependencies, the build (tsc and the workflow bundle),
+#         a Docker engine started without a bridge or iptables, the local registry, Redis, the Tyk images the
+#         sandbox runs, and the Temporal CLI (built once from its Go module and cached).
+#   test  `npm test`, `npm run bench` (the default): the same, and what only the suite uses: the packages of the
+#         load-balancer, cluster and browser tests, the Temporal server, SQL tool and Web UI server of the cluster
+#         tests, and the previous release's build for the tool-upgrade test.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
 . "$here/lib.sh"
+profile=${1:-test}
+case $profile in demo | test) ;; *) die "unknown profile \"$profile\": use \`bash rig/setup.sh demo\` or \`bash rig/setup.sh test\`" ;; esac
 t0=$(date +%s)
-bash rig/packages.sh
+bash rig/packages.sh "$profile"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
-log "building (tsc)"
+# Always both: a bundle older than the workflow code would not be used (workers check its hash), only slower.
+log "building (tsc, workflow bundle)"
 npx tsc -p .
+node dist/src/workflow-bundle.js
 bash rig/docker-engine.sh
 bash rig/registry.sh
 bash rig/redis.sh
 bash rig/standins.sh
+# The real Tyk images (rig/tyk-real.sh: built from TYK_SRC_DIR's archives, or pulled).
 bash rig/tyk-real.sh
 node dist/src/devserver/temporal-cli.js >/dev/null
-# Temporal server, schema tool and Web UI server for the PostgreSQL-backed cluster tests (built once, cached).
-node dist/src/devserver/temporal-binaries.js >/dev/null
-log "rig ready in $(( $(date +%s) - t0 )) s"
+if [ "$profile" = test ]; then
+  # Temporal server, schema tool and Web UI server for the PostgreSQL-backed cluster tests (built once, cached).
+  node dist/src/devserver/temporal-binaries.js >/dev/null
+  # The last release, built once, for the test that upgrades the tool under a waiting gate.
+  bash rig/previous-release.sh >/dev/null
+fi
+log "rig ready for the $profile profile in $(($(date +%s) - t0)) s"

@@ -1,10 +1,11 @@
 // The worker: runs the upgrade workflow and its activities on the task queue (`tyk-upgrade worker`, `dev`, `demo`).
 import { hostname } from 'node:os';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { type NativeConnection, Worker } from '@temporalio/worker';
 import Docker from 'dockerode';
 import { createActivities, type ActivityDeps } from './activities';
 import { createNotifyActivity } from './activities/notify';
 import { hostTaskQueue, TASK_QUEUE, workerIdentity } from './shared/names';
+import { workflowCode, type WorkflowCode } from './workflow-bundle';
 
 export interface UpgradeWorkerOptions {
   connection: NativeConnection;
@@ -19,19 +20,13 @@ export interface UpgradeWorkerOptions {
   engineWaitMs?: number;
   /** Webhooks for notifications (loadNotifyConfig); absent: none are sent. */
   notify?: ActivityDeps['notify'];
-  /** A bundle made once with bundleWorkflows(), so several workers in one process do not bundle again. */
-  workflowBundle?: WorkflowBundleWithSourceMap;
+  /** Where the workflow code comes from; default: the prebuilt bundle, or a bundle made at start (said in `log`). */
+  workflows?: WorkflowCode;
+  /** Lines for the person running the worker (default: stderr). */
+  log?: (line: string) => void;
 }
 
-export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: quietLogger });
-}
-
-// The bundler's own progress lines are noise in the CLI; errors still throw.
-const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
-
-const workflowSource = (opts: UpgradeWorkerOptions) =>
-  opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') };
+const workflowSource = (opts: UpgradeWorkerOptions) => opts.workflows ?? workflowCode(opts.log ?? ((l) => process.stderr.write(`worker: ${l}\n`)));
 const activitiesOf = (opts: UpgradeWorkerOptions) =>
   createActivities({
     docker: opts.docker ?? new Docker(),

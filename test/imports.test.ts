@@ -21,7 +21,9 @@ const ALLOWED: Record<string, { values: string[]; types?: string[] }> = {
   'temporal-config': { values: ['shared'] },
   sandbox: { values: ['shared', 'activities'] },
   'client-lib': { values: ['shared', 'workflows'], types: ['activities'] },
-  worker: { values: ['shared', 'activities', 'notify'] },
+  // Finds the prebuilt workflow bundle (it names the workflows by path, never imports them).
+  'workflow-bundle': { values: [] },
+  worker: { values: ['shared', 'activities', 'notify', 'workflow-bundle'] },
   cli: { values: ['shared', 'plan', 'notify', 'devserver', 'activities', 'workflows', 'temporal-config', 'sandbox', 'client-lib', 'worker'] },
   client: { values: ['cli'] },
 };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Argument, Command, Option } from 'commander';
 import { TASK_QUEUE } from '../shared/names';
 import { GATES, PAUSE_CHOICES } from '../shared/types';
+import { IMAGE_SOURCES } from '../sandbox/images';
 import { SANDBOX_DEFAULTS } from '../sandbox/sandbox';
 import { collect, durationOption, intIn, startAtOption } from './options';
 import type { TemporalOptions } from './temporal';
@@ -205,7 +206,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--redis-port <port>', 'Redis port').argParser(intIn(1024, 65535)).default(d.redisPort))
     .option('--dir <path>', 'folder for its config files (default: .tyk-upgrade/sandbox/<name>)')
     .addOption(
-      new Option('--images <source>', "stand-ins from --registry, Tyk's published images, or auto").choices(['auto', 'standin', 'tyk']).default('auto'),
+      new Option('--images <source>', "stand-ins from --registry, Tyk's published images, or auto").choices(['auto', ...IMAGE_SOURCES]).default('auto'),
     )
     .option('--registry <host:port>', 'registry holding the stand-in images', d.registry)
     .action(async (f) => (await import('./commands/sandbox')).sandboxUpCommand(f));

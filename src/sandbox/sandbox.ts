@@ -1,15 +1,14 @@
 // `tyk-upgrade sandbox`: a throwaway Tyk stack (Redis, gateways, pump) on the local engine for rehearsing an
-// upgrade. Ports on 127.0.0.1 away from a real stack's (8080, 8083, 6379). With the stand-ins in the local
-// registry it uses them; otherwise Tyk's published images and the official redis image.
+// upgrade. Ports on 127.0.0.1 away from a real stack's (8080, 8083, 6379). Its images: images.ts.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { imageAvailable } from '../activities/images';
 import { getHello, getPumpHealth } from '../activities/tyk-http';
 import { SANDBOX_LABEL } from '../shared/names';
+import { chooseImages, ImagesMissing, sourceLabel, type ImageSource, type SandboxImages } from './images';
 import { createStack, removeStack, stackContainers, type StackInfo } from './stack';
 import { SANDBOX_DIR_LABEL, startSandboxRedis } from './redis';
 
@@ -26,8 +25,6 @@ export const SANDBOX_DEFAULTS = {
 const WARMUP_MS = 3000;
 const MARKER = 'sandbox.json';
 
-export type ImageSource = 'auto' | 'standin' | 'tyk';
-
 export interface SandboxSpec {
   name: string;
   dir: string;
@@ -42,13 +39,6 @@ export interface SandboxSpec {
   registry: string;
 }
 
-export interface SandboxImages {
-  source: 'standin' | 'tyk';
-  gateway: string;
-  pump?: string;
-  redis: string;
-}
-
 export interface Sandbox extends StackInfo {
   images: SandboxImages;
   redis: { container: string; port: number };
@@ -56,29 +46,6 @@ export interface Sandbox extends StackInfo {
 
 /** A problem with the request (name taken, port busy, image missing): reported, nothing created. */
 export class SandboxRefused extends Error {}
-
-export function imagesFor(source: 'standin' | 'tyk', spec: Pick<SandboxSpec, 'gatewayVersion' | 'pumpVersion' | 'registry'>): SandboxImages {
-  const repos =
-    source === 'standin'
-      ? { gateway: `${spec.registry}/tyk-gateway/tyk-gateway`, pump: `${spec.registry}/tyk-pump/tyk-pump`, redis: `${spec.registry}/library/redis:7` }
-      : { gateway: 'docker.tyk.io/tyk-gateway/tyk-gateway', pump: 'docker.tyk.io/tyk-pump/tyk-pump', redis: 'redis:7' };
-  return {
-    source,
-    gateway: `${repos.gateway}:${spec.gatewayVersion}`,
-    pump: spec.pumpVersion ? `${repos.pump}:${spec.pumpVersion}` : undefined,
-    redis: repos.redis,
-  };
-}
-
-/**
- * "auto": the stand-ins when the registry holds them (judged by the default version, so a version it lacks is
- * reported as missing rather than fetched from the internet), else Tyk's published images.
- */
-async function chooseImages(docker: Docker, spec: SandboxSpec): Promise<SandboxImages> {
-  if (spec.images !== 'auto') return imagesFor(spec.images, spec);
-  const probe = imagesFor('standin', { ...spec, gatewayVersion: SANDBOX_DEFAULTS.gatewayVersion }).gateway;
-  return (await imageAvailable(docker, probe)) ? imagesFor('tyk', spec) : imagesFor('standin', spec);
-}
 
 export async function sandboxUp(docker: Docker, spec: SandboxSpec, log: (line: string) => void): Promise<Sandbox> {
   const existing = await stackContainers(docker, spec.name);
@@ -92,12 +59,10 @@ export async function sandboxUp(docker: Docker, spec: SandboxSpec, log: (line: s
     throw new SandboxRefused(`folder ${spec.dir} is not empty and not a sandbox folder of "${spec.name}"; choose another --dir`);
   }
   await checkPorts(spec);
-  const images = await chooseImages(docker, spec);
-  for (const image of [images.gateway, images.pump, images.redis]) {
-    const why = image && (await imageAvailable(docker, image));
-    if (why) throw new SandboxRefused(`image ${image} is not available: ${why}`);
-  }
-  log(`images: ${images.source === 'standin' ? 'stand-ins from the local registry' : "Tyk's published images"}`);
+  const images = await chooseImages(docker, spec.images, spec, SANDBOX_DEFAULTS.gatewayVersion).catch((err: Error) => {
+    throw err instanceof ImagesMissing ? new SandboxRefused(err.message) : err;
+  });
+  log(`images: ${sourceLabel(images.source)}`);
 
   await mkdir(spec.dir, { recursive: true, mode: 0o700 });
   await writeFile(join(spec.dir, MARKER), `${JSON.stringify({ name: spec.name, images, createdAt: new Date().toISOString() }, null, 2)}\n`);

@@ -15,15 +15,25 @@ export interface CliOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   timeoutMs?: number;
+  /** Another build's client.js (an older release), instead of this tree's. */
+  entry?: string;
+  /** An installed `tyk-upgrade` run by its path (its shebang finds node), with only `env` as its environment. */
+  bin?: string;
+}
+
+/** The child for a CLI run: this tree's (or another build's) client.js under node, or an installed binary. */
+function spawnClient(args: string[], opts: CliOptions): ChildProcess {
+  const [cmd, argv, env] = opts.bin ? [opts.bin, args, opts.env] : [process.execPath, [opts.entry ?? CLIENT, ...args], { ...process.env, ...opts.env }];
+  return spawn(cmd, argv, { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const started = Date.now();
-  const child = spawn(process.execPath, [CLIENT, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnClient(args, opts);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
   return new Promise((resolve) => {
     child.on('close', (code) => {
@@ -45,7 +55,7 @@ export interface CliProcess {
 }
 
 export function spawnCli(args: string[], opts: CliOptions = {}): CliProcess {
-  const child = spawn(process.execPath, [CLIENT, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnClient(args, opts);
   const lines: { at: number; text: string }[] = [];
   const collect = (stream: NodeJS.ReadableStream) => {
     let partial = '';

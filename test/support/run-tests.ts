@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { startDevServer } from '../../src/devserver/dev-server';
 
 /** Files with engines or a Temporal of their own. */
-const SECOND_LANE = [/^fleet\./, /^temporal-cluster\./, /^faults-engine\./];
-/** The product end to end on real Tyk. */
-const REAL_LANE = [/^real-/];
+const SECOND_LANE = [/^fleet\./, /^fleet-image\./, /^temporal-cluster\./, /^faults-engine\./];
+/** Real Tyk: the product end to end (real-*.test.ts, and the rig's own real-tyk.test.ts) and the contract test. */
+const REAL_LANE = [/^real-/, /^contract\./];
 
 interface LaneResult {
   code: number;

@@ -1,12 +1,12 @@
-// An in-process upgrade worker on its own task queue, with one workflow bundle per test process.
+// An in-process upgrade worker on its own task queue, with the workflow bundle the build wrote (the one every
+// worker loads).
 import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { bundleWorkflows, createUpgradeWorker } from '../../src/worker';
+import type { Worker } from '@temporalio/worker';
+import { createUpgradeWorker } from '../../src/worker';
+import { workflowCode } from '../../src/workflow-bundle';
 import { after, before } from 'node:test';
 import { connectTestEnv, docker } from './services';
-
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 export interface RunningWorker {
   taskQueue: string;
@@ -16,14 +16,13 @@ export interface RunningWorker {
 
 /** `hookHeaders`: what `tyk-upgrade worker` reads from TYK_UPGRADE_HOOK_HEADERS. */
 export async function startWorker(env: TestWorkflowEnvironment, opts: { hookHeaders?: Record<string, string> } = {}): Promise<RunningWorker> {
-  bundle ??= bundleWorkflows();
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
   const worker = await createUpgradeWorker({
     connection: env.nativeConnection,
     namespace: 'default',
     taskQueue,
     docker,
-    workflowBundle: await bundle,
+    workflows: workflowCode((l) => console.error(`test worker: ${l}`)),
     hookHeaders: opts.hookHeaders,
   });
   const running = worker.run();

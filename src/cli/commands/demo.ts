@@ -71,7 +71,15 @@ export async function demoCommand(f: { keep?: boolean; notify?: string }): Promi
     step(2, `worker on task queue "${TASK_QUEUE}" (in this process)`);
     const connection = await NativeConnection.connect({ address: ADDRESS });
     undo.connection = () => connection.close();
-    const worker: Worker = await createUpgradeWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE, docker, hookHeaders, notify });
+    const worker: Worker = await createUpgradeWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: TASK_QUEUE,
+      docker,
+      hookHeaders,
+      notify,
+      log: (l) => note(`demo: ${l}`),
+    });
     const running = worker.run().catch((err: Error) => note(`demo: the worker stopped: ${err.message}`));
     undo.worker = async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown(); // a signal may have begun the shutdown already

@@ -39,7 +39,15 @@ export async function devCommand(f: DevFlags): Promise<void> {
   try {
     // Links in notifications point at this server's Web UI unless the config names another.
     const notify = notifyConfig && { ...notifyConfig, webUi: notifyConfig.webUi ?? server.uiUrl };
-    const worker = await createUpgradeWorker({ connection, namespace: server.namespace, taskQueue: f.taskQueue, docker, hookHeaders, notify });
+    const worker = await createUpgradeWorker({
+      connection,
+      namespace: server.namespace,
+      taskQueue: f.taskQueue,
+      docker,
+      hookHeaders,
+      notify,
+      log: (l) => note(`dev: ${l}`),
+    });
     print(`Temporal dev server: ${server.address} (namespace ${server.namespace}); data in ${dbFile}, log in ${logFile}`);
     print(`Web UI: ${server.uiUrl}`);
     print(`Worker: polling task queue "${f.taskQueue}" (its log: ${workerLog}). Ctrl-C stops the worker and the server.`);

@@ -1,7 +1,8 @@
 // `tyk-upgrade sandbox up|down|status`: a throwaway Tyk stack to rehearse upgrades on.
 import { resolve } from 'node:path';
 import type Docker from 'dockerode';
-import { listSandboxes, SandboxRefused, sandboxDown, sandboxUp, type ImageSource, type Sandbox } from '../../sandbox/sandbox';
+import { sourceLabel, type ImageSource } from '../../sandbox/images';
+import { listSandboxes, SandboxRefused, sandboxDown, sandboxUp, type Sandbox } from '../../sandbox/sandbox';
 import { ROLE_LABEL, SANDBOX_LABEL } from '../../shared/names';
 import { connectDocker } from '../docker';
 import { describeGateway, describePump } from '../../activities/discover';
@@ -49,7 +50,7 @@ export async function startSandbox(f: SandboxUpFlags, log: (line: string) => voi
 
 export async function sandboxUpCommand(f: SandboxUpFlags): Promise<void> {
   const sb = await startSandbox(f, (line) => note(`sandbox: ${line}`));
-  print(`Sandbox "${sb.name}" is up (${sb.images.source === 'standin' ? 'stand-in images from the local registry' : "Tyk's published images"}):`);
+  print(`Sandbox "${sb.name}" is up (${sourceLabel(sb.images.source)}):`);
   print(
     table([
       ['CONTAINER', 'ROLE', 'IMAGE', 'ENDPOINT'],
