@@ -10,7 +10,8 @@ import { readArchive } from './archive';
 import { inspectContainer, nameOf } from './docker-util';
 import { imageAvailable } from './images';
 import { findGoPlugins, pluginBuildName } from './go-plugins';
-import { confDir, confPath } from './tyk-config';
+import { checkDurationWarning } from './setting-units';
+import { confDir, confPath, readConf } from './tyk-config';
 import { describeHello, getHello, getPumpHealth } from './tyk-http';
 import { startupVersion } from './versions-from-logs';
 
@@ -103,6 +104,14 @@ export async function preflightStack(docker: Docker, input: UpgradeInput): Promi
     await checkPlugins(docker, info, input.gatewayVersion);
     const compose = composeWarning(info, toImage);
     if (compose) warnings.push(compose);
+    const units = checkDurationWarning(
+      gw.container,
+      await readConf(docker, info, 'gateway').catch(() => undefined),
+      info.Config.Env ?? [],
+      fromVersion,
+      input.gatewayVersion,
+    );
+    if (units) warnings.push(units);
     instances.push({
       role: 'gateway',
       container: gw.container,
