@@ -76,8 +76,8 @@ export function handGatewayConf(o: {
     analytics_config: { type: 'redis', ignored_ips: [] },
     policies: { policy_source: 'file', policy_path: '/opt/tyk-gateway/policies' },
     health_check_endpoint_name: 'hello',
-    // Tyk's warm-up: /hello has no details this long. Left at Tyk's default (10 s) unless a test shortens it.
-    ...(o.checkDurationMs ? { liveness_check: { check_duration: o.checkDurationMs * 1_000_000 } } : {}),
+    // No liveness_check: Tyk's default warm-up (10 s). 5.2/5.3 read check_duration as seconds, 5.4+ as nanoseconds
+    // (TykTechnologies/tyk#6068), so no number means the same before and after a 5.3 → 5.8 upgrade.
     hash_keys: true,
     log_level: 'info',
   };
@@ -117,7 +117,6 @@ export interface HandGatewayOptions {
   apis: Record<string, unknown>[];
   labels?: Record<string, string>;
   env?: Record<string, string>;
-  checkDurationMs?: number;
   dockerHost?: string;
 }
 
