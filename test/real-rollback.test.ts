@@ -3,7 +3,8 @@
 // - a real 5.8.10 whose Redis is stopped during its health check (started again before the rollback's own check);
 // - 5.8.10's own drain with no load balancer: the real 5.8.10 is the one being replaced (a downgrade to a build
 //   that cannot start, then rolled back), and requests in flight through it when it is stopped finish with 200,
-//   one of them longer than Docker's default 10 s stop timeout, so only the tool's drain timeout lets it.
+//   one of them longer than Docker's default 10 s stop timeout, so only the tool's drain timeout lets it;
+// - a real pump 1.12.2 (which runs as uid 65532, where 1.9.0 ran as root) that cannot read a root-only pump.conf.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -14,7 +15,19 @@ import { DEFAULTS } from '../src/plan/load';
 import type { UpgradeInput } from '../src/shared/types';
 import { configDiffersFromBackup, restartableRedis, type RestartableRedis } from './support/faults';
 import { historyText } from './support/history';
-import { fileHashes, healthyOn, keylessApi, NOLIBC_REPO, noLibcGateway, realImage, runGatewayByHand, throughApi, type HandMade } from './support/real-tyk';
+import {
+  fileHashes,
+  healthyOn,
+  keylessApi,
+  NOLIBC_REPO,
+  noLibcGateway,
+  pumpServes,
+  realImage,
+  runGatewayByHand,
+  runPumpByHand,
+  throughApi,
+  type HandMade,
+} from './support/real-tyk';
 import { docker, freePort, sleep, tempDir, waitFor } from './support/services';
 import { startUpstream, type Upstream } from './support/upstream';
 import { failureOf, keepHistory, waitForGate } from './support/upgrade';
@@ -197,6 +210,53 @@ describe('real failures roll back to the real old version', () => {
     await keepHistory(handle, 'real-tyk-drain-rollback', t.env.client);
     assert.equal(f.status.outcome, 'rolled-back', f.message);
     await servesAgain(s, 'v5.8.10', before, f.status.backups[0].manifest);
+  });
+});
+
+describe('a real pump that cannot read its config', () => {
+  it('1.12.2 runs as 65532 and pump.conf is 0600 root: rolled back to 1.9.0, the failure says permission denied', async () => {
+    const redis = await restartableRedis();
+    const container = `realpumpperm-${randomBytes(3).toString('hex')}`;
+    cleanups.push(async () => {
+      await docker
+        .getContainer(container)
+        .remove({ force: true, v: true })
+        .catch(() => undefined);
+      await redis.stop();
+    });
+    const pump = await runPumpByHand({
+      container,
+      image: realImage('pump', 'v1.9.0'),
+      healthPort: await freePort(),
+      redis,
+      labels: { 'e2e.stack': container },
+      mode: 0o600,
+    });
+    await pumpServes(pump.url);
+    const handle = await startUpgrade(
+      t.env.client,
+      {
+        stack: container,
+        gateways: [],
+        pumps: [{ container, healthUrl: pump.url }],
+        gatewayVersion: 'v5.8.10',
+        pumpVersion: 'v1.12.2',
+        allowDowngrade: false,
+        gates: [],
+        drainTimeoutSec: 40,
+        healthTimeoutMs: 20_000,
+        batchSize: 1,
+        soakMs: 2_000,
+        backupDir: tempDir(`${container}-backups`),
+        keepOldContainers: false,
+      },
+      { taskQueue: t.worker.taskQueue },
+    );
+    const f = await failureOf(handle.result());
+    assert.equal(f.status.outcome, 'rolled-back', f.message);
+    assert.match(f.message, /open \/opt\/tyk-pump\/pump\.conf: permission denied/);
+    assert.equal((await docker.getContainer(container).inspect()).Config.Image, realImage('pump', 'v1.9.0'));
+    await pumpServes(pump.url);
   });
 });
 
