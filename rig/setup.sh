@@ -2,11 +2,13 @@
 # Everything the demo or the tests need on this machine, idempotent and quick when already done. The profile says
 # which (package.json's scripts pass it):
 #   demo  `npm run demo`: Debian packages the demo uses, npm dependencies, the build (tsc and the workflow bundle),
-#         a Docker engine started without a bridge or iptables, the local registry, Redis, the Tyk images the
-#         sandbox runs, and the Temporal CLI (built once from its Go module and cached).
-#   test  `npm test`, `npm run bench` (the default): the same, and what only the suite uses: the packages of the
-#         load-balancer, cluster and browser tests, the Temporal server, SQL tool and Web UI server of the cluster
-#         tests, and the previous release's build for the tool-upgrade test.
+#         a Docker engine started without a bridge or iptables, the local registry, Redis, the images the demo's
+#         sandbox runs (real Tyk gateway v5.3.0 and v5.8.10, pump v1.9.0 and v1.12.2, and the sandbox's Redis), and the
+#         Temporal CLI (built once from its Go module and cached).
+#   test  `npm test`, `npm run bench` (the default): the same, and what only the suite uses: every real Tyk build,
+#         the Tyk stand-ins (faulty builds, fast fault tests), the packages of the load-balancer, cluster and browser
+#         tests, the Temporal server, SQL tool and Web UI server of the cluster tests, and the previous release's
+#         build for the tool-upgrade test.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
@@ -26,9 +28,15 @@ node dist/src/workflow-bundle.js
 bash rig/docker-engine.sh
 bash rig/registry.sh
 bash rig/redis.sh
-bash rig/standins.sh
-# The real Tyk images (rig/tyk-real.sh: built from TYK_SRC_DIR's archives, or pulled).
-bash rig/tyk-real.sh
+# The real Tyk images (rig/tyk-real.sh: built from TYK_SRC_DIR's archives, or pulled) and the stand-ins; the demo
+# needs only the real builds it upgrades between and the sandbox's Redis image.
+if [ "$profile" = demo ]; then
+  bash rig/standins.sh redis
+  bash rig/tyk-real.sh gateway:v5.3.0 gateway:v5.8.10 pump:v1.9.0 pump:v1.12.2
+else
+  bash rig/standins.sh
+  bash rig/tyk-real.sh
+fi
 node dist/src/devserver/temporal-cli.js >/dev/null
 if [ "$profile" = test ]; then
   # Temporal server, schema tool and Web UI server for the PostgreSQL-backed cluster tests (built once, cached).

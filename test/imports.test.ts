@@ -19,7 +19,9 @@ const ALLOWED: Record<string, { values: string[]; types?: string[] }> = {
   activities: { values: ['shared', 'notify'] },
   workflows: { values: ['shared'], types: ['activities'] },
   'temporal-config': { values: ['shared'] },
-  sandbox: { values: ['shared', 'activities'] },
+  // The rig's real-Tyk builds (go-install from devserver); the sandbox reads only their repository names.
+  'real-tyk': { values: ['devserver'] },
+  sandbox: { values: ['shared', 'activities', 'real-tyk'] },
   'client-lib': { values: ['shared', 'workflows'], types: ['activities'] },
   // Finds the prebuilt workflow bundle (it names the workflows by path, never imports them).
   'workflow-bundle': { values: [] },
