@@ -57,10 +57,11 @@ export interface DowntimeCase {
 }
 
 const STANDINS: DowntimeCase = {
-  fromImage: `${REGISTRY}/tyk-gateway/tyk-gateway:v5.2.0`,
-  toImage: `${REGISTRY}/tyk-gateway/tyk-gateway:v5.3.0`,
+  fromImage: `${REGISTRY}/standin/tyk-gateway:v5.2.0`,
+  toImage: `${REGISTRY}/standin/tyk-gateway:v5.3.0`,
   fromVersion: '5.2.0',
   toVersion: '5.3.0',
+  // Tyk 5.2/5.3 read check_duration in whole seconds (src/sandbox/stack.ts): 1 s is the shortest warm-up they have.
   checkDurationMs: 1000,
   warmup: 'check_duration 1 s',
   oldReady: 'healthy',

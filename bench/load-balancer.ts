@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: server.namespace });
   const taskQueue = `lbbench-${randomBytes(4).toString('hex')}`;
-  const worker = await createUpgradeWorker({ connection: native, namespace: server.namespace, taskQueue });
+  const worker = await createUpgradeWorker({ connection: native, namespace: server.namespace, taskQueue, backupDir: join(dir, 'backups') });
   const running = worker.run();
   const results: RoundResult[] = [];
   console.log(

@@ -21,6 +21,9 @@ if [ "$profile" = test ]; then
   want systemd-analyze systemd
   want haproxy haproxy
   want git git
+  # ssh-keygen -Y sign/verify for signed approvals (and ssh-agent in their tests).
+  want ssh-keygen openssh-client
+  want ssh-agent openssh-client
   # PostgreSQL for the Temporal cluster tests; Debian keeps its server programs off PATH, per major version.
   [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
 fi

@@ -24,6 +24,8 @@ export interface UpgradeWorkerOptions {
   workflows?: WorkflowCode;
   /** Lines for the person running the worker (default: stderr). */
   log?: (line: string) => void;
+  /** This worker's backup folder on its host (`--backup-dir`); default: defaultBackupDir(). */
+  backupDir?: string;
 }
 
 const workflowSource = (opts: UpgradeWorkerOptions) => opts.workflows ?? workflowCode(opts.log ?? ((l) => process.stderr.write(`worker: ${l}\n`)));
@@ -35,6 +37,7 @@ const activitiesOf = (opts: UpgradeWorkerOptions) =>
     engineWaitMs: opts.engineWaitMs,
     hookHeaders: opts.hookHeaders,
     notify: opts.notify,
+    backupDir: opts.backupDir,
   });
 // Let a running health check or drain finish its step before the worker goes.
 const SHUTDOWN_GRACE = '30s' as const;

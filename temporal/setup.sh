@@ -8,7 +8,7 @@
 # front of the frontends). TEMPORAL_NAMESPACE (default "default") and TEMPORAL_RETENTION (default 720h).
 set -eu
 # NAME=Type for each search attribute in src/shared/names.ts; test/rig.test.ts checks the two lists agree.
-SEARCH_ATTRIBUTES="TykStack=Keyword TykTargetVersion=Keyword TykStage=Keyword"
+SEARCH_ATTRIBUTES="TykStack=Keyword TykTargetVersion=Keyword TykStage=Keyword TykRun=Keyword"
 
 ns=${TEMPORAL_NAMESPACE:-default}
 retention=${TEMPORAL_RETENTION:-720h}

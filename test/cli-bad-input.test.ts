@@ -36,7 +36,6 @@ before(async () => {
     pumpVersion: 'v1.10.0',
     pumps: [{ container: stack.pump!.container, healthUrl: stack.pump!.healthUrl }],
     source: 'test',
-    backupDir: join(dir, 'backups'),
   });
   writeFileSync(good, goodText);
 });
@@ -114,6 +113,10 @@ describe('bad plan files: exit 3, the field and its line named', () => {
   it('a release line ("5.3") instead of a release', async () => {
     const p = planWith('release-line', (t) => t.replace('version: v5.3.0', 'version: 5.3'));
     await refused(start(p), 3, /release-line\.yaml:5: gateway\.version: "5\.3" names a release line, not a release.*v5\.3\.0/);
+  });
+  it("0.3's backupDir (a folder of the machine the plan was written on): refused with what to write instead", async () => {
+    const p = planWith('backup-dir', (t) => `${t}backupDir: /home/op/plans/.tyk-upgrade/backups\n`);
+    await refused(start(p), 3, /backup-dir\.yaml:\d+: backupDir: backups now live in each host worker's own folder .*backupSubfolder: NAME/);
   });
   it('"latest"', async () => {
     const p = planWith('latest', (t) => t.replace('version: v5.3.0', 'version: latest'));
@@ -211,7 +214,7 @@ describe('a stack that is not ready for the plan: exit 4, nothing started', () =
     await refused(
       start(good, '--gateway-version', 'v5.4.0'),
       4,
-      /target image 127\.0\.0\.1:5000\/tyk-gateway\/tyk-gateway:v5\.4\.0 cannot be pulled: the registry has no such image or tag/,
+      /target image 127\.0\.0\.1:5000\/standin\/tyk-gateway:v5\.4\.0 cannot be pulled: the registry has no such image or tag/,
     );
   });
   it('plan (the dry run) reports the same, with its report on stdout', async () => {
@@ -347,6 +350,15 @@ describe('init and sandbox refusals', () => {
       ['init', '--label', 'io.tyk-upgrade.sandbox=no-such-sandbox', '--gateway-version', 'v5.3.0', '-o', out, '--task-queue', worker.taskQueue],
       4,
       /no running Tyk gateway container found/,
+    );
+    assert.ok(!existsSync(out));
+  });
+  it("init --backup-dir (0.3's option): exit 2, the folder is each worker's now", async () => {
+    const out = join(dir, 'never-written-2.yaml');
+    await refused(
+      ['init', '--gateway-version', 'v5.3.0', '--backup-dir', '/var/backups/tyk', '-o', out, '--task-queue', worker.taskQueue],
+      2,
+      /--backup-dir: the backup folder belongs to each host's worker now \(`tyk-upgrade worker --backup-dir DIR`, on that host\).*--backup-subfolder NAME/,
     );
     assert.ok(!existsSync(out));
   });

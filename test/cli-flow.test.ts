@@ -47,7 +47,7 @@ describe('tyk-upgrade from a terminal', () => {
       ]);
       assert.match(
         up.stdout,
-        new RegExp(`${name}-gateway-1\\s+gateway\\s+127\\.0\\.0\\.1:5000/tyk-gateway/tyk-gateway:v5\\.2\\.0\\s+http://127\\.0\\.0\\.1:${port}/hello`),
+        new RegExp(`${name}-gateway-1\\s+gateway\\s+127\\.0\\.0\\.1:5000/standin/tyk-gateway:v5\\.2\\.0\\s+http://127\\.0\\.0\\.1:${port}/hello`),
       );
       const conf = JSON.parse(readFileSync(join(dir, '.tyk-upgrade', 'sandbox', name, 'gateway-1', 'tyk.conf'), 'utf8'));
       secrets = [conf.secret as string, conf.storage.password as string];
@@ -71,7 +71,7 @@ describe('tyk-upgrade from a terminal', () => {
       const plan = await cli(['plan', '-f', 'plan.yaml']);
       assert.match(
         plan.stdout,
-        new RegExp(`${name}-gateway-1\\s+gateway\\s+running\\s+5\\.2\\.0\\s+5\\.3\\.0\\s+127\\.0\\.0\\.1:5000/tyk-gateway/tyk-gateway:v5\\.3\\.0`),
+        new RegExp(`${name}-gateway-1\\s+gateway\\s+running\\s+5\\.2\\.0\\s+5\\.3\\.0\\s+127\\.0\\.0\\.1:5000/standin/tyk-gateway:v5\\.3\\.0`),
       );
       assert.match(plan.stdout, new RegExp(`${name}-pump\\s+pump\\s+running\\s+1\\.9\\.0\\s+1\\.10\\.0`));
       assert.match(plan.stdout, /Approval gates: before-gateways .*; before-pump/);

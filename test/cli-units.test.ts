@@ -8,6 +8,7 @@ import { parsePlanText } from '../src/plan/parse';
 import { PlanError } from '../src/plan/problems';
 import { renderPlan } from '../src/plan/render';
 import { checkTargetVersion } from '../src/plan/version-policy';
+import { describeGateDecision } from '../src/cli/decisions';
 import { statusEvents } from '../src/cli/status-events';
 import { uiBase } from '../src/cli/temporal';
 import { exitCodeFor } from '../src/cli/watch';
@@ -37,7 +38,7 @@ function problems(text: string): string[] {
 
 describe('plan files', () => {
   it('a minimal plan gets the documented defaults', () => {
-    const input = toUpgradeInput(parsePlanText(PLAN, '/plans/p.yaml'), '/plans/p.yaml', {});
+    const input = toUpgradeInput(parsePlanText(PLAN, '/plans/p.yaml'), {});
     assert.deepEqual(input, {
       stack: 'prod',
       gateways: [{ container: 'gw-1', url: 'http://gw-1.tyk.internal:8080', helloPath: 'hello' }],
@@ -50,14 +51,14 @@ describe('plan files', () => {
       healthTimeoutMs: 120_000,
       batchSize: 1,
       soakMs: 5_000,
-      backupDir: '/plans/.tyk-upgrade/backups',
       keepOldContainers: false,
     });
+    assert.ok(!('backupDir' in input), "no folder of the operator's machine reaches the workers");
   });
 
   it('settings and command-line overrides reach the workflow input', () => {
-    const text = `${PLAN}gates: []\napprovalTimeout: 1h30m\ndrainTimeout: 1500ms\nhealthTimeout: 45s\nbatchSize: 2\nsoak: 0s\nbackupDir: /var/backups/tyk\nkeepOldContainers: true\n`;
-    const input = toUpgradeInput(parsePlanText(text, 'p.yaml'), 'p.yaml', { gatewayVersion: 'v5.8.3', allowDowngrade: true });
+    const text = `${PLAN}gates: []\napprovalTimeout: 1h30m\ndrainTimeout: 1500ms\nhealthTimeout: 45s\nbatchSize: 2\nsoak: 0s\nbackupSubfolder: team-a/prod\nkeepOldContainers: true\n`;
+    const input = toUpgradeInput(parsePlanText(text, 'p.yaml'), { gatewayVersion: 'v5.8.3', allowDowngrade: true });
     assert.equal(input.gatewayVersion, 'v5.8.3');
     assert.equal(input.allowDowngrade, true);
     assert.deepEqual(input.gates, []);
@@ -66,7 +67,7 @@ describe('plan files', () => {
     assert.equal(input.healthTimeoutMs, 45_000);
     assert.equal(input.batchSize, 2);
     assert.equal(input.soakMs, 0);
-    assert.equal(input.backupDir, '/var/backups/tyk');
+    assert.equal(input.backupDir, 'team-a/prod', 'a subfolder, resolved by each host worker against its own folder');
     assert.equal(input.keepOldContainers, true);
   });
 
@@ -80,6 +81,24 @@ describe('plan files', () => {
       '7: gateway.instances[0].hellopath: unknown key (did you mean "helloPath"?); allowed here: container, url, helloPath, host, pool',
       '12: batchSize: 0 is not a whole number of at least 1',
     ]);
+  });
+
+  it("backupDir (0.3: a folder on the operator's machine) is refused with what to write instead; a subfolder may not climb out", () => {
+    const [old] = problems(`${PLAN}backupDir: /home/op/plans/.tyk-upgrade/backups\n`);
+    assert.match(
+      old,
+      /^11: backupDir: backups now live in each host worker's own folder \(`tyk-upgrade worker --backup-dir DIR`; \/var\/lib\/tyk-upgrade\/backups under the systemd unit/,
+    );
+    assert.match(old, /delete this line, or name a folder inside it with backupSubfolder: NAME$/);
+    for (const bad of ['/var/backups', '../up', 'a/../../b', '~/x', 'a//b', 'with space']) {
+      assert.deepEqual(
+        problems(`${PLAN}backupSubfolder: "${bad}"\n`),
+        [
+          `11: backupSubfolder: "${bad}" must be a relative folder name inside each worker's backup folder (letters, digits, "_", ".", "-", "/" between names; no "..")`,
+        ],
+        bad,
+      );
+    }
   });
 
   it('a missing key is reported at the mapping that should hold it', () => {
@@ -108,7 +127,7 @@ describe('plan files', () => {
       pumps: [{ container: 'blue-pump', healthUrl: 'http://127.0.0.1:8083/health', current: '1.9.0' }],
       source: 'test',
     });
-    const input = toUpgradeInput(parsePlanText(text, '/x/plan.yaml'), '/x/plan.yaml', {});
+    const input = toUpgradeInput(parsePlanText(text, '/x/plan.yaml'), {});
     assert.deepEqual(
       input.gateways.map((g) => g.helloPath),
       ['hello', 'health'],
@@ -284,5 +303,33 @@ describe('Web UI links', () => {
     } finally {
       if (saved !== undefined) process.env.TEMPORAL_UI_URL = saved;
     }
+  });
+});
+
+describe('what approve says', () => {
+  it('a four-eyes approval that leaves the gate waiting says so, with who; the one that opens it names everyone', () => {
+    const waiting = {
+      gate: 'before-gateways' as const,
+      state: 'waiting' as const,
+      required: 2,
+      approvals: [{ by: 'dave', at: '2026-12-01T10:00:00.000Z' }],
+    };
+    assert.equal(
+      describeGateDecision('approve', 'tyk-upgrade-prod', waiting),
+      'Gate before-gateways of tyk-upgrade-prod: approval 1 of 2 recorded (dave); waiting for 1 more',
+    );
+    const open = {
+      ...waiting,
+      state: 'approved' as const,
+      by: 'dave, erin',
+      at: '2026-12-01T10:01:00.000Z',
+      comment: 'CHG-5',
+      approvals: [...waiting.approvals, { by: 'erin', at: '2026-12-01T10:01:00.000Z', comment: 'CHG-5' }],
+    };
+    assert.match(
+      describeGateDecision('approve', 'tyk-upgrade-prod', open),
+      /^Approved gate before-gateways of tyk-upgrade-prod \(by dave, erin at \d\d:\d\d:\d\d: "CHG-5"\)$/,
+    );
+    assert.ok(!/undefined/.test(describeGateDecision('approve', 'x', { ...waiting, approvals: [] })));
   });
 });

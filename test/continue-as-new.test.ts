@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { getHello } from '../src/activities/tyk-http';
 import { decide, getStatus, startUpgrade } from '../src/client-lib/upgrades';
 import { runCli } from './support/cli';
+import { activitiesIn, childrenOf, containersOf, upgradeHistories } from './support/history';
 import { docker } from './support/services';
 import { withTestStack } from './support/stack';
 import { failureOf, keepRunHistories, runsOf, waitForGate } from './support/upgrade';
@@ -57,6 +58,13 @@ describe('continue-as-new between gateway batches', () => {
         [],
       );
       assert.equal(names.length, 6, names.join(', '));
+      // Exactly once, from what ran: across every run's batch children, one completed recreate per container.
+      const recreated = childrenOf(await upgradeHistories(t.env.client, id)).flatMap((c) =>
+        activitiesIn(c.history)
+          .filter((a) => a.type === 'recreateContainer' && a.outcome === 'completed')
+          .flatMap(containersOf),
+      );
+      assert.deepEqual(recreated.sort(), [...stack.gateways.map((g) => g.container), stack.pump!.container].sort(), 'each container recreated once');
 
       const status = await getStatus(t.env.client, id);
       assert.equal(status.run, runs.length);
@@ -87,6 +95,17 @@ describe('continue-as-new between gateway batches', () => {
         ['rolled-back', 'rolled-back', 'rolled-back', 'rolled-back'],
       );
       for (const g of stack.gateways) assert.equal((await getHello(g.url, 'hello')).body?.version, '5.2.0', `${g.container} is back on its old version`);
+      // Newest first, from what ran: the rollback children in the order they started, each with its gateway.
+      const rollbacks = childrenOf(await upgradeHistories(t.env.client, id)).filter((c) => c.workflowType === 'rollbackBatch');
+      assert.deepEqual(
+        rollbacks.map((c) =>
+          activitiesIn(c.history)
+            .filter((a) => a.type === 'rollbackContainer')
+            .flatMap(containersOf),
+        ),
+        stack.gateways.map((g) => [g.container]).reverse(),
+        "the batches rolled back newest first, the first run's too",
+      );
       await keepRunHistories(t.env.client, id, 'continue-as-new-rollback');
     });
   });

@@ -32,9 +32,11 @@ interface Pair<T> {
   real: T;
 }
 
+/** `fn` on both sides at once; both finish (so nothing they start is left behind) before a failure is thrown. */
 async function both<T>(fn: (side: Side) => Promise<T>): Promise<Pair<T>> {
-  const [standin, real] = await Promise.all(SIDES.map(fn));
-  return { standin, real };
+  const [standin, real] = await Promise.allSettled(SIDES.map(fn));
+  for (const r of [standin, real]) if (r.status === 'rejected') throw r.reason;
+  return { standin: (standin as PromiseFulfilledResult<T>).value, real: (real as PromiseFulfilledResult<T>).value };
 }
 
 /** The stand-in answers as the real binary does. */

@@ -39,7 +39,7 @@ for (const point of ['pull:pulled', 'recreate:after-stop', 'health:start']) {
         assert.equal(result.outcome, 'succeeded');
         assert.equal((await getHello(stack.gateways[0].url, 'hello')).body?.version, '5.3.0');
         const pump = await docker.getContainer(stack.pump!.container).inspect();
-        assert.equal(pump.Config.Image, '127.0.0.1:5000/tyk-pump/tyk-pump:v1.10.0');
+        assert.equal(pump.Config.Image, '127.0.0.1:5000/standin/tyk-pump:v1.10.0');
         assert.deepEqual(await containerNames(stack.name), [stack.gateways[0].container, stack.pump!.container].sort());
         // Secrets from tyk.conf never reach the worker's log.
         const logs = first.output() + second.output();
@@ -86,7 +86,7 @@ describe('registry down during the pull', () => {
     const worker = await startWorker(env);
     try {
       const gw = await docker.getContainer(stack.gateways[0].container).inspect();
-      const handle = await startUpgrade(env.client, stack.input({ gatewayRepository: `127.0.0.1:${port}/tyk-gateway/tyk-gateway`, gates: [] }), {
+      const handle = await startUpgrade(env.client, stack.input({ gatewayRepository: `127.0.0.1:${port}/standin/tyk-gateway`, gates: [] }), {
         taskQueue: worker.taskQueue,
       });
       const f = await failureOf(handle.result());

@@ -12,6 +12,7 @@ import type { UpgradeStatus } from '../src/shared/types';
 import { configDiffersFromBackup, faultStack, namesOn, seededRandom, servedVersion } from './support/faults';
 import { spawnWorker, type WorkerProcess } from './support/worker-process';
 import { connectTestEnv, docker, FAULTY_REPO, sleep, waitFor } from './support/services';
+import { upgradeHistories } from './support/history';
 import { failureOf } from './support/upgrade';
 
 let env: TestWorkflowEnvironment;
@@ -37,9 +38,11 @@ describe(`chaos: the worker SIGKILLed ${kills} times at random moments (seed ${s
       const originals = await Promise.all(names.map(async (n) => (await docker.getContainer(n).inspect()).Id));
       const handle = await startUpgrade(
         env.client,
-        stack.input({ pumpRepository: FAULTY_REPO('exit-at-start'), pumpVersion: 'v5.3.0', healthTimeoutMs: 6_000, soakMs: 2_000 }),
+        stack.input({ pumpRepository: FAULTY_REPO('exit-at-start'), pumpVersion: 'v5.3.0', healthTimeoutMs: 10_000, soakMs: 2_000 }),
         { taskQueue },
       );
+      // Every kill must land while the upgrade runs: each worker lives under ~3.5 s, so six of them do under 21 s of
+      // work, less than this upgrade needs (two 2 s soaks, the pump's 10 s health check, recreates and rollbacks).
       let killed = 0;
       while (killed < kills) {
         const worker = spawnWorker(taskQueue);
@@ -58,7 +61,20 @@ describe(`chaos: the worker SIGKILLed ${kills} times at random moments (seed ${s
       const f = await failureOf(handle.result());
       console.log(`chaos: seed ${seed}, ${killed} kills (TYK_UPGRADE_CHAOS_SEED=${seed} reproduces the delays)\n  ${log.join('\n  ')}`);
 
-      assert.ok(killed >= Math.min(kills, 3), `only ${killed} kills landed before the upgrade ended`);
+      assert.equal(killed, kills, `only ${killed} of ${kills} kills landed before the upgrade ended`);
+      // The kills hit workers at work: the histories name killed workers among those that ran tasks.
+      const ran = new Set<string>();
+      for (const r of await upgradeHistories(env.client, handle.workflowId)) {
+        for (const e of r.history.events ?? []) {
+          const id = e.workflowTaskStartedEventAttributes?.identity ?? e.activityTaskStartedEventAttributes?.identity;
+          if (id) ran.add(id.split('@')[0]);
+        }
+      }
+      const killedPids = workers.slice(0, killed).map((w) => String(w.pid));
+      assert.ok(
+        killedPids.some((p) => ran.has(p)),
+        `a killed worker had run tasks (killed ${killedPids.join(', ')}; ran ${[...ran].join(', ')})`,
+      );
       assert.equal(f.status.outcome, 'rolled-back', f.message);
       assert.match(f.message, new RegExp(`${stack.pump!.container} is not healthy on 5\\.3\\.0`));
       assert.deepEqual(

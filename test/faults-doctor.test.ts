@@ -51,7 +51,7 @@ describe('tyk-upgrade doctor', () => {
       ]);
       assert.equal(r.code, 6, r.stdout + r.stderr);
       assert.match(r.stdout, /^ok\s+Temporal\s+127\.0\.0\.1:\d+ answers; namespace "default" exists$/m);
-      assert.match(r.stdout, /^ok\s+Search attributes\s+TykStack, TykTargetVersion, TykStage$/m);
+      assert.match(r.stdout, /^ok\s+Search attributes\s+TykStack, TykTargetVersion, TykStage, TykRun$/m);
       assert.match(r.stdout, new RegExp(`^ok\\s+Workers\\s+a worker runs the workflows of task queue "${worker.taskQueue}"$`, 'm'));
       assert.match(
         r.stdout,

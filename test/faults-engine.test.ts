@@ -18,6 +18,8 @@ import type { UpgradeStatus } from '../src/shared/types';
 import { startEngine, type Engine } from './support/engines';
 import { configDiffersFromBackup, faultStack, namesOn, servedVersion, type FaultStack } from './support/faults';
 import { spawnWorker, type WorkerProcess } from './support/worker-process';
+import { activitiesIn, upgradeHistories } from './support/history';
+import { waitForRunningActivity } from './support/upgrade';
 import { connectTestEnv, tempDir, waitFor } from './support/services';
 
 let env: TestWorkflowEnvironment;
@@ -81,19 +83,6 @@ async function restartEngine(how: 'restart' | 'crash'): Promise<void> {
   await engine.start();
 }
 
-async function untilState(id: string, state: string): Promise<void> {
-  await waitFor(
-    `the gateway in state ${state}`,
-    async () => {
-      const s = await getStatus(env.client, id);
-      if (s.outcome !== 'running') throw new Error(`ended ${s.outcome} before ${state}: ${s.reason}`);
-      return s.instances[0]?.state === state ? true : undefined;
-    },
-    180_000,
-    20,
-  );
-}
-
 async function endStatus(id: string): Promise<UpgradeStatus> {
   return waitFor(
     'the upgrade to end',
@@ -115,7 +104,7 @@ async function assertConsistent(stack: FaultStack, end: UpgradeStatus, originalI
   assert.equal(info.State.Running, true, `${gw} runs`);
   assert.equal(info.HostConfig.RestartPolicy?.Name, 'unless-stopped');
   if (end.outcome === 'succeeded') {
-    assert.equal(info.Config.Image, '127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0');
+    assert.equal(info.Config.Image, '127.0.0.1:5000/standin/tyk-gateway:v5.3.0');
     assert.equal(await servedVersion(stack.gateways[0].url), '5.3.0');
   } else {
     assert.equal(info.Id, originalId, 'the original container is back');
@@ -138,9 +127,9 @@ async function assertConsistent(stack: FaultStack, end: UpgradeStatus, originalI
   assert.deepEqual(await namesOn(engine.docker, stack.name), [gw, stack.pump!.container].sort(), 'one container per name, none missing');
 }
 
-for (const [label, state, how] of [
-  ['restarted while the new gateway soaks', 'upgraded', 'restart'],
-  ['crashed and started again during the health check', 'health-check', 'crash'],
+for (const [label, activity, how] of [
+  ['restarted while the new gateway soaks', 'soakHealth', 'restart'],
+  ['crashed and started again during the health check', 'checkHealth', 'crash'],
 ] as const) {
   describe(`the Docker engine ${label}`, () => {
     it('ends succeeded or rolled back, one container per name, restart policies honoured', async () => {
@@ -149,9 +138,19 @@ for (const [label, state, how] of [
         const originalId = (await engine.docker.getContainer(stack.gateways[0].container).inspect()).Id;
         const input = { ...stack.input({ soakMs: 8_000, healthTimeoutMs: 30_000 }), pumps: [], pumpVersion: undefined };
         const handle = await startUpgrade(env.client, input, { taskQueue });
-        await untilState(handle.workflowId, state);
+        // The stage the test is named for must be running when the engine goes: its activity started, not done.
+        const running = await waitForRunningActivity(env.client, handle.workflowId, activity, 180_000);
+        const faultAt = Date.now();
         await restartEngine(how);
-        await assertConsistent(stack, await endStatus(handle.workflowId), originalId, label, how === 'restart');
+        const end = await endStatus(handle.workflowId);
+        await assertConsistent(stack, end, originalId, label, how === 'restart');
+        const batch = (await upgradeHistories(env.client, handle.workflowId)).find((r) => r.workflowId === running.workflowId);
+        const hit = activitiesIn(batch!.history).find((a) => a.type === activity);
+        console.log(`engine ${label}: ${activity} ${hit?.outcome} on attempt ${hit?.attempt}${hit?.lastFailure ? ` after ${hit.lastFailure}` : ''}`);
+        assert.ok(
+          hit && hit.scheduledAt <= faultAt && (hit.closedAt ?? 0) > faultAt,
+          `${activity} was in flight when the engine went down at ${faultAt}: ${JSON.stringify(hit && { ...hit, input: undefined })}`,
+        );
       } finally {
         await stack.remove();
       }

@@ -4,11 +4,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { getStatus, startUpgrade } from '../src/client-lib/upgrades';
+import { startUpgrade } from '../src/client-lib/upgrades';
 import { configDiffersFromBackup, faultStack, namesOn, servedVersion } from './support/faults';
 import { spawnWorker } from './support/worker-process';
 import { connectTestEnv, docker, FAULTY_REPO, waitFor } from './support/services';
-import { failureOf } from './support/upgrade';
+import { activitiesIn, childrenOf, upgradeHistories } from './support/history';
+import { failureOf, waitForRunningActivity } from './support/upgrade';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -26,20 +27,24 @@ describe('the worker SIGKILLed during a rollback', () => {
       const original = await docker.getContainer(stack.gateways[0].container).inspect();
       // A build whose /hello fails: the health check fails and the rollback starts.
       const handle = await startUpgrade(env.client, stack.input({ gatewayRepository: FAULTY_REPO('hello-fail'), healthTimeoutMs: 4_000 }), { taskQueue });
-      await waitFor(
-        'the rollback to start',
-        async () => {
-          const s = await getStatus(env.client, handle.workflowId);
-          if (s.outcome !== 'running') throw new Error(`ended ${s.outcome} before the rollback was seen`);
-          return s.instances[0]?.state === 'rolling-back' ? true : undefined;
-        },
-        90_000,
-        20,
-      );
+      // Kill only once the rollback activity runs on the first worker (the batch child's pending activity), so the
+      // kill cuts it: the rollback is then the second worker's retry of a half-done attempt.
+      const running = await waitForRunningActivity(env.client, handle.workflowId, 'rollbackContainer');
+      assert.ok(running.identity.startsWith(`${first.pid}@`), `the rollback runs on the first worker (${running.identity}, pid ${first.pid})`);
       await first.kill();
       second = spawnWorker(taskQueue);
 
       const f = await failureOf(handle.result());
+      // The history shows the cut: the rollback closed on a later attempt, by the second worker, after the first
+      // attempt was lost with its worker (no heartbeat).
+      const [child] = childrenOf(await upgradeHistories(env.client, handle.workflowId));
+      const rollbacks = activitiesIn(child.history).filter((a) => a.type === 'rollbackContainer');
+      assert.deepEqual(
+        rollbacks.map((a) => [a.outcome, (a.attempt ?? 0) > 1, a.identity?.startsWith(`${second?.pid}@`)]),
+        [['completed', true, true]],
+        `the rollback was cut and redone (worker pids ${first.pid}, ${second?.pid}): ${JSON.stringify(rollbacks.map(({ attempt, identity, outcome }) => ({ attempt, identity, outcome })))}`,
+      );
+      assert.match(rollbacks[0].lastFailure ?? '', /heartbeat|timeout/i, 'the first attempt ended with its worker');
       assert.equal(f.status.outcome, 'rolled-back', f.message);
       assert.equal(f.status.instances[0].state, 'rolled-back');
       const now = await docker.getContainer(stack.gateways[0].container).inspect();

@@ -10,7 +10,9 @@ import { startDevServer, type DevServer } from '../src/devserver/dev-server';
 import type { UpgradeStatus } from '../src/shared/types';
 import { faultStack, namesOn, servedVersion, type FaultStack } from './support/faults';
 import { spawnWorker } from './support/worker-process';
+import { activitiesIn, upgradeHistories } from './support/history';
 import { docker, freePort, sleep, tempDir, waitFor } from './support/services';
+import { waitForRunningActivity } from './support/upgrade';
 
 describe('the Temporal dev server SIGKILLed while a gateway is being recreated', () => {
   let server: DevServer;
@@ -36,18 +38,10 @@ describe('the Temporal dev server SIGKILLed while a gateway is being recreated',
     const worker = spawnWorker(taskQueue, { temporal: server.address });
     try {
       const handle = await startUpgrade(client, stack.input(), { taskQueue });
-      await waitFor(
-        'the gateway being recreated',
-        async () => {
-          const s = await getStatus(client, handle.workflowId);
-          if (s.outcome !== 'running' || s.instances[0]?.state === 'upgraded') throw new Error(`too late: ${s.instances[0]?.state}`);
-          return s.instances[0]?.state === 'recreating' ? true : undefined;
-        },
-        120_000,
-        20,
-      );
-      const pid = server.pid as number;
-      process.kill(pid, 'SIGKILL');
+      // The recreate itself must be under way (started on the worker, not finished) when the server dies.
+      const recreating = await waitForRunningActivity(client, handle.workflowId, 'recreateContainer');
+      const killedAt = Date.now();
+      process.kill(server.pid as number, 'SIGKILL');
       assert.match(await server.exited, /SIGKILL/);
       await sleep(2000); // the worker and the client see the server gone
       server = await startDevServer({ ...ports, dbFile });
@@ -66,8 +60,15 @@ describe('the Temporal dev server SIGKILLed while a gateway is being recreated',
       assert.ok(worker.running(), 'the worker outlived the server outage');
       assert.equal(await servedVersion(stack.gateways[0].url), '5.3.0');
       const gw = await docker.getContainer(stack.gateways[0].container).inspect();
-      assert.equal(gw.Config.Image, '127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0');
+      assert.equal(gw.Config.Image, '127.0.0.1:5000/standin/tyk-gateway:v5.3.0');
       assert.deepEqual(await namesOn(docker, stack.name), [stack.gateways[0].container]);
+      // The history, kept across the outage by the db file, shows the kill landed inside the recreate.
+      const batch = (await upgradeHistories(client, handle.workflowId)).find((r) => r.workflowId === recreating.workflowId);
+      const recreate = activitiesIn(batch!.history).find((a) => a.type === 'recreateContainer');
+      assert.ok(
+        recreate && recreate.scheduledAt <= killedAt && (recreate.closedAt ?? 0) > killedAt && recreate.outcome === 'completed',
+        `the recreate was in flight when the server was killed at ${killedAt}: ${JSON.stringify(recreate && { ...recreate, input: undefined })}`,
+      );
     } finally {
       await worker.stop();
       await connection.close();

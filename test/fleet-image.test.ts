@@ -12,7 +12,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startUpgrade } from '../src/client-lib/upgrades';
 import { fleetContainers, servedVersions, startFleet, stopEngines, type Fleet, type FleetHost } from './support/fleet';
 import { REPO } from './support/package';
-import { connectTestEnv, temporalAddress, waitFor } from './support/services';
+import { connectTestEnv, GATEWAY_REPO, PUMP_REPO, temporalAddress, waitFor } from './support/services';
 import { workerImage } from './support/worker-image';
 
 const run = promisify(execFile);
@@ -75,7 +75,8 @@ describe('the worker image as each host of a fleet', () => {
         }),
       );
 
-      const handle = await startUpgrade(env.client, f.input({ backupDir: BACKUPS }), { taskQueue: f.taskQueue });
+      // No folder in the plan: each worker keeps its backups in its own folder, the image's volume.
+      const handle = await startUpgrade(env.client, f.input(), { taskQueue: f.taskQueue });
       const result = await handle.result();
       assert.equal(result.outcome, 'succeeded', result.reason);
       assert.ok(
@@ -85,10 +86,7 @@ describe('the worker image as each host of a fleet', () => {
       const stack = f.input().stack;
       assert.deepEqual(
         await fleetContainers(f),
-        f.hosts.flatMap((h) => [
-          `${h.name}/${stack}-gateway-1 127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0 running`,
-          `${h.name}/${stack}-pump 127.0.0.1:5000/tyk-pump/tyk-pump:v1.10.0 running`,
-        ]),
+        f.hosts.flatMap((h) => [`${h.name}/${stack}-gateway-1 ${GATEWAY_REPO}:v5.3.0 running`, `${h.name}/${stack}-pump ${PUMP_REPO}:v1.10.0 running`]),
       );
 
       for (const { h, project, container } of containers) {

@@ -4,12 +4,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { WorkflowUpdateFailedError, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { decide, getStatus, startUpgrade } from '../src/client-lib/upgrades';
 import { approveSignal } from '../src/workflows/messages';
 import { getHello } from '../src/activities/tyk-http';
 import { retiredContainerName } from '../src/shared/names';
 import { runCli } from './support/cli';
+import { decodePayloads } from './support/history';
 import { docker } from './support/services';
 import { containerNames, testStack, withTestStack, type TestStack } from './support/stack';
 import { failureOf, keepHistory, quiet, waitForGate, waitUntil } from './support/upgrade';
@@ -65,7 +66,7 @@ describe('gates', () => {
       assert.equal((await getHello(stack.gateways[0].url, 'hello')).body?.version, '5.3.0');
       const pump = await docker.getContainer(stack.pump!.container).inspect();
       assert.equal(pump.Id, pumpId);
-      assert.equal(pump.Config.Image, '127.0.0.1:5000/tyk-pump/tyk-pump:v1.9.0');
+      assert.equal(pump.Config.Image, '127.0.0.1:5000/standin/tyk-pump:v1.9.0');
       const kept = retiredContainerName(stack.gateways[0].container, 'v5.2.0');
       assert.deepEqual(await containerNames(stack.name), [stack.gateways[0].container, kept, stack.pump!.container].sort());
     }));
@@ -99,19 +100,31 @@ describe('gates', () => {
       // The Signal path means the same: approve the waiting gate, then the pump gate; the upgrade completes.
       await handle.signal(approveSignal, { by: 'sig-user', comment: 'via temporal workflow signal' });
       await waitForGate(t.env.client, handle.workflowId, 'before-pump');
-      await decide(t.env.client, handle.workflowId, 'approve', { by: 'alice' });
-      // Approving the same gate again (same update id) is deduplicated, not a second decision.
-      const again = await decide(t.env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'alice' });
-      assert.equal(again.by, 'alice');
+      const first = await decide(t.env.client, handle.workflowId, 'approve', { by: 'alice', comment: 'first call' });
+      // Approving the same gate again (same update id) is deduplicated, not a second decision: the retried call
+      // gets the first decision back (its time and comment), and the history holds one accepted approval.
+      const again = await decide(t.env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'alice', comment: 'retried call' });
+      assert.deepEqual(again, first);
+      assert.equal(first.comment, 'first call');
       const result = await handle.result();
       await keepHistory(handle, 'validator-and-signal');
       assert.equal(result.outcome, 'succeeded');
       assert.equal(result.gates[0].by, 'sig-user');
-      await assert.rejects(
-        decide(t.env.client, handle.workflowId, 'approve', { gate: 'before-pump', by: 'late' }).then(() =>
-          decide(t.env.client, handle.workflowId, 'reject', { gate: 'before-pump', by: 'late' }),
-        ),
-      );
+      const accepted = ((await handle.fetchHistory()).events ?? []).flatMap((e) => {
+        const input = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+        if (!input) return [];
+        const [d] = decodePayloads(input.args) as { gate?: string; by?: string; comment?: string }[];
+        return [`${input.name} ${d?.gate} by ${d?.by}: ${d?.comment}`];
+      });
+      assert.deepEqual(accepted, ['approveGate before-pump by alice: first call'], 'one approval in the history (the other was the Signal)');
+      // An ended upgrade takes no decision, of either kind.
+      for (const decision of ['approve', 'reject'] as const) {
+        await assert.rejects(
+          decide(t.env.client, handle.workflowId, decision, { gate: 'before-pump', by: 'late' }),
+          (err: unknown) => err instanceof WorkflowNotFoundError && /workflow execution already completed/.test(err.message),
+          decision,
+        );
+      }
     }));
 });
 
@@ -186,7 +199,8 @@ describe('stop and roll back (reject --rollback, cancel --rollback)', () => {
       assert.deepEqual(await versions(stack), ['5.2.0', '5.2.0']);
       configs(stack).forEach((c, i) => assert.ok(c.equals(before[i]), `tyk.conf of gateway ${i + 1} byte-identical`));
       const again = await runCli(['cancel', handle.workflowId, '--rollback']);
-      assert.equal(again.code, 7, 'an ended upgrade cannot be cancelled again');
+      assert.equal(again.code, 7, `an ended upgrade cannot be cancelled again\n${again.stderr}`);
+      assert.match(again.stderr, new RegExp(`cannot cancel ${handle.workflowId}: it has already finished \\(FAILED\\)`));
     } finally {
       await stack.remove();
     }

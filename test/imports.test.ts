@@ -16,12 +16,12 @@ const ALLOWED: Record<string, { values: string[]; types?: string[] }> = {
   plan: { values: ['shared'] },
   notify: { values: ['shared'] },
   devserver: { values: ['shared'] },
+  // Builds the real Tyk images from Tyk's source for the rig, with the Go build helpers of devserver.
+  'real-tyk': { values: ['shared', 'devserver'] },
   activities: { values: ['shared', 'notify'] },
   workflows: { values: ['shared'], types: ['activities'] },
   'temporal-config': { values: ['shared'] },
-  // The rig's real-Tyk builds (go-install from devserver); the sandbox reads only their repository names.
-  'real-tyk': { values: ['devserver'] },
-  sandbox: { values: ['shared', 'activities', 'real-tyk'] },
+  sandbox: { values: ['shared', 'activities'] },
   'client-lib': { values: ['shared', 'workflows'], types: ['activities'] },
   // Finds the prebuilt workflow bundle (it names the workflows by path, never imports them).
   'workflow-bundle': { values: [] },

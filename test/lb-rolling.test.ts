@@ -26,7 +26,7 @@ import { runCli } from './support/cli';
 import { docker, FAULTY_REPO, sleep, tempDir, waitFor } from './support/services';
 import { containerNames, testStack, type TestStack } from './support/stack';
 import { describeTraffic, startTraffic, type TrafficResult } from './support/traffic';
-import { historyText } from './support/history';
+import { activitiesIn, childrenOf, containersOf, historyText, upgradeHistories } from './support/history';
 import { failureOf, keepHistory } from './support/upgrade';
 import { startWorker, useUpgradeWorker } from './support/worker';
 import { spawnWorker, type WorkerProcess } from './support/worker-process';
@@ -43,9 +43,13 @@ const lbOf = (h: TestHaproxy): Extract<LoadBalancerInput, { type: 'haproxy' }> =
   readyTimeoutMs: 15_000,
 });
 
-/** HAProxy in front of the stack's gateways (servers gw1, gw2, …), each seen UP before the test goes on. */
+/**
+ * HAProxy in front of the stack's gateways (servers gw1, gw2, …), each seen UP before the test goes on. Without
+ * HAProxy's retries: a request sent to a gateway that is not listening (put back too early, or never taken out)
+ * fails where the traffic sees it, so "no failed request" is the driver's doing, not a retry's.
+ */
 async function haproxyFor(stack: TestStack): Promise<TestHaproxy> {
-  const h = await startHaproxy({ servers: stack.gateways.map((g, i) => ({ name: `gw${i + 1}`, address: g.url.replace('http://', '') })) });
+  const h = await startHaproxy({ servers: stack.gateways.map((g, i) => ({ name: `gw${i + 1}`, address: g.url.replace('http://', '') })), retries: false });
   for (const s of stack.gateways.map((_, i) => `gw${i + 1}`)) {
     await waitFor(
       `HAProxy to see ${s} UP`,
@@ -68,14 +72,14 @@ async function serverStates(h: TestHaproxy): Promise<string[]> {
 }
 const allReady = (n: number) => Array.from({ length: n }, (_, i) => `gw${i + 1} UP READY`);
 
-async function versions(stack: TestStack): Promise<(string | undefined)[]> {
-  return Promise.all(stack.gateways.map(async (g) => (await getHello(g.url, 'hello')).body?.version));
+/** Traffic ran the whole time: enough requests of each kind, and the clients stopped by the test, not a bound. */
+function assertFlowed(r: TrafficResult, atLeast: number): void {
+  assert.equal(r.stoppedBy, 'stop', `the traffic ran until the test stopped it (${describeTraffic(r)})`);
+  assert.ok(r.GET.ok > atLeast && r.POST.ok > atLeast, `traffic flowed throughout (${describeTraffic(r)})`);
 }
 
-/** The activities a (child) workflow scheduled, in order. */
-async function activitiesOf(workflowId: string): Promise<string[]> {
-  const history = await t.env.client.workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter((n): n is string => !!n);
+async function versions(stack: TestStack): Promise<(string | undefined)[]> {
+  return Promise.all(stack.gateways.map(async (g) => (await getHello(g.url, 'hello')).body?.version));
 }
 
 /** The parts of a plan the dry-run rendering reads besides the gateways. */
@@ -111,16 +115,25 @@ describe('rolling upgrade of three gateways, batch size 1, with steady GET and P
       assert.deepEqual(await versions(stack), ['5.3.0', '5.3.0', '5.3.0']);
       assert.deepEqual(r.GET.failed, [], 'no failed GET through HAProxy');
       assert.deepEqual(r.POST.failed, [], 'no failed POST through HAProxy');
-      assert.ok(r.GET.ok > 100 && r.POST.ok > 100, `traffic flowed throughout (${describeTraffic(r)})`);
+      assertFlowed(r, 100);
       assert.deepEqual(Object.keys(r.servedBy).sort(), ['gw1', 'gw2', 'gw3'], 'every gateway served');
       assert.deepEqual(await serverStates(h), allReady(3));
-      // Each batch's own history: out of rotation before the stop, back only once healthy and soaked.
-      for (const b of result.batches)
+      // Each batch's own history (the children as Temporal recorded them): out of rotation before the stop, back
+      // only once healthy and soaked, all of it for the same gateway, one gateway per batch in order.
+      const children = childrenOf(await upgradeHistories(t.env.client, handle.workflowId));
+      assert.deepEqual(
+        children.map((c) => c.workflowId),
+        result.batches.map((b) => b.workflowId),
+        'the status names the children that ran',
+      );
+      for (const [i, c] of children.entries()) {
+        const acts = activitiesIn(c.history);
         assert.deepEqual(
-          await activitiesOf(b.workflowId as string),
-          ['lbDrain', 'recreateContainer', 'checkHealth', 'soakHealth', 'lbReady'],
-          `batch ${b.name}`,
+          acts.map((a) => `${a.type} ${containersOf(a).join(',')}`),
+          ['lbDrain', 'recreateContainer', 'checkHealth', 'soakHealth', 'lbReady'].map((a) => `${a} ${stack.gateways[i].container}`),
+          c.workflowId,
         );
+      }
     } finally {
       await h.stop();
       await stack.remove();
@@ -138,7 +151,7 @@ describe('rolling upgrade of three gateways, batch size 1, with steady GET and P
       const r = (measured.nginx = await traffic.stop());
       assert.equal(result.outcome, 'succeeded', result.reason);
       assert.deepEqual(await versions(stack), ['5.3.0', '5.3.0', '5.3.0']);
-      assert.ok(r.GET.ok > 100 && r.POST.ok > 100, `traffic flowed throughout (${describeTraffic(r)})`);
+      assertFlowed(r, 100);
       console.log(
         `# failed requests during the roll: HAProxy with the driver: ${measured.haproxy ? describeTraffic(measured.haproxy) : 'not measured'}; nginx without a driver: ${describeTraffic(r)}`,
       );
@@ -172,6 +185,7 @@ describe('a gateway whose replacement fails its health check', () => {
       assert.match(first.detail ?? '', /status fail/);
       assert.deepEqual(await versions(stack), ['5.2.0', '5.2.0', '5.2.0']);
       assert.deepEqual([...r.GET.failed, ...r.POST.failed], [], `no failed request (${describeTraffic(r)})`);
+      assertFlowed(r, 50);
       assert.deepEqual(await serverStates(h), allReady(3));
     } finally {
       await h.stop();
@@ -207,11 +221,63 @@ describe('the worker SIGKILLed while a gateway is drained', () => {
       assert.deepEqual(await containerNames(stack.name), stack.gateways.map((g) => g.container).sort(), 'exactly one container per name');
       assert.deepEqual(await serverStates(h), allReady(3));
       assert.deepEqual([...r.GET.failed, ...r.POST.failed], [], `no failed request (${describeTraffic(r)})`);
+      assertFlowed(r, 50);
     } finally {
       await first.stop();
       await second?.stop();
       await h.stop();
       await stack.remove();
+    }
+  });
+});
+
+describe('the traffic check itself (a control for the tests above)', () => {
+  it('sees a failure: a gateway stopped under traffic behind the same HAProxy, without the driver, fails the requests it holds', async () => {
+    const stack = await testStack({ prefix: 'lbctl', gateways: 3, pump: false });
+    const h = await haproxyFor(stack);
+    try {
+      // Slow requests, so gw1 surely holds some when it stops; 5.2.0 cuts its requests in flight on SIGTERM.
+      const traffic = startTraffic(h.frontendUrl, { slowMs: 400 });
+      await waitFor(
+        'requests in flight on gw1',
+        async () => (((await serverStat({ socket: h.socketPath }, h.backend, 'gw1'))?.scur ?? 0) > 0 ? true : undefined),
+        20_000,
+        10,
+      );
+      await docker.getContainer(stack.gateways[0].container).stop({ t: 10 });
+      await waitFor(
+        'HAProxy to see gw1 DOWN',
+        async () => ((await serverStat({ socket: h.socketPath }, h.backend, 'gw1'))?.status === 'DOWN' ? true : undefined),
+        15_000,
+      );
+      await sleep(500);
+      const r = await traffic.stop();
+      const failed = [...r.GET.failed, ...r.POST.failed];
+      console.log(`# control, a gateway stopped without the driver: ${describeTraffic(r)} (${[...new Set(failed)].join('; ')})`);
+      assert.ok(failed.length >= 1, `the traffic saw the gateway stop under it (${describeTraffic(r)})`);
+      assert.ok(
+        failed.every((f) => /^HTTP 50[234]$|socket|closed|reset/i.test(f)),
+        `each failure is a request cut or refused: ${[...new Set(failed)].join('; ')}`,
+      );
+      assert.equal(r.stoppedBy, 'stop');
+    } finally {
+      await h.stop();
+      await stack.remove();
+    }
+  });
+
+  it('says when it stopped at its bound rather than when the test stopped it', async () => {
+    const server = createServer((_req, res) => void res.end('done\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const traffic = startTraffic(`http://127.0.0.1:${(server.address() as { port: number }).port}`, { maxRequests: 40 });
+      const r = await Promise.race([traffic.ended, sleep(60_000).then(() => assert.fail('the traffic did not stop at its bound'))]);
+      assert.equal(r.stoppedBy, 'maxRequests');
+      assert.equal(r.GET.ok + r.POST.ok + r.GET.failed.length + r.POST.failed.length, 40);
+      assert.match(describeTraffic(r), /stopped early at its maxRequests bound/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });
@@ -237,7 +303,7 @@ describe('init and plan with HAProxy', () => {
     const [c1, c2] = stack.gateways.map((g) => g.container);
     assert.match(init.stdout, new RegExp(`HAProxy backend "tyk": ${c1} is server gw1, ${c2} is server gw2`));
     const written = parsePlanText(readFileSync(join(dir, 'plan.yaml'), 'utf8'), 'plan.yaml');
-    assert.deepEqual(toUpgradeInput(written, join(dir, 'plan.yaml'), {}).loadBalancer, {
+    assert.deepEqual(toUpgradeInput(written).loadBalancer, {
       type: 'haproxy',
       socket: h.socketPath,
       backend: 'tyk',
@@ -344,14 +410,14 @@ describe('init and plan with HAProxy', () => {
   it('a plan file: loadBalancer reaches the workflow input; a server for a container the plan does not list is refused', () => {
     const plan = (lb: string) => `stack: s\ngateway:\n  version: v5.3.0\n  instances:\n    - container: tyk-gateway-1\n      url: http://127.0.0.1:8080\n${lb}`;
     const parsed = parsePlanText(plan('loadBalancer:\n  haproxy: { socket: /run/haproxy/admin.sock, backend: tyk }\n  drainTimeout: 20s\n'), 'plan.yaml');
-    assert.deepEqual(toUpgradeInput(parsed, '/tmp/plan.yaml', {}).loadBalancer, {
+    assert.deepEqual(toUpgradeInput(parsed, {}).loadBalancer, {
       type: 'haproxy',
       socket: '/run/haproxy/admin.sock',
       backend: 'tyk',
       drainTimeoutMs: 20_000,
       readyTimeoutMs: 30_000,
     });
-    assert.equal(toUpgradeInput(parsePlanText(plan('loadBalancer: none\n'), 'plan.yaml'), '/tmp/plan.yaml', {}).loadBalancer, undefined);
+    assert.equal(toUpgradeInput(parsePlanText(plan('loadBalancer: none\n'), 'plan.yaml'), {}).loadBalancer, undefined);
     assert.throws(
       () => parsePlanText(plan('loadBalancer:\n  haproxy: { socket: /s, backend: tyk }\n  servers: { tyk-gatway-1: gw1 }\n'), 'plan.yaml'),
       /loadBalancer\.servers\.tyk-gatway-1.*"tyk-gatway-1" is not one of the plan's gateway\.instances/s,
@@ -442,9 +508,23 @@ describe('HTTP hooks', () => {
       assert.deepEqual(await versions(stack), ['5.3.0', '5.3.0', '5.2.0']);
       const g3Now = await docker.getContainer(g3).inspect();
       assert.deepEqual([g3Now.Id, g3Now.State.StartedAt], [g3Before.Id, g3Before.State.StartedAt], 'the gateway whose hook failed was never stopped');
-      const history = historyText(await handle.fetchHistory());
-      assert.ok(history.includes('beforeStop'), 'the history is decoded text (else the check below could not fail)');
-      assert.ok(!history.includes('s3cret'), "the worker's hook header is not in the history");
+      // The hooks are called by lbDrain/lbReady in the batch children: search their histories, not only the parent's.
+      const runs = await upgradeHistories(t.env.client, handle.workflowId);
+      const children = childrenOf(runs);
+      assert.deepEqual(
+        children.map((c) =>
+          activitiesIn(c.history)
+            .filter((a) => a.type === 'lbDrain')
+            .flatMap(containersOf),
+        ),
+        [[g1], [g2], [g3]],
+        'each batch child ran the drain of its gateway',
+      );
+      for (const r of runs) {
+        const text = historyText(r.history);
+        assert.ok(text.includes('beforeStop'), `the history of ${r.workflowId} is decoded text (else the check below could not fail)`);
+        assert.ok(!text.includes('s3cret'), `the worker's hook header is not in the history of ${r.workflowId}`);
+      }
     } finally {
       await worker.stop();
       await rx.close();

@@ -247,8 +247,8 @@ interface Received {
   body: unknown;
 }
 
-/** A real HTTP receiver on 127.0.0.1; `answer` decides each response (undefined: never answer). */
-async function receiver(answer: (n: number, r: Received) => { code: number; body?: string } | undefined) {
+/** A real HTTP receiver on 127.0.0.1; `answer` decides each response (undefined: never answer), after `delayMs`. */
+async function receiver(answer: (n: number, r: Received) => { code: number; body?: string; delayMs?: number } | undefined) {
   const calls: Received[] = [];
   const server: Server = createServer((req, res) => {
     let text = '';
@@ -257,7 +257,7 @@ async function receiver(answer: (n: number, r: Received) => { code: number; body
       const r = { path: req.url ?? '', headers: req.headers, body: JSON.parse(text) as unknown };
       calls.push(r);
       const a = answer(calls.length, r);
-      if (a) res.writeHead(a.code, { 'content-type': 'text/plain' }).end(a.body ?? '');
+      if (a) setTimeout(() => res.writeHead(a.code, { 'content-type': 'text/plain' }).end(a.body ?? ''), a.delayMs ?? 0);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -289,11 +289,17 @@ const hooksLb = (base: string, timeoutMs = 3000): LoadBalancerInput => ({
 
 describe('hooks driver', () => {
   it("POSTs beforeStop then afterHealthy with the documented body and the worker's Authorization header", async () => {
-    const rx = await receiver(() => ({ code: 200 }));
+    // The drain hook answers after 600 ms, as a load balancer does once the gateway's connections are gone.
+    const rx = await receiver((_, r) => ({ code: 200, delayMs: r.path === '/drain' ? 600 : 0 }));
     try {
       const drained = await run(acts.lbDrain, { lb: hooksLb(rx.base), gateway: hookGateway });
       const ready = await run(acts.lbReady, { lb: hooksLb(rx.base), gateway: hookGateway });
-      assert.deepEqual(drained.result, { server: 'tyk-gateway-1', waitedMs: drained.result.waitedMs, sessionsLeft: 0, timedOut: false });
+      const { waitedMs, ...rest } = drained.result;
+      assert.deepEqual(rest, { server: 'tyk-gateway-1', sessionsLeft: 0, timedOut: false });
+      assert.ok(
+        waitedMs >= 550 && waitedMs <= drained.ms,
+        `waitedMs (${waitedMs}) is the time the hook took to answer, within the activity's ${drained.ms} ms`,
+      );
       assert.deepEqual(ready.result, { server: 'tyk-gateway-1', status: 'HTTP 200' });
       const base = { container: 'tyk-gateway-1', host: 'host-a', url: 'http://127.0.0.1:8080', fromVersion: 'v5.2.0', toVersion: 'v5.3.0', stack: 'prod' };
       assert.deepEqual(
@@ -303,7 +309,9 @@ describe('hooks driver', () => {
           ['/enable', TOKEN, 'application/json', { event: 'afterHealthy', ...base }],
         ],
       );
-      assert.ok(!JSON.stringify([drained, ready]).includes('s3cret'), 'the header is not in any result');
+      assert.ok(drained.heartbeats.length > 0, 'heartbeats while the hook keeps it waiting');
+      // Results and heartbeat details both land in workflow history.
+      assert.ok(!JSON.stringify([drained, ready]).includes('s3cret'), 'the header is not in any result or heartbeat');
     } finally {
       await rx.close();
     }
@@ -327,6 +335,7 @@ describe('hooks driver', () => {
       const beats: unknown[] = [];
       const hung = await failureOf(run(acts.lbDrain, { lb: hooksLb(silent.base, 2000), gateway: hookGateway }, { heartbeats: beats }));
       assert.ok(beats.length >= 2, `heartbeats while the hook keeps it waiting (${beats.length})`);
+      assert.ok(!JSON.stringify(beats).includes('s3cret'), 'the header is not in the heartbeat details (kept in history)');
       assert.equal(hung.err.type, ErrorType.LoadBalancerHookFailed);
       assert.equal(hung.err.nonRetryable, true);
       assert.match(

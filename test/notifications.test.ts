@@ -15,7 +15,7 @@ import type { NotifyEventName } from '../src/shared/types';
 import { runCli, spawnCli, type CliProcess } from './support/cli';
 import { connectTestEnv, FAULTY_REPO, freePort, tempDir } from './support/services';
 import { withTestStack, type TestStack } from './support/stack';
-import { historyText } from './support/history';
+import { historyText, upgradeHistories } from './support/history';
 import { failureOf, keepHistory, waitForGate, waitUntil } from './support/upgrade';
 
 interface Received {
@@ -152,9 +152,10 @@ describe('notifications', () => {
       assert.deepEqual(done.notifications?.find((n) => n.event === 'gate.decided')?.delivered.sort(), ['audit', 'chat']);
 
       // The URLs and their tokens: nowhere a person or Temporal keeps.
-      const history = historyText(await handle.fetchHistory());
-      assert.match(history, /gate\.waiting/, 'the history is decoded text (the check below could not fail otherwise)');
-      noUrlIn(history, 'the workflow history');
+      const runs = await upgradeHistories(env.client, id);
+      assert.match(historyText(runs[0].history), /gate\.waiting/, 'the history is decoded text (the check below could not fail otherwise)');
+      assert.ok(runs.length > 1, 'the batch children are searched too');
+      for (const r of runs) noUrlIn(historyText(r.history), `the workflow history of ${r.workflowId}`);
       for (const args of [
         ['status', id],
         ['status', id, '--json'],
@@ -192,7 +193,7 @@ describe('notifications', () => {
       const last = events(json.got, id).at(-1)!.body;
       assert.equal(last.event, 'upgrade.rolled-back');
       assert.match(String(last.reason), /bob chose to roll back/);
-      noUrlIn(historyText(await handle.fetchHistory()), 'the workflow history');
+      for (const r of await upgradeHistories(env.client, id)) noUrlIn(historyText(r.history), `the workflow history of ${r.workflowId}`);
       noUrlIn(worker.output(), "the worker's log");
     }));
 });

@@ -42,6 +42,7 @@ describe('the npm package', () => {
     ]);
     assert.deepEqual(readdirSync(join(pkg.root, 'dist')).sort(), ['src', 'workflow-bundle.js', 'workflow-bundle.js.sha256']);
     assert.ok(!existsSync(join(pkg.root, 'dist', 'src', 'client.js.map')), 'no source maps of sources that are not shipped');
+    assert.ok(!existsSync(join(pkg.root, 'dist', 'src', 'real-tyk')), 'not the builder of real Tyk images, which only the rig runs');
     const v = await run(pkg, ['--version'], {}, cwd);
     assert.equal(v.code, 0, v.stderr);
     assert.equal(v.stdout.trim(), VERSION);
@@ -82,7 +83,7 @@ describe('the npm package', () => {
         cwd,
       );
       assert.equal(refused.code, 4, refused.stderr);
-      assert.match(refused.stderr, /stand-in images from the local registry missing:\n {2}gateway 127\.0\.0\.1:\d+\/tyk-gateway\/tyk-gateway:v5\.2\.0: /);
+      assert.match(refused.stderr, /stand-in images from the local registry missing:\n {2}gateway 127\.0\.0\.1:\d+\/standin\/tyk-gateway:v5\.2\.0: /);
       assert.match(refused.stderr, /built by the tyk-upgrade repository's rig, not shipped in the package: .*`bash rig\/setup\.sh test`/);
       assert.deepEqual(await docker.listContainers({ all: true, filters: { label: [`io.tyk-upgrade.sandbox=${name}`] } }), [], 'nothing created');
 

@@ -7,7 +7,7 @@ import { decide, startUpgrade } from '../src/client-lib/upgrades';
 import { getHello } from '../src/activities/tyk-http';
 import type { GateName } from '../src/shared/types';
 import { docker } from './support/services';
-import { historyText } from './support/history';
+import { childrenOf, decodePayloads, historyText, upgradeHistories } from './support/history';
 import { keepHistory, waitForGate as waitForGateOf } from './support/upgrade';
 import { containerNames, testStack, type TestStack } from './support/stack';
 import { useUpgradeWorker } from './support/worker';
@@ -61,7 +61,7 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     const atGate = await waitForGate(handle.workflowId, 'before-gateways');
     // Nothing touched before the gate: gateway still on the old image, and the target images are pulled.
     assert.equal((await docker.getContainer(gw).inspect()).Config.Image, before.Config.Image);
-    assert.ok(await docker.getImage(`127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0`).inspect());
+    assert.ok(await docker.getImage(`127.0.0.1:5000/standin/tyk-gateway:v5.3.0`).inspect());
     assert.equal(atGate.stages.find((s) => s.name === 'pull')?.state, 'done');
     assert.ok(atGate.backups.length === 1 && atGate.backups[0].files >= 3, 'backup holds tyk.conf, the API definition, policies');
 
@@ -75,7 +75,7 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     // The gateway carries compose labels: the person is told the compose file must follow.
     assert.ok(
       result.errors.some((e) =>
-        /^warning: .*compose project "tyk" \(service "tyk-gateway"\): set its image to 127\.0\.0\.1:5000\/tyk-gateway\/tyk-gateway:v5\.3\.0 there too/.test(e),
+        /^warning: .*compose project "tyk" \(service "tyk-gateway"\): set its image to 127\.0\.0\.1:5000\/standin\/tyk-gateway:v5\.3\.0 there too/.test(e),
       ),
       result.errors.join('\n'),
     );
@@ -84,10 +84,10 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     assert.equal(hello.body?.details?.redis?.status, 'pass');
 
     const after = await docker.getContainer(gw).inspect();
-    assert.equal(after.Config.Image, '127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0');
+    assert.equal(after.Config.Image, '127.0.0.1:5000/standin/tyk-gateway:v5.3.0');
     assert.equal(after.State.Running, true);
     const pump = await docker.getContainer(stack.pump!.container).inspect();
-    assert.equal(pump.Config.Image, '127.0.0.1:5000/tyk-pump/tyk-pump:v1.10.0');
+    assert.equal(pump.Config.Image, '127.0.0.1:5000/standin/tyk-pump:v1.10.0');
 
     // Everything but the image and what the image supplies is the same.
     const imageEnv = (e: string) => e.startsWith('TYK_GW_STANDIN_IMAGE=');
@@ -120,18 +120,38 @@ describe('happy path v5.2.0 → v5.3.0, pump v1.9.0 → v1.10.0, both gates appr
     assert.equal(conf.hashes['tyk.conf'], createHash('sha256').update(filesBefore[join(stack.gateways[0].confDir, 'tyk.conf')]).digest('hex'));
     assert.match(result.backups[0].redis, /BGSAVE done/);
 
-    // Who approved, when, and why.
+    // Who approved, when, and why: as recorded, and as Temporal recorded each accepted approval (who sent it, and
+    // when: the decision's time is the time the update was accepted, not the time the run ended).
+    const runs = await upgradeHistories(t.env.client, handle.workflowId);
+    const accepted = (runs[0].history.events ?? []).flatMap((e) => {
+      const input = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+      const [d] = decodePayloads(input?.args) as { gate?: string; by?: string }[];
+      return input ? [{ gate: d?.gate, by: d?.by, at: Number(String(e.eventTime?.seconds)) * 1000 }] : [];
+    });
     const g1 = result.gates.find((g) => g.gate === 'before-gateways')!;
-    assert.equal(g1.state, 'approved');
-    assert.equal(g1.by, 'alice');
-    assert.equal(g1.comment, 'change CHG-1');
-    assert.ok(g1.at);
-    assert.equal(result.gates.find((g) => g.gate === 'before-pump')!.by, 'bob');
+    const g2 = result.gates.find((g) => g.gate === 'before-pump')!;
+    assert.deepEqual([g1.state, g1.by, g1.comment, g2.state, g2.by], ['approved', 'alice', 'change CHG-1', 'approved', 'bob']);
+    assert.deepEqual(
+      accepted.map((a) => `${a.gate} ${a.by}`),
+      [g1, g2].map((g) => `${g.gate} ${g.by}`),
+      'each gate decided by the approval Temporal accepted for it',
+    );
+    for (const [i, g] of [g1, g2].entries()) {
+      assert.ok(Math.abs(Date.parse(g.at ?? '') - accepted[i].at) < 2000, `${g.gate} decided at ${g.at}, when its approval was accepted`);
+    }
 
-    // No secret in the workflow history.
-    const history = historyText(await handle.fetchHistory());
-    assert.ok(history.includes(stack.gateways[0].container), 'the history is decoded text (else the checks below could not fail)');
-    assert.ok(!history.includes(stack.secret), 'tyk.conf secret not in history');
-    assert.ok(!history.includes(stack.redisPassword), 'storage.password not in history');
+    // No secret in any workflow history: the parent's, and the batch children's, where the recreates and the
+    // health checks ran (taken from the parent's history, so a child the status does not list is searched too).
+    assert.deepEqual(
+      childrenOf(runs).map((c) => c.workflowId),
+      result.batches.map((b) => b.workflowId),
+      'the gateway and pump batches ran as children',
+    );
+    for (const r of runs) {
+      const text = historyText(r.history);
+      assert.ok(text.includes(stack.name), `the history of ${r.workflowId} is decoded text (else the checks below could not fail)`);
+      assert.ok(!text.includes(stack.secret), `tyk.conf secret not in the history of ${r.workflowId}`);
+      assert.ok(!text.includes(stack.redisPassword), `storage.password not in the history of ${r.workflowId}`);
+    }
   });
 });

@@ -37,7 +37,7 @@ describe('preflight', () => {
       plan.instances.map((i) => [i.role, i.fromVersion, i.toVersion, i.toImage]),
       [
         ['gateway', '5.2.0', '5.3.0', `${GATEWAY_REPO}:v5.3.0`],
-        ['pump', '1.9.0', '1.10.0', '127.0.0.1:5000/tyk-pump/tyk-pump:v1.10.0'],
+        ['pump', '1.9.0', '1.10.0', '127.0.0.1:5000/standin/tyk-pump:v1.10.0'],
       ],
     );
   });
@@ -69,7 +69,7 @@ describe('preflight', () => {
     await refused(
       stack.input({ gatewayVersion: 'v5.4.0' }),
       'ImageNotFound',
-      /target image 127\.0\.0\.1:5000\/tyk-gateway\/tyk-gateway:v5\.4\.0 is not available: the registry has no such image or tag/,
+      /target image 127\.0\.0\.1:5000\/standin\/tyk-gateway:v5\.4\.0 is not available: the registry has no such image or tag/,
     );
   });
 

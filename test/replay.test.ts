@@ -35,9 +35,12 @@ describe('replay of recorded histories', () => {
       return { workflowId, history: historyFromJSON(json) };
     });
     const failures: string[] = [];
+    let replayed = 0;
     for await (const r of Worker.runReplayHistories({ workflowBundle: { codePath: BUNDLE_PATH } }, histories)) {
+      replayed++;
       if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
     }
     assert.deepEqual(failures, []);
+    assert.equal(replayed, histories.length, 'every fixture was replayed, not only the ones before a stop');
   });
 });

@@ -62,7 +62,7 @@ async function gatewaysOnTarget(stack: TestStack): Promise<void> {
   for (const g of stack.gateways) {
     const hello = await getHello(g.url, 'hello');
     assert.equal(hello.body?.version, '5.3.0', `${g.container} runs the target`);
-    assert.equal((await docker.getContainer(g.container).inspect()).Config.Image, '127.0.0.1:5000/tyk-gateway/tyk-gateway:v5.3.0');
+    assert.equal((await docker.getContainer(g.container).inspect()).Config.Image, '127.0.0.1:5000/standin/tyk-gateway:v5.3.0');
   }
 }
 
@@ -116,7 +116,7 @@ describe('tyk-upgrade on a two-node Temporal cluster on PostgreSQL', () => {
       const done = await client.workflow.getHandle(id).result();
       assert.equal((done as UpgradeStatus).outcome, 'succeeded');
       await gatewaysOnTarget(stack);
-      assert.equal((await docker.getContainer(stack.pump!.container).inspect()).Config.Image, '127.0.0.1:5000/tyk-pump/tyk-pump:v1.10.0');
+      assert.equal((await docker.getContainer(stack.pump!.container).inspect()).Config.Image, '127.0.0.1:5000/standin/tyk-pump:v1.10.0');
       assert.deepEqual(await visibleIds(`TykStack="${stack.name}" AND TykStage="succeeded" AND ExecutionStatus="Completed"`), [id]);
 
       // With no worker left anywhere, status still answers: a finished upgrade is read from its history.
@@ -197,8 +197,10 @@ describe('tyk-upgrade on a two-node Temporal cluster on PostgreSQL', () => {
       );
       // While it is down, the CLI says so and changes nothing.
       const down = await runCli(['status', id], { cwd: dir, env: clusterEnv(), timeoutMs: 60_000 });
-      assert.notEqual(down.code, 0, down.stdout);
+      assert.equal(down.code, 6, `exit ${down.code} (null: killed at the timeout)\n${down.stdout}\n${down.stderr}`);
+      assert.match(down.stderr, new RegExp(`cannot reach Temporal at ${cluster.address.replace(/\./g, '\\.')} \\(namespace default\\)`));
       await cluster.start();
+      await waitForGate(client, id, 'before-gateways'); // still waiting at its gate: the refused call changed nothing
 
       assert.match((await cli(['approve', id, '--by', 'carol'], dir)).stdout, /Approved gate before-gateways .*by carol/);
       const done = (await client.workflow.getHandle(id).result()) as UpgradeStatus;

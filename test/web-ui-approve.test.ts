@@ -7,9 +7,12 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { getHello } from '../src/activities/tyk-http';
-import { getStatus, startUpgrade } from '../src/client-lib/upgrades';
+import { signStatement } from '../src/client-lib/sign';
+import { getStatus, signStart, startUpgrade } from '../src/client-lib/upgrades';
 import type { GateName } from '../src/shared/types';
+import { runCli } from './support/cli';
 import { tempDir } from './support/services';
+import { testKeys } from './support/ssh-keys';
 import { testStack } from './support/stack';
 import { quiet, waitForGate } from './support/upgrade';
 import { useUpgradeWorker } from './support/worker';
@@ -193,6 +196,46 @@ describe('approve from the Temporal Web UI', () => {
     } finally {
       await page?.close();
       await stack.remove();
+    }
+  });
+
+  it('signatures required: an unsigned approveGate is refused in the dialog (history unchanged); the payload `tyk-upgrade sign approve` prints, pasted as it is, approves', async () => {
+    const stack = await testStack({ prefix: 'uisig', pump: false });
+    const keys = testKeys();
+    let page: Page | undefined;
+    try {
+      const alice = keys.make('alice');
+      const plan = stack.input({ gates: ['before-gateways'], approvers: [{ name: 'alice', key: alice.line }], requireSignatures: true, soakMs: 0 });
+      const signed = await signStart({ name: 'alice', sign: (st) => signStatement(alice.file, st) }, plan);
+      const handle = await startUpgrade(t.env.client, signed, { taskQueue: t.worker.taskQueue });
+      await waitForGate(t.env.client, handle.workflowId, 'before-gateways');
+      page = await openUpgrade(handle, 'user-metadata');
+      const details = await currentDetails(page, /Decisions must be signed/);
+      assert.match(details, /Started by alice \(ssh-ed25519 key SHA256:\S+, signature verified\)/);
+      assert.match(
+        details,
+        new RegExp(`run tyk-upgrade sign approve ${handle.workflowId} --gate before-gateways --sign-key ~/.ssh/id_ed25519 and paste the JSON it prints`),
+      );
+
+      const before = await quiet(handle);
+      const unsigned = await sendUpdate(page, 'approveGate', '{"gate": "before-gateways", "by": "alice", "comment": "CHG-1234"}', 'unsigned');
+      assert.equal(unsigned.ok, false, 'the unsigned update is refused');
+      assert.match((unsigned as { message: string }).message, /^this upgrade requires signed decisions and this one is not signed/);
+      assert.equal((await handle.describe()).historyLength, before, 'a refused approval leaves the history unchanged');
+      assert.equal((await gateOf(handle, 'before-gateways'))?.state, 'waiting');
+
+      const payload = await runCli(['sign', 'approve', handle.workflowId, '--sign-key', alice.file, '--comment', 'CHG-1234']);
+      assert.equal(payload.code, 0, payload.stderr);
+      assert.deepEqual(await sendUpdate(page, 'approveGate', payload.stdout.trim(), 'signed'), { ok: true });
+      const g = await gateOf(handle, 'before-gateways');
+      assert.deepEqual([g?.state, g?.by, g?.comment, g?.signer?.name, g?.signer?.verified], ['approved', 'alice', 'CHG-1234', 'alice', true]);
+      const result = await handle.result();
+      assert.equal(result.outcome, 'succeeded', result.reason);
+      assert.equal((await getHello(stack.gateways[0].url, 'hello')).body?.version, '5.3.0');
+    } finally {
+      await page?.close();
+      await stack.remove();
+      keys.remove();
     }
   });
 });

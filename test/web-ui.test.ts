@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
+import { dryRunPlan } from '../src/client-lib/fleet';
 import { decide, startUpgrade } from '../src/client-lib/upgrades';
+import { runCli } from './support/cli';
 import { tempDir } from './support/services';
 import { testStack, type TestStack } from './support/stack';
 import { waitForGate } from './support/upgrade';
@@ -78,5 +80,66 @@ describe('Temporal Web UI', () => {
 
     await decide(t.env.client, handle.workflowId, 'approve', { by: 'ui-test' });
     assert.equal((await handle.result()).outcome, 'succeeded');
+  });
+
+  it('the list `tyk-upgrade list` links to shows the upgrades, with stack, target and stage as docs/cli.md sets them up, and not the look-only runs or batches', async () => {
+    const two = await testStack({ prefix: 'webui-list', gateways: 2, pump: false });
+    try {
+      // A look-only run (the dry run `plan` and `start` make), then an upgrade waiting after its canary batch.
+      const [dry] = await dryRunPlan(t.env.client, two.input(), t.worker.taskQueue);
+      assert.deepEqual(dry.result?.problems, []);
+      const handle = await startUpgrade(t.env.client, two.input({ gates: ['after-canary'], batchSize: 1 }), { taskQueue: t.worker.taskQueue });
+      await waitForGate(t.env.client, handle.workflowId, 'after-canary');
+      const batch = `${handle.workflowId}/batch-1`;
+      const looks: string[] = [];
+      for await (const w of t.env.client.workflow.list({ query: `TaskQueue = "${t.worker.taskQueue}" AND WorkflowType = "dryRunFleet"` }))
+        looks.push(w.workflowId);
+      assert.equal(looks.length, 1, 'the look-only run is in the namespace');
+      assert.equal((await t.env.client.workflow.getHandle(batch).describe()).status.name, 'COMPLETED', 'so is the batch child');
+
+      const listed = await runCli(['list']);
+      assert.equal(listed.code, 0, listed.stderr);
+      const link = /In the Web UI \(upgrades only, no look-only runs or batches\): (\S+)$/m.exec(listed.stdout)?.[1];
+      assert.ok(link, listed.stdout);
+      const page = await browser.newPage({ viewport: { width: 1600, height: 1200 } });
+      await page.goto(link, { waitUntil: 'domcontentloaded' });
+      const rows = page.getByTestId('workflows-summary-configurable-table-row');
+      await rows.filter({ hasText: handle.workflowId }).waitFor({ timeout: 30_000 });
+      // What docs/cli.md tells an operator to click once: the table's ⚙, Run ID out, the three Tyk columns in.
+      await page.getByTestId('workflows-summary-table-configuration-button').click();
+      await page.getByRole('button', { name: 'Remove Run ID column' }).click();
+      for (const c of ['TykStack', 'TykTargetVersion', 'TykStage']) await page.getByRole('button', { name: `Add ${c} column` }).click();
+      await page.getByRole('button', { name: 'Close Workflows Table configuration' }).click();
+      await page.getByRole('button', { name: 'Save as New' }).click();
+      await page.getByTestId('save-view-modal-input').fill('Tyk upgrades');
+      await page.getByRole('dialog').getByRole('button', { name: 'Save', exact: true }).click();
+      // Later: the saved view, from the plain workflow list.
+      await page.goto(`${process.env.TEMPORAL_UI_URL}/namespaces/default/workflows`, { waitUntil: 'domcontentloaded' });
+      await page.getByRole('button', { name: 'Tyk upgrades' }).click();
+      await rows.filter({ hasText: handle.workflowId }).waitFor({ timeout: 30_000 });
+      await page.screenshot({ path: `${tempDir('webui-list')}/upgrades.png`, fullPage: true });
+
+      const headers = (await page.locator('[data-testid^="workflows-summary-table-header-cell-"]').allInnerTexts()).map((h) => h.trim()).filter(Boolean);
+      assert.deepEqual(headers, ['Status', 'Workflow ID', 'Type', 'Start', 'End', 'TykStack', 'TykTargetVersion', 'TykStage']);
+      const cells = async (row: ReturnType<typeof rows.nth>) =>
+        (await row.getByTestId('workflows-summary-table-body-cell').allInnerTexts()).map((c) => c.trim()).filter(Boolean);
+      const table = await Promise.all((await rows.all()).map(cells));
+      assert.ok(table.length >= 1);
+      for (const row of table) assert.equal(row[2], 'upgradeFleet', `only upgrades are listed: ${row.join(' | ')}`);
+      const ids = table.map((row) => row[1]);
+      assert.ok(!ids.includes(batch), 'no batch child');
+      for (const id of looks) assert.ok(!ids.includes(id), 'no look-only run');
+      const ours = table.find((row) => row[1] === handle.workflowId);
+      assert.deepEqual(
+        [ours?.[0], ...(ours?.slice(-3) ?? [])],
+        ['Running', two.name, '5.3.0', 'gateways'],
+        'status, stack, target and stage (the after-canary gate waits inside the gateways stage)',
+      );
+
+      await decide(t.env.client, handle.workflowId, 'approve', { by: 'ui-test' });
+      assert.equal((await handle.result()).outcome, 'succeeded');
+    } finally {
+      await two.remove();
+    }
   });
 });

@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DateTime } from 'luxon';
 import { getHello } from '../src/activities/tyk-http';
-import { decide, startUpgrade } from '../src/client-lib/upgrades';
+import { decide, getStatus, startUpgrade } from '../src/client-lib/upgrades';
+import { Exit } from '../src/cli/exit-codes';
 import { runCli } from './support/cli';
 import { docker, sleep } from './support/services';
 import { withTestStack, type TestStack } from './support/stack';
-import { keepHistory, waitForGate, waitUntil } from './support/upgrade';
+import { keepHistory, quiet, waitForGate, waitUntil } from './support/upgrade';
 import { useUpgradeWorker } from './support/worker';
 
 const t = useUpgradeWorker();
@@ -86,9 +87,12 @@ describe('maintenance windows', () => {
       assert.equal(await idOf(g2.container), second, 'the second gateway was not touched');
       assert.equal(await versionOf(g2.url), '5.2.0');
 
+      const events = await quiet(handle);
       const retry = await runCli(['resume', handle.workflowId, 'retry', '--by', 'dave']);
-      assert.notEqual(retry.code, 0);
+      assert.equal(retry.code, Exit.Usage, `exit ${retry.code} (null: killed at the timeout)\n${retry.stderr}`);
       assert.match(retry.stderr, /waits for its maintenance window .* not on failed instances: choose continue \(go on now, outside the window\) or rollback/);
+      assert.equal((await handle.describe()).historyLength, events, 'the refused choice left the history as it was');
+      assert.equal((await getStatus(t.env.client, handle.workflowId)).pause?.state, 'waiting', 'still paused for a person');
       const go = await runCli(['resume', handle.workflowId, 'continue', '--by', 'dave', '--comment', 'CHG-77 extended']);
       assert.equal(go.code, 0, go.stderr);
 

@@ -1,7 +1,7 @@
 // Backup: Tyk's guide says back up tyk.conf, pump.conf, apps, policies, middleware, certs and Redis first.
 // Files come out through the Docker archive API and are kept as the engine gave them (a tar each), so a
 // restore puts back the same bytes, owners and modes. A manifest records a sha256 of every file.
-import { mkdir, readFile, rename, rm, statfs, writeFile, chmod } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { ErrorType } from '../shared/errors';
 import type { BackupFile, BackupResult, InstancePlan } from '../shared/types';
 import { readArchive, sha256, tarFileHashes } from './archive';
+import { freeBytes, MIN_FREE_BYTES, mib } from './backup-folder';
 import { inspectContainer } from './docker-util';
 import { CONFIG_DIRS, confDir, confPath, readConf, redisTarget } from './tyk-config';
 
@@ -35,10 +36,16 @@ export interface BackupInput {
   instances: InstancePlan[];
 }
 
-const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+/, '');
+/** A name as a folder name. */
+export const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+/, '');
+
+/** One run's folder: `<backup folder>/<stack>/<run id>[/<host>]`. */
+export function runBackupDir(backupDir: string, stack: string, runId: string, host?: string): string {
+  return join(backupDir, safe(stack), safe(runId), ...(host ? [safe(host)] : []));
+}
 
 export async function backupStack(docker: Docker, input: BackupInput, heartbeat: () => void): Promise<BackupResult> {
-  const dir = join(input.backupDir, safe(input.stack), safe(input.runId), ...(input.host ? [safe(input.host)] : []));
+  const dir = runBackupDir(input.backupDir, input.stack, input.runId, input.host);
   const manifestPath = join(dir, 'manifest.json');
   const existing = await readManifestFile(manifestPath).catch(() => undefined);
   // A retry after the manifest was written: the same result, hash included, from the same bytes.
@@ -55,16 +62,6 @@ export async function backupStack(docker: Docker, input: BackupInput, heartbeat:
   }
 }
 
-/** Config backups are small; less than this free means the next write may fail half way. */
-const MIN_FREE_BYTES = 1024 * 1024;
-
-const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-
-async function freeBytes(dir: string): Promise<{ free: number; size: number }> {
-  const s = await statfs(dir);
-  return { free: s.bavail * s.bsize, size: s.blocks * s.bsize };
-}
-
 /** Fails before anything is stopped: a full disk is not something a retry fixes. */
 async function checkFreeSpace(dir: string): Promise<void> {
   const { free, size } = await freeBytes(dir);
@@ -75,7 +72,7 @@ function noSpaceFailure(dir: string, free: number, size: number): ApplicationFai
   return ApplicationFailure.create({
     type: ErrorType.BackupNoSpace,
     nonRetryable: true,
-    message: `no space for the backup in ${dir}: ${mib(free)} free of ${mib(size)} (at least ${mib(MIN_FREE_BYTES)} needed); free some space there or set backupDir to a folder with room`,
+    message: `no space for the backup in ${dir}: ${mib(free)} free of ${mib(size)} (at least ${mib(MIN_FREE_BYTES)} needed); free some space there, or start the worker with --backup-dir set to a folder with room`,
   });
 }
 

@@ -52,6 +52,8 @@ export interface DryRunReport {
   warnings: string[];
   /** With a load balancer in the plan: each gateway's server in it, as the upgrade's preflight will find it. */
   loadBalancer?: LbServer[];
+  /** Where this host's worker will write the backup (`<its folder>/<stack>/<run id>[/<host>]`). */
+  backupDir?: string;
 }
 
 export type LbCheck = (input: { lb: LoadBalancerInput; gateways: LbGateway[] }) => Promise<{ servers: LbServer[] }>;

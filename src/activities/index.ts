@@ -1,10 +1,12 @@
 // The activities, built by a factory so the worker and the tests hand in real dependencies.
+import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import type { InstancePlan, UpgradeInput } from '../shared/types';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../shared/errors';
-import { backupStack, type BackupInput } from './backup';
+import { backupStack, safe, type BackupInput } from './backup';
+import { backupFolderFor, backupFolderProblem, defaultBackupDir } from './backup-folder';
 import { discoverTyk, type FoundContainer } from './discover';
 import { inspectContainer } from './docker-util';
 import { dryRun, type DryRunReport } from './dry-run';
@@ -36,6 +38,8 @@ export interface ActivityDeps {
   hookHeaders?: Record<string, string>;
   /** Webhooks for notifications, from the worker's config (src/notify/config.ts); never in history. Absent: none. */
   notify?: NotifyConfig;
+  /** This worker's backup folder on its host (`worker --backup-dir`); default: defaultBackupDir(). */
+  backupDir?: string;
 }
 
 /** Heartbeats while a long step runs, so a dead worker is noticed by its heartbeat timeout. */
@@ -55,6 +59,13 @@ export function createActivities(deps: ActivityDeps) {
   const { docker } = deps;
   const checkpoint: Checkpoint = deps.checkpoint ?? (() => undefined);
   const lb = createLoadBalancerActivities({ hookHeaders: deps.hookHeaders });
+  const backupDir = deps.backupDir ?? defaultBackupDir();
+  const hostOf = (input: UpgradeInput) => [...input.gateways, ...input.pumps].find((t) => t.host)?.host;
+  /** Where this run's backups go on this host: `<folder>/<stack>/<run id>[/<host>]`, as the dry run and `plan` show it. */
+  const runFolder = (input: UpgradeInput) => {
+    const host = hostOf(input);
+    return `${join(backupFolderFor(backupDir, input.backupDir).dir, safe(input.stack))}/<run id>${host ? `/${safe(host)}` : ''}`;
+  };
 
   /** The secrets of a container's config and environment, for redacting everything said about it. */
   async function secretsOf(p: InstancePlan): Promise<string[]> {
@@ -101,13 +112,20 @@ export function createActivities(deps: ActivityDeps) {
       return drained;
     },
 
+    /** Refuses, before anything stops, a host whose backup folder is missing or cannot be written. */
     async preflight(input: UpgradeInput) {
       await engineAnswers();
+      const folder = backupFolderFor(backupDir, input.backupDir);
+      // A 0.3 run's own path is made, as 0.3's backup made it; the worker's folder is made at its start only.
+      const problem = await backupFolderProblem(folder.base, hostOf(input), { create: folder.asGiven });
+      if (problem) throw ApplicationFailure.create({ type: ErrorType.BackupFolderUnusable, nonRetryable: true, message: problem });
       return heartbeating(() => preflightStack(docker, input));
     },
 
-    async backupStack(input: BackupInput) {
-      return heartbeating(() => backupStack(docker, input, () => Context.current().heartbeat()));
+    /** `backupDir` as the workflow passes it from the plan (a subfolder, or a 0.3 absolute path): resolved here, on the host. */
+    async backupStack(input: Omit<BackupInput, 'backupDir'> & { backupDir?: string }) {
+      const resolved = { ...input, backupDir: backupFolderFor(backupDir, input.backupDir).dir };
+      return heartbeating(() => backupStack(docker, resolved, () => Context.current().heartbeat()));
     },
 
     async pullImages(input: { images: string[] }): Promise<{ summary: string }> {
@@ -164,7 +182,9 @@ export function createActivities(deps: ActivityDeps) {
     /** This host's part of `plan`: looks only, changes nothing. */
     async dryRun(input: UpgradeInput): Promise<DryRunReport> {
       await engineAnswers();
-      return heartbeating(() => dryRun(docker, input, lb.lbCheck));
+      const report = await heartbeating(() => dryRun(docker, input, lb.lbCheck));
+      const problem = await backupFolderProblem(backupFolderFor(backupDir, input.backupDir).base, hostOf(input));
+      return { ...report, backupDir: runFolder(input), problems: [...(problem ? [problem] : []), ...report.problems] };
     },
 
     async verifyStack(input: { instances: InstancePlan[] }) {

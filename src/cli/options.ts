@@ -34,6 +34,15 @@ export function durationOption(value: string): number {
   return d.ms;
 }
 
+/** A duration of at least `minMs`, such as --worker-timeout (a zero deadline would refuse every call). */
+export function durationAtLeast(minMs: number): (value: string) => number {
+  return (value) => {
+    const ms = durationOption(value);
+    if (ms < minMs) throw new InvalidArgumentError(`must be at least ${minMs / 1000}s`);
+    return ms;
+  };
+}
+
 /** --at: when to start, as an ISO time with its offset (2026-11-28T02:00:00+01:00, …Z) or a delay from now (+90s, +2h). */
 export function startAtOption(value: string): Date {
   const text = value.trim();

@@ -3,11 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Argument, Command, Option } from 'commander';
-import { TASK_QUEUE } from '../shared/names';
-import { GATES, PAUSE_CHOICES } from '../shared/types';
+import { TASK_QUEUE, WORKER_DEADLINE_MS } from '../shared/names';
+import { GATES, PAUSE_CHOICES, type GateName, type PauseChoice } from '../shared/types';
 import { IMAGE_SOURCES } from '../sandbox/images';
 import { SANDBOX_DEFAULTS } from '../sandbox/sandbox';
-import { collect, durationOption, intIn, startAtOption } from './options';
+import { defaultBackupDir } from '../activities/backup-folder';
+import { collect, durationAtLeast, durationOption, intIn, startAtOption } from './options';
 import type { TemporalOptions } from './temporal';
 
 const EXIT_CODES = `
@@ -21,6 +22,8 @@ Exit codes:
   6  Temporal unreachable, or no worker answered in time
   7  the workflow does not allow this (not found, already running, finished, gate not waiting)
   8  upgrade failed   9  upgrade rolled back   10  upgrade stopped (rejected, approval timed out, cancelled)
+  11 a decision's signature was refused (unsigned when required, unknown key, bad signature, other upgrade or gate,
+     re-used, too old)
 
 Temporal settings: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE
 (Temporal's environment configuration). Docker: DOCKER_HOST. Reference: docs/cli.md`;
@@ -37,11 +40,23 @@ function version(): string {
 
 /** Global options (Temporal connection) merged with the command's own. */
 function globals(cmd: Command): TemporalOptions {
-  const o = cmd.optsWithGlobals() as TemporalOptions;
-  return { address: o.address, namespace: o.namespace, profile: o.profile, uiUrl: o.uiUrl };
+  const o = cmd.optsWithGlobals() as TemporalOptions & { workerTimeout: number };
+  return { address: o.address, namespace: o.namespace, profile: o.profile, uiUrl: o.uiUrl, workerTimeoutMs: o.workerTimeout };
 }
 
+/** Read when a command runs: the default depends on the user and TYK_UPGRADE_BACKUP_DIR. */
+const backupDirOption = () =>
+  new Option(
+    '--backup-dir <dir>',
+    "this worker's backup folder on its host; made at start when missing (under systemd and in the image: /var/lib/tyk-upgrade/backups)",
+  ).default(defaultBackupDir(), 'TYK_UPGRADE_BACKUP_DIR, else $XDG_STATE_HOME/tyk-upgrade/backups or ~/.local/state/tyk-upgrade/backups');
+
 const taskQueueOption = () => new Option('--task-queue <name>', 'task queue of the worker that runs the upgrade').default(defaultQueue(), TASK_QUEUE);
+const signKeyOption = () =>
+  new Option(
+    '--sign-key <file>',
+    'sign the decision with this SSH key: a private key file, or a .pub whose key is in ssh-agent (default: TYK_UPGRADE_SIGN_KEY); docs/approvals.md',
+  );
 const gateOption = (what: string) => new Option('--gate <gate>', `the gate to ${what} (default: the one waiting)`).choices(GATES);
 
 export function buildProgram(): Command {
@@ -54,6 +69,11 @@ export function buildProgram(): Command {
     .option('--namespace <name>', 'Temporal namespace (default: TEMPORAL_NAMESPACE, the profile, or default)')
     .option('--profile <name>', 'profile in the Temporal config file (default: TEMPORAL_PROFILE)')
     .option('--ui-url <url>', 'Temporal Web UI base URL for links (default: TEMPORAL_UI_URL, or the server port + 1000)')
+    .addOption(
+      new Option('--worker-timeout <duration>', 'how long a call waits for a worker to take its work (init, plan, start, status, approve), then exit 6')
+        .argParser(durationAtLeast(1000))
+        .default(WORKER_DEADLINE_MS, `${WORKER_DEADLINE_MS / 1000}s`),
+    )
     .addHelpText('after', EXIT_CODES);
 
   program
@@ -65,6 +85,7 @@ export function buildProgram(): Command {
     .addOption(taskQueueOption())
     .option('--log-level <level>', 'worker log level', 'WARN')
     .option('--notify <file>', 'webhooks to notify (YAML or JSON; default: TYK_UPGRADE_NOTIFY_FILE, or TYK_UPGRADE_WEBHOOK_URL); see docs/notifications.md')
+    .addOption(backupDirOption())
     .action(async (f) => (await import('./commands/dev')).devCommand(f));
 
   program
@@ -79,6 +100,7 @@ export function buildProgram(): Command {
     )
     .option('--log-level <level>', 'worker log level', 'WARN')
     .option('--notify <file>', 'webhooks to notify (YAML or JSON; default: TYK_UPGRADE_NOTIFY_FILE, or TYK_UPGRADE_WEBHOOK_URL); see docs/notifications.md')
+    .addOption(backupDirOption())
     .action(async (f, cmd) => (await import('./commands/worker')).workerCommand(f, globals(cmd)));
 
   program
@@ -91,7 +113,8 @@ export function buildProgram(): Command {
     .option('--label <key=value>', 'only containers with this label (repeatable)', collect, [])
     .option('--stack <name>', 'stack name (default: the sandbox or compose project label, else "tyk")')
     .option('-o, --output <file>', 'plan file to write', 'tyk-upgrade.yaml')
-    .option('--backup-dir <path>', "backup folder on the worker's machine, relative to the plan file (default: .tyk-upgrade/backups)")
+    .option('--backup-subfolder <name>', "backupSubfolder: a folder inside each host worker's backup folder for this stack (default: none, the folder itself)")
+    .addOption(new Option('--backup-dir <path>').hideHelp())
     .option('--force', 'overwrite the plan file if it exists')
     .option('--allow-prerelease', 'accept pre-release target versions such as v5.3.0-rc1')
     .option('--haproxy-socket <path>', "fill loadBalancer: from HAProxy's stats socket (level admin) on the gateways' host")
@@ -118,6 +141,7 @@ export function buildProgram(): Command {
     .option('--watch', 'follow the upgrade until it ends (exit code as for watch)')
     .option('--auto-approve', 'approve every gate when it is reached (implies --watch)')
     .option('--by <name>', 'who approves, with --auto-approve or at the prompt (default: your user name)')
+    .addOption(signKeyOption())
     .option('--skip-checks', "start without the dry run (the workflow's own preflight still checks everything)")
     .option('--at <time>', 'start later (Temporal start delay): an ISO time with offset (2026-11-28T02:00:00+01:00) or a delay (+2h)', startAtOption)
     .action(async (f, cmd) => {
@@ -145,6 +169,7 @@ export function buildProgram(): Command {
     .argument('<id>', 'workflow id or stack name')
     .option('--auto-approve', 'approve every gate when it is reached')
     .option('--by <name>', 'who approves (default: your user name)')
+    .addOption(signKeyOption())
     .action(async (id, f, cmd) => (await import('./commands/watch')).watchCommand(id, f, globals(cmd)));
 
   program
@@ -153,7 +178,8 @@ export function buildProgram(): Command {
     .argument('<id>', 'workflow id or stack name')
     .addOption(gateOption('approve'))
     .option('--comment <text>', 'why, for the record (e.g. a change ticket)')
-    .option('--by <name>', 'who approves (default: your user name)')
+    .option('--by <name>', "who approves (default: your user name; with --sign-key, the key owner's name in the plan)")
+    .addOption(signKeyOption())
     .action(async (id, f, cmd) => (await import('./commands/decide')).decideCommand('approve', id, f, globals(cmd)));
 
   program
@@ -164,6 +190,7 @@ export function buildProgram(): Command {
     .requiredOption('--reason <text>', 'why, for the record')
     .option('--by <name>', 'who rejects (default: your user name)')
     .option('--rollback', 'also roll back every instance this run changed (default: what was upgraded stays)')
+    .addOption(signKeyOption())
     .action(async (id, f, cmd) => (await import('./commands/decide')).decideCommand('reject', id, f, globals(cmd)));
 
   program
@@ -173,6 +200,7 @@ export function buildProgram(): Command {
     .addArgument(new Argument('<choice>', 'what to do').choices(PAUSE_CHOICES))
     .option('--comment <text>', 'why, for the record')
     .option('--by <name>', 'who decides (default: your user name)')
+    .addOption(signKeyOption())
     .action(async (id, choice, f, cmd) => (await import('./commands/resume')).resumeCommand(id, choice, f, globals(cmd)));
 
   program
@@ -182,14 +210,56 @@ export function buildProgram(): Command {
     .option('--rollback', 'also roll back every instance this run changed (a batch under way finishes first)')
     .option('--by <name>', 'who asks, with --rollback (default: your user name)')
     .option('--reason <text>', 'why, with --rollback, for the record')
+    .addOption(signKeyOption())
     .action(async (id, f, cmd) => (await import('./commands/cancel')).cancelCommand(id, f, globals(cmd)));
+
+  const sign = program.command('sign').description('sign a decision and print it as JSON for the Web UI (More Actions → Send an Update); sends nothing');
+  const signAction =
+    (what: (args: string[], f: Record<string, unknown>) => import('./commands/sign').SignWhat) =>
+    async (...all: unknown[]) => {
+      const cmd = all[all.length - 1] as Command;
+      const f = cmd.opts();
+      await (await import('./commands/sign')).signCommand(all[0] as string, what(all.slice(1, -2) as string[], f), f, globals(cmd));
+    };
+  sign
+    .command('approve')
+    .description('sign an approval of the waiting gate (or --gate)')
+    .argument('<id>', 'workflow id or stack name')
+    .addOption(gateOption('approve'))
+    .option('--comment <text>', 'why, for the record')
+    .addOption(signKeyOption())
+    .action(signAction((_, f) => ({ decision: 'approve', gate: f.gate as GateName | undefined, comment: f.comment as string | undefined })));
+  sign
+    .command('reject')
+    .description('sign a rejection of the waiting gate (or --gate)')
+    .argument('<id>', 'workflow id or stack name')
+    .addOption(gateOption('reject'))
+    .requiredOption('--reason <text>', 'why, for the record')
+    .option('--rollback', 'also roll back every instance this run changed')
+    .addOption(signKeyOption())
+    .action(signAction((_, f) => ({ decision: 'reject', gate: f.gate as GateName | undefined, comment: f.reason as string, rollback: f.rollback === true })));
+  sign
+    .command('resume')
+    .description('sign the decision for a paused fleet')
+    .argument('<id>', 'workflow id or stack name')
+    .addArgument(new Argument('<choice>', 'what to do').choices(PAUSE_CHOICES))
+    .option('--comment <text>', 'why, for the record')
+    .addOption(signKeyOption())
+    .action(signAction(([choice], f) => ({ decision: 'resume', choice: choice as PauseChoice, comment: f.comment as string | undefined })));
+  sign
+    .command('cancel')
+    .description('sign a cancel with rollback (a plain cancel is not a signed decision)')
+    .argument('<id>', 'workflow id or stack name')
+    .option('--reason <text>', 'why, for the record')
+    .addOption(signKeyOption())
+    .action(signAction((_, f) => ({ decision: 'cancel', reason: f.reason as string | undefined })));
 
   program
     .command('list')
     .description('recent upgrades, newest first')
     .addOption(new Option('--limit <n>', 'how many').argParser(intIn(1, 1000)).default(20))
     .option('--json', 'print JSON')
-    .action(async (f, cmd) => (await import('./commands/status')).listCommand(f, globals(cmd)));
+    .action(async (f, cmd) => (await import('./commands/list')).listCommand(f, globals(cmd)));
 
   const sandbox = program.command('sandbox').description('a throwaway Tyk stack (Redis, gateway, pump) to rehearse upgrades on');
   const d = SANDBOX_DEFAULTS;
@@ -229,7 +299,12 @@ export function buildProgram(): Command {
     .description('check what an upgrade needs (Temporal, search attributes, workers, Docker, images, leftovers, dev servers, backup folder) and how to fix it')
     .option('--task-queue <name>', 'task queue a worker must poll (repeatable)', collect, [])
     .option('--host <name>', 'a fleet host whose worker must poll (repeatable; hosts seen on the task queue are checked anyway)', collect, [])
-    .option('--backup-dir <path>', 'backup folder to check', '.tyk-upgrade/backups')
+    .addOption(
+      new Option('--backup-dir <dir>', "the worker's backup folder to check (as its --backup-dir)").default(
+        defaultBackupDir(),
+        'TYK_UPGRADE_BACKUP_DIR, else ~/.local/state/tyk-upgrade/backups',
+      ),
+    )
     .option('--db-file <path>', "dev server's db file to check", '.tyk-upgrade/temporal.db')
     .action(async (f, cmd) =>
       (await import('./commands/doctor')).doctorCommand({ ...f, taskQueue: f.taskQueue.length ? f.taskQueue : [defaultQueue()] }, globals(cmd)),

@@ -1,10 +1,12 @@
 // What the CLI prints about plans and upgrades. Pure: data in, text out. Nothing here may see a config value:
 // the inputs are the plan, the dry-run report and the workflow status, none of which hold secrets.
+import { isAbsolute } from 'node:path';
 import type { UpgradeExecution, UpgradeSummary } from '../client-lib/upgrades';
 import { formatDuration } from '../shared/duration';
 import type { DryRunReport } from '../activities/dry-run';
 import { planBatches, failureBudget } from '../shared/batches';
 import { instanceKey, workflowIdFor } from '../shared/names';
+import { approverRows, signaturePolicy, signedBy, signedDecision } from '../shared/signed-decisions';
 import type { GateName, GateStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
 import { clock, dateTime, table } from './table';
 
@@ -14,10 +16,19 @@ const GATE_MEANING: Record<GateName, string> = {
   'before-pump': 'after all gateways are healthy, before the pumps are replaced',
 };
 
-/** Every host's dry run as one report. */
-export function mergeReports(reports: DryRunReport[]): DryRunReport & { hosts: (string | undefined)[] } {
+/** Where a run's backups go, from its plan: each host worker's folder, a subfolder of it, or (0.3) a path as given. */
+export function backupWhere(input: UpgradeInput): string {
+  const each = input.gateways.some((g) => g.host) ? "each host worker's" : "the worker's";
+  if (!input.backupDir) return `in ${each} own folder (\`worker --backup-dir\`)`;
+  if (isAbsolute(input.backupDir)) return `\`${input.backupDir}\`, as a 0.3 plan named it`;
+  return `in \`${input.backupDir}\` inside ${each} own folder (\`worker --backup-dir\`)`;
+}
+
+/** Every host's dry run as one report; `backupDirs`: the folder each host's worker will write to. */
+export function mergeReports(reports: DryRunReport[]): DryRunReport & { hosts: (string | undefined)[]; backupDirs: { host?: string; dir: string }[] } {
   return {
     hosts: reports.map((r) => r.host),
+    backupDirs: reports.flatMap((r) => (r.backupDir ? [{ ...(r.host ? { host: r.host } : {}), dir: r.backupDir }] : [])),
     instances: reports.flatMap((r) => r.instances.map((i) => ({ ...i, ...(r.host ? { container: `${r.host}/${i.container}` } : {}) }))),
     images: reports.flatMap((r) =>
       r.images.map((i) => ({ ...i, ...(r.host ? { where: i.where && `${i.where} of ${r.host}`, problem: i.problem && `host ${r.host}: ${i.problem}` } : {}) })),
@@ -33,6 +44,16 @@ export function mergeReports(reports: DryRunReport[]): DryRunReport & { hosts: (
       ? { loadBalancer: reports.flatMap((r) => (r.loadBalancer ?? []).map((s) => ({ ...s, ...(r.host ? { container: `${r.host}/${s.container}` } : {}) }))) }
       : {}),
   };
+}
+
+/** Four-eyes and signed approvals: who may decide, and how that is proven. */
+function approverLines(input: UpgradeInput): string[] {
+  const eyes = [
+    ...((input.approvals ?? 1) > 1 ? [`${input.approvals} different approvers per gate`] : []),
+    ...(input.approverMustDifferFromStarter ? ['the starter may not approve'] : []),
+  ];
+  if (!input.approvers?.length) return eyes.length ? [`Four-eyes: ${eyes.join('; ')} (by name: a claim; approvers: with SSH keys prove it).`] : [];
+  return [`Signed decisions: ${signaturePolicy(input)}.`, table([['APPROVER', 'KEY TYPE', 'FINGERPRINT'], ...approverRows(input.approvers)], '  ')];
 }
 
 /** Who protects the requests in flight when each gateway stops: Tyk itself (5.8.3+), the load balancer, or nobody. */
@@ -69,7 +90,7 @@ function drainLines(input: UpgradeInput, r: DryRunReport): string[] {
   return out.length ? [...out, ''] : [];
 }
 
-export function renderDryRun(input: UpgradeInput, r: DryRunReport, planFile: string): string {
+export function renderDryRun(input: UpgradeInput, r: DryRunReport & { backupDirs?: { host?: string; dir: string }[] }, planFile: string): string {
   const out = [`Plan for stack "${input.stack}" (workflow ${workflowIdFor(input.stack)}). Dry run: nothing was changed.`, ''];
   out.push(
     table([
@@ -101,9 +122,14 @@ export function renderDryRun(input: UpgradeInput, r: DryRunReport, planFile: str
       ? `Approval gates: ${input.gates.map((g) => `${g} (${GATE_MEANING[g]})`).join('; ')}${input.approvalTimeoutMs ? `; an undecided gate aborts after ${formatDuration(input.approvalTimeoutMs)}` : ''}.`
       : 'Approval gates: none; the upgrade runs through without stopping.',
   );
+  out.push(...approverLines(input));
+  const folders = r.backupDirs ?? [];
   out.push(
-    `Backup, before anything changes, to ${input.backupDir}/${input.stack}/<run id>${input.gateways.some((g) => g.host) ? ' on each host' : ''} (folders 0700, files 0600, sha256 manifest):`,
+    folders.length === 1 && !folders[0].host
+      ? `Backup, before anything changes, to ${folders[0].dir} (folders 0700, files 0600, sha256 manifest):`
+      : `Backup, before anything changes, on each host to its worker's folder (folders 0700, files 0600, sha256 manifest):`,
   );
+  if (folders.length !== 1 || folders[0].host) for (const f of folders) out.push(`  ${f.host ?? 'local worker'}: ${f.dir}`);
   for (const i of r.instances) if (i.backup.length) out.push(`  ${i.container}: ${i.backup.join(', ')} and its inspect JSON`);
   if (r.redis) out.push(`  ${r.redis}`);
   out.push(
@@ -195,8 +221,17 @@ export function renderStatus(exec: UpgradeExecution, s: UpgradeStatus | undefine
       ]),
     );
   }
+  if (s.signatures?.length) {
+    out.push('', 'Signed decisions (each verified by the workflow; `tyk-upgrade report` lists the statements to re-check):');
+    for (const x of s.signatures) out.push(`  ${signedDecision(x)}: ${signedBy(x)}, signed ${dateTime(x.signedAt)}`);
+  }
+  for (const r of s.refused ?? []) out.push(`${r === s.refused?.[0] ? '\n' : ''}Refused at ${clock(r.at)} (not acted on): ${r.asked}: ${r.type}: ${r.message}`);
   const waiting = s.gates.find((g) => g.state === 'waiting');
-  if (waiting) out.push('', `Waiting for approval at ${waiting.gate}: ${approveCommand(exec.workflowId, waiting.gate)}`);
+  if (waiting)
+    out.push(
+      '',
+      `Waiting for approval at ${waiting.gate}: ${approveCommand(exec.workflowId, waiting.gate)}${s.signaturesRequired ? ' --sign-key KEY (signed decisions only)' : ''}`,
+    );
   for (const b of s.backups) {
     out.push(
       `${b === s.backups[0] ? '\n' : ''}Backup: ${b.host ? `${b.host}:` : ''}${b.dir} (${b.files} files; ${b.redis})${b.manifestSha256 ? `\n  manifest sha256 ${b.manifestSha256}` : ''}`,

@@ -5,8 +5,11 @@ import type { UpgradeExecution } from '../client-lib/upgrades';
 import { formatDuration } from '../shared/duration';
 import { failureBudget, rampOf } from '../shared/batches';
 import { childWorkflowId, instanceKey } from '../shared/names';
+import { approverRows, signaturePolicy, signedBy, signedDecision, type VerifiedSignature } from '../shared/signed-decisions';
+import { SIGNATURE_NAMESPACE } from '../shared/statement';
 import type { GateStatus, InstanceStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
 import { normaliseVersion } from '../shared/version';
+import { backupWhere } from './render';
 
 export interface ReportData {
   exec: UpgradeExecution;
@@ -50,7 +53,11 @@ export function renderReport(d: ReportData): string {
         ['Web UI', d.webUi],
         [
           'Started by',
-          input.startedBy ? `${input.startedBy} (as given to \`start --by\` or the user name: a claim, not an authenticated identity)` : 'not recorded',
+          s?.startSigner
+            ? `${signedBy(s.startSigner)}`
+            : input.startedBy
+              ? `${input.startedBy} (as given to \`start --by\` or the user name: a claim, not an authenticated identity)`
+              : 'not recorded',
         ],
         ['Started', utc(exec.startTime)],
         ['Ended', exec.closeTime ? utc(exec.closeTime) : `still running at ${utc(d.now)}`],
@@ -82,6 +89,7 @@ export function renderReport(d: ReportData): string {
       '',
     ].join('\n');
   out.push('', ...versionsSection(s), '', ...stagesSection(s), '', ...gatesSection(input, s), '', ...pausesSection(s), '');
+  if (input.approvers?.length) out.push(...signaturesSection(input, s), '');
   out.push(
     ...batchesSection(exec.workflowId, s),
     '',
@@ -136,13 +144,23 @@ function planSection(input: UpgradeInput, s: UpgradeStatus | undefined): string[
     '',
     `- Target versions: gateway ${gw}${pump ? `, pump ${pump}` : ''}${input.allowDowngrade ? ' (downgrade allowed)' : ''}`,
     `- Gates: ${input.gates.length ? input.gates.join(', ') : 'none'}; approvals needed per gate: ${approvals}${input.approvalTimeoutMs ? `; an undecided gate aborts after ${formatDuration(input.approvalTimeoutMs)}` : '; no approval timeout'}`,
-    `- Four-eyes: ${approvals > 1 ? `${approvals} distinct approvers` : 'one approver'}; the starter ${input.approverMustDifferFromStarter ? 'may not' : 'may'} approve`,
+    `- Four-eyes: ${approvals > 1 ? `${approvals} distinct approvers` : 'one approver'}; the starter ${input.approverMustDifferFromStarter ? 'may not' : 'may'} approve${input.approvers?.length ? ' (compared by key)' : ''}`,
+    `- Signed decisions: ${signaturePolicy(input)}`,
+    ...(input.approvers?.length
+      ? [
+          '',
+          ...table(
+            ['Approver', 'Key type', 'Fingerprint'],
+            approverRows(input.approvers).map((r) => [r[0], r[1], code(r[2])]),
+          ),
+        ]
+      : []),
     `- Batches: ${rampOf(input.batchSize).join(', ')} (the last step repeats; the first batch is the canary); maxUnavailable per pool: ${input.maxUnavailable ?? 'all but one of the pool'}`,
     `- Failure budget: ${input.maxFailures ?? 0} (${failureBudget(input.maxFailures, all)} of ${all} instances), then ${input.onFailure ?? 'rollback'}${input.pauseTimeoutMs ? `; an undecided pause rolls back after ${formatDuration(input.pauseTimeoutMs)}` : ''}`,
     `- Soak: ${input.soakMs ? formatDuration(input.soakMs) : 'none'}; health timeout: ${formatDuration(input.healthTimeoutMs)}; drain timeout: ${input.drainTimeoutSec} s`,
     `- Maintenance windows: ${input.window?.length ? input.window.join('; ') : 'none (any time)'}${windowState}`,
     `- Load balancer: ${lbText}`,
-    `- Backup dir: \`${input.backupDir}\`${input.gateways.some((g) => g.host) ? ' (on each host)' : ''}; old containers ${input.keepOldContainers ? 'kept, stopped' : 'removed once the new ones are verified'}`,
+    `- Backups: ${backupWhere(input)}; old containers ${input.keepOldContainers ? 'kept, stopped' : 'removed once the new ones are verified'}`,
   ];
 }
 
@@ -201,10 +219,12 @@ function stagesSection(s: UpgradeStatus): string[] {
 }
 
 /** Who approved: the four-eyes list, or the one decision of a plain gate. */
-function approvalsOf(g: GateStatus): { by: string; at?: string; comment?: string }[] {
+function approvalsOf(g: GateStatus): { by: string; at?: string; comment?: string; signer?: VerifiedSignature }[] {
   if (g.approvals?.length) return g.approvals;
-  return g.state === 'approved' && g.by ? [{ by: g.by, at: g.at, comment: g.comment }] : [];
+  return g.state === 'approved' && g.by ? [{ by: g.by, at: g.at, comment: g.comment, ...(g.signer ? { signer: g.signer } : {}) }] : [];
 }
+
+const signatureCell = (s: VerifiedSignature | undefined) => (s ? `verified: ${s.keyType} ${s.fingerprint}` : 'unsigned (a name: a claim)');
 
 function gatesSection(input: UpgradeInput, s: UpgradeStatus): string[] {
   const gates = s.gates.filter((g) => g.state !== 'skipped' || input.gates.includes(g.gate));
@@ -214,7 +234,7 @@ function gatesSection(input: UpgradeInput, s: UpgradeStatus): string[] {
     const got = approvalsOf(g).length;
     const decision =
       g.state === 'rejected'
-        ? `rejected by ${g.by ?? 'unknown'} at ${utc(g.at)}${g.comment ? `: ${g.comment}` : ' (no reason given)'}`
+        ? `rejected by ${g.signer ? signedBy(g.signer) : (g.by ?? 'unknown')} at ${utc(g.at)}${g.comment ? `: ${g.comment}` : ' (no reason given)'}`
         : g.state === 'timed-out'
           ? `timed out at ${utc(g.at)} with nobody deciding${input.approvalTimeoutMs ? ` (approval timeout ${formatDuration(input.approvalTimeoutMs)})` : ''}`
           : g.state === 'approved'
@@ -224,7 +244,8 @@ function gatesSection(input: UpgradeInput, s: UpgradeStatus): string[] {
               : g.state;
     return [g.gate, g.state, utc(g.waitingSince), `${got} of ${needed}`, decision];
   });
-  const approvals = gates.flatMap((g) => approvalsOf(g).map((a) => [g.gate, a.by, utc(a.at), a.comment ?? '']));
+  const signing = !!input.approvers?.length;
+  const approvals = gates.flatMap((g) => approvalsOf(g).map((a) => [g.gate, a.by, utc(a.at), a.comment ?? '', ...(signing ? [signatureCell(a.signer)] : [])]));
   return [
     '## Gates',
     '',
@@ -232,7 +253,7 @@ function gatesSection(input: UpgradeInput, s: UpgradeStatus): string[] {
     '',
     '### Approvals',
     '',
-    ...(approvals.length ? table(['Gate', 'Approver', 'At', 'Comment'], approvals) : ['None.']),
+    ...(approvals.length ? table(['Gate', 'Approver', 'At', 'Comment', ...(signing ? ['Signature'] : [])], approvals) : ['None.']),
   ];
 }
 
@@ -245,7 +266,7 @@ function pausesSection(s: UpgradeStatus): string[] {
     out.push(`- Pause ${p.number} (${what}), since ${utc(p.since)}: ${p.reason}${p.failed.length ? ` — failed: ${p.failed.join(', ')}` : ''}`);
     out.push(
       p.state === 'decided'
-        ? `  - Decision: **${p.choice}** by ${p.by ?? 'unknown'} at ${utc(p.at)}${p.comment ? `: ${p.comment}` : ''}`
+        ? `  - Decision: **${p.choice}** by ${p.signer ? signedBy(p.signer) : (p.by ?? 'unknown')} at ${utc(p.at)}${p.comment ? `: ${p.comment}` : ''}`
         : p.state === 'timed-out'
           ? `  - Nobody decided; timed out at ${utc(p.at)}, so everything was rolled back`
           : '  - Still waiting for a decision',
@@ -255,10 +276,63 @@ function pausesSection(s: UpgradeStatus): string[] {
   }
   out.push(
     s.abort
-      ? `- Abort: asked by ${s.abort.by ?? 'unknown'} at ${utc(s.abort.at)}${s.abort.reason ? `, reason: ${s.abort.reason}` : ', no reason given'}; everything this run changed is rolled back`
+      ? `- Abort: asked by ${s.abort.signer ? signedBy(s.abort.signer) : (s.abort.by ?? 'unknown')} at ${utc(s.abort.at)}${s.abort.reason ? `, reason: ${s.abort.reason}` : ', no reason given'}; everything this run changed is rolled back`
       : '- Abort: none',
   );
   return out;
+}
+
+/**
+ * Every statement the workflow accepted, with its signature, and how to check them again with OpenSSH alone: the
+ * approvers' keys as an allowed_signers file, and one `ssh-keygen -Y verify` per statement.
+ */
+function signaturesSection(input: UpgradeInput, s: UpgradeStatus): string[] {
+  const out = ['## Signed statements', ''];
+  const list = s.signatures ?? [];
+  out.push(
+    list.length
+      ? `The workflow verified each of these ${list.length} statement${list.length === 1 ? '' : 's'} against the plan's approvers when it took the decision. To check them again without this tool, save the approvers as \`allowed_signers\`, each statement as \`statement-N.txt\` (the block's lines, each ending with a line feed) and its signature as \`statement-N.sig\`, then run the command under it.`
+      : 'None: no decision of this upgrade was signed.',
+    '',
+  );
+  if (!list.length) return withRefusals(out, s);
+  out.push('`allowed_signers`:', '', '```', ...(input.approvers ?? []).map((a) => `${a.name} namespaces="${SIGNATURE_NAMESPACE}" ${a.key}`), '```', '');
+  list.forEach((x, i) => {
+    const n = i + 1;
+    out.push(
+      `### ${n}. ${signedDecision(x)}: ${signedBy(x)}, signed ${utc(x.signedAt)}`,
+      '',
+      `\`statement-${n}.txt\`:`,
+      '',
+      '```',
+      ...x.statement.replace(/\n$/, '').split('\n'),
+      '```',
+      '',
+      `\`statement-${n}.sig\`:`,
+      '',
+      '```',
+      ...x.signature.trim().split('\n'),
+      '```',
+      '',
+      `\`ssh-keygen -Y verify -f allowed_signers -I ${x.name} -n ${SIGNATURE_NAMESPACE} -s statement-${n}.sig < statement-${n}.txt\``,
+      '',
+    );
+  });
+  return withRefusals(out, s);
+}
+
+/** Signals refused for their signature: nothing was done for them, and here is what they asked. */
+function withRefusals(out: string[], s: UpgradeStatus): string[] {
+  if (!s.refused?.length) return out;
+  return [
+    ...out,
+    '### Refused (not acted on)',
+    '',
+    ...table(
+      ['At', 'Asked', 'Refusal', 'Why'],
+      s.refused.map((r) => [utc(r.at), r.asked, r.type, r.message]),
+    ),
+  ];
 }
 
 function batchesSection(workflowId: string, s: UpgradeStatus): string[] {

@@ -1,5 +1,6 @@
 // What changed between two readings of an upgrade's status, as lines a person watching can follow. Pure.
 import { instanceKey } from '../shared/names';
+import { signedBy } from '../shared/signed-decisions';
 import { GATES, type UpgradeStatus } from '../shared/types';
 
 const isGate = (name: string) => (GATES as readonly string[]).includes(name);
@@ -15,12 +16,15 @@ export function statusEvents(prev: UpgradeStatus | undefined, next: UpgradeStatu
     const approvals = g.approvals ?? [];
     for (let n = was?.approvals?.length ?? 0; g.state === 'waiting' && n < approvals.length; n++) {
       const a = approvals[n];
-      decided.push(`gate ${g.gate}: approved by ${a.by}${a.comment ? ` ("${a.comment}")` : ''} (${n + 1} of ${g.required} approvals)`);
+      decided.push(
+        `gate ${g.gate}: approved by ${a.signer ? signedBy(a.signer) : a.by}${a.comment ? ` ("${a.comment}")` : ''} (${n + 1} of ${g.required} approvals)`,
+      );
     }
     if (g.state === before || g.state === 'not-reached' || g.state === 'skipped') continue;
     if (g.state === 'waiting')
       waiting.push(`gate ${g.gate}: waiting for approval${g.required ? ` (${g.approvals?.length ?? 0} of ${g.required} approvals)` : ''}`);
-    else if (g.state === 'approved' || g.state === 'rejected') decided.push(`gate ${g.gate}: ${g.state} by ${g.by}${g.comment ? ` ("${g.comment}")` : ''}`);
+    else if (g.state === 'approved' || g.state === 'rejected')
+      decided.push(`gate ${g.gate}: ${g.state} by ${g.signer ? signedBy(g.signer) : g.by}${g.comment ? ` ("${g.comment}")` : ''}`);
     else decided.push(`gate ${g.gate}: ${g.state}`);
   }
   const out = [...decided];
@@ -46,9 +50,10 @@ export function statusEvents(prev: UpgradeStatus | undefined, next: UpgradeStatu
     out.push(
       p.state === 'waiting'
         ? `${what}: ${p.reason}`
-        : `${p.kind === 'window' ? 'window wait' : 'pause'} ${p.state}${p.choice ? `: ${p.choice} by ${p.by}` : ''}`,
+        : `${p.kind === 'window' ? 'window wait' : 'pause'} ${p.state}${p.choice ? `: ${p.choice} by ${p.signer ? signedBy(p.signer) : p.by}` : ''}`,
     );
   }
+  for (const r of (next.refused ?? []).slice(prev?.refused?.length ?? 0)) out.push(`refused (not acted on): ${r.asked}: ${r.message}`);
   out.push(...waiting);
   for (const e of next.errors.slice(prev?.errors.length ?? 0)) if (e !== next.reason) out.push(e);
   if (next.outcome !== 'running' && next.outcome !== prev?.outcome) {

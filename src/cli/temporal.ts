@@ -8,11 +8,14 @@ import {
   isGrpcCancelledError,
   isGrpcDeadlineError,
   isGrpcServiceError,
+  ServiceError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { NoWorkerAnswered } from '../client-lib/look';
 import { exitCodeOf } from '../shared/errors';
+import { hostOfTaskQueue, UPGRADES_QUERY, WORKER_DEADLINE_MS } from '../shared/names';
 import { temporalTarget } from '../temporal-config';
 import { CliError, Exit } from './exit-codes';
 
@@ -23,15 +26,26 @@ export interface TemporalOptions {
   namespace?: string;
   profile?: string;
   uiUrl?: string;
+  /** --worker-timeout: how long a call waits for a worker to take its work. */
+  workerTimeoutMs?: number;
 }
 
 export interface TemporalSession {
   client: Client;
   address: string;
   namespace: string;
+  /** --worker-timeout, or WORKER_DEADLINE_MS. */
+  workerTimeoutMs: number;
   close(): Promise<void>;
   /** Link to a workflow in the Web UI. */
   link(workflowId: string, runId: string): string;
+  /** The Web UI's list of upgrades only (no look-only runs, no batch children): docs/cli.md, "The Web UI". */
+  upgradesLink: string;
+}
+
+/** The Web UI's workflow list filtered to upgrades (TykRun = "upgrade"). */
+export function upgradesListUrl(ui: string, namespace: string): string {
+  return `${ui}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(UPGRADES_QUERY)}`;
 }
 
 export async function connectTemporal(o: TemporalOptions): Promise<TemporalSession> {
@@ -69,8 +83,10 @@ export async function connectTemporal(o: TemporalOptions): Promise<TemporalSessi
     client: new Client({ connection, namespace }),
     address,
     namespace,
+    workerTimeoutMs: o.workerTimeoutMs ?? WORKER_DEADLINE_MS,
     close: () => connection.close(),
     link: (workflowId, runId) => `${ui}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`,
+    upgradesLink: upgradesListUrl(ui, namespace),
   };
 }
 
@@ -133,9 +149,18 @@ export function explainTemporalError(err: unknown, what: string, taskQueue?: str
     const type = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
     return new CliError(`${what}: ${err.cause?.message ?? err.message}`, exitCodeOf(type) ?? Exit.WorkflowState);
   }
+  if (err instanceof NoWorkerAnswered) return new CliError(`${what}: ${noWorkerMessage(err)}`, Exit.TemporalUnreachable);
   if (noAnswer(err)) {
     return new CliError(
       `${what}: no worker answered in time; is \`tyk-upgrade worker${taskQueue ? ` --task-queue ${taskQueue}` : ''}\` running against this server?`,
+      Exit.TemporalUnreachable,
+    );
+  }
+  const missing = missingSearchAttribute(err);
+  if (missing) {
+    return new CliError(
+      `${what}: the Temporal namespace has no search attribute ${missing}, which this version of tyk-upgrade sets on every run; ` +
+        `register it once: \`temporal operator search-attribute create --name ${missing} --type Keyword\` (with --namespace), or \`sh temporal/setup.sh\` (docs/temporal-server.md)`,
       Exit.TemporalUnreachable,
     );
   }
@@ -143,6 +168,31 @@ export function explainTemporalError(err: unknown, what: string, taskQueue?: str
     return new CliError(`${what}: lost the connection to Temporal (${err.details})`, Exit.TemporalUnreachable);
   }
   return err;
+}
+
+/** A start refused because the namespace does not know one of our search attributes (a server set up for 0.3, say). */
+function missingSearchAttribute(err: unknown): string | undefined {
+  const cause = err instanceof ServiceError ? err.cause : err;
+  if (!isGrpcServiceError(cause) || cause.code !== 3) return undefined;
+  return /no mapping defined for search attribute (\w+)/.exec(cause.details)?.[1];
+}
+
+/** Who did not take a look-only run's work, and what to start where; the run is gone, nothing was changed. */
+function noWorkerMessage(err: NoWorkerAnswered): string {
+  const silent = err.taskQueues.map((q) => {
+    const host = hostOfTaskQueue(q);
+    return host
+      ? { who: `host "${host}" (task queue ${q})`, fix: `\`tyk-upgrade worker --host ${host}\` on that machine` }
+      : {
+          who: `task queue "${q}"`,
+          fix: `\`tyk-upgrade dev\` (one machine) or \`tyk-upgrade worker --task-queue ${q}\` (with --host NAME on each Docker host of a fleet)`,
+        };
+  });
+  return (
+    `no worker took the work of ${silent.map((s) => s.who).join(' and ')} within ${err.deadlineMs / 1000} s (--worker-timeout); ` +
+    `a worker that was stopped or killed may still be listed as polling for a minute. Start ${silent.map((s) => s.fix).join('; and ')}. ` +
+    `The look-only run ${err.workflowId} was terminated; nothing was changed.`
+  );
 }
 
 /** Runs `fn` with a connected session and always closes it. */

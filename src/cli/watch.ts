@@ -1,7 +1,7 @@
 // `tyk-upgrade watch`: follows an upgrade as it runs by polling its status query and printing what changed.
 // At a waiting gate it asks on a terminal, approves when told to (--auto-approve), or prints the exact commands.
 import { createInterface } from 'node:readline/promises';
-import { decide, finalStatus, findUpgrade, getStatus, type UpgradeExecution } from '../client-lib/upgrades';
+import { decide, finalStatus, findUpgrade, getStatus, type StatementSigner, type UpgradeExecution } from '../client-lib/upgrades';
 import { exitCodeOf, OUTCOME_FAILURE } from '../shared/errors';
 import type { GateName, UpgradeStatus } from '../shared/types';
 import { CliError, Exit, type ExitCode } from './exit-codes';
@@ -22,6 +22,8 @@ export interface WatchOptions {
   /** Ask at each gate (a person is at the terminal). */
   ask: boolean;
   by: string;
+  /** Signs each decision (--sign-key); its name is the one recorded. */
+  signer?: StatementSigner;
   out: (line: string) => void;
   pollMs?: number;
 }
@@ -78,7 +80,7 @@ export async function watchUpgrade(o: WatchOptions): Promise<WatchResult> {
 
 async function atGate(o: WatchOptions, workflowId: string, gate: GateName, emit: (line: string) => void): Promise<void> {
   if (o.autoApprove) {
-    emit(`approving gate ${gate} automatically (--auto-approve, as ${o.by})`);
+    emit(`approving gate ${gate} automatically (--auto-approve, as ${o.signer ? `${o.signer.name}, signed` : o.by})`);
     await decideQuietly(o, workflowId, 'approve', gate, 'approved automatically by tyk-upgrade --auto-approve', emit);
   } else if (o.ask) {
     await askAtGate(o, workflowId, gate, emit);
@@ -98,7 +100,7 @@ async function decideQuietly(
   emit: (line: string) => void,
 ): Promise<void> {
   try {
-    await decide(o.session.client, workflowId, decision, { gate, by: o.by, comment });
+    await decide(o.session.client, workflowId, decision, { gate, by: o.by, comment }, o.signer);
   } catch (err) {
     emit(`could not ${decision} gate ${gate}: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`);
   }
@@ -154,13 +156,18 @@ export function exitCodeFor(temporalStatus: string, s: UpgradeStatus | undefined
  * `watch` and `start --watch`: follow the upgrade on this terminal (asking at gates when a person is there)
  * and turn any end but success into the error and exit code docs/cli.md lists.
  */
-export async function watchToEnd(session: TemporalSession, workflowId: string, f: { autoApprove?: boolean; by?: string }): Promise<void> {
+export async function watchToEnd(
+  session: TemporalSession,
+  workflowId: string,
+  f: { autoApprove?: boolean; by?: string; signer?: StatementSigner },
+): Promise<void> {
   const result = await watchUpgrade({
     session,
     workflowId,
     autoApprove: !!f.autoApprove,
     ask: interactive(),
-    by: f.by ?? defaultActor(),
+    by: f.signer?.name ?? f.by ?? defaultActor(),
+    ...(f.signer ? { signer: f.signer } : {}),
     out: print,
   });
   if (result.exitCode !== Exit.Ok) {

@@ -4,9 +4,10 @@ import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { FoundContainer } from '../activities/discover';
 import type { DryRunReport } from '../activities/dry-run';
-import { hostOfIdentity, hostTaskQueue, TASK_QUEUE } from '../shared/names';
+import { hostOfIdentity, hostTaskQueue, TASK_QUEUE, WORKER_DEADLINE_MS } from '../shared/names';
 import type { UpgradeInput } from '../shared/types';
-import type { discoverFleet, discoverLoadBalancer, dryRunFleet, HostAnswer, LbDiscoverInput } from '../workflows/inspect';
+import type { discoverLoadBalancer, HostAnswer, LbDiscoverInput } from '../workflows/inspect';
+import { look } from './look';
 
 const WORKFLOW_QUEUE = 1; // TASK_QUEUE_TYPE_WORKFLOW
 const ACTIVITY_QUEUE = 2; // TASK_QUEUE_TYPE_ACTIVITY
@@ -52,32 +53,46 @@ export async function workflowWorkerPolling(client: Client, taskQueue = TASK_QUE
 
 const lookId = (what: string) => `tyk-upgrade-${what}-${randomBytes(4).toString('hex')}`;
 
-/** Each host's worker lists the Tyk containers on its engine. */
-export function discover(client: Client, hosts: (string | undefined)[], labels: string[], taskQueue = TASK_QUEUE): Promise<HostAnswer<FoundContainer[]>[]> {
-  return client.workflow.execute<typeof discoverFleet>('discoverFleet', {
+/** Each host's worker lists the Tyk containers on its engine; `deadlineMs`: how long a host may take to take the work. */
+export function discover(
+  client: Client,
+  hosts: (string | undefined)[],
+  labels: string[],
+  taskQueue = TASK_QUEUE,
+  deadlineMs = WORKER_DEADLINE_MS,
+): Promise<HostAnswer<FoundContainer[]>[]> {
+  return look<HostAnswer<FoundContainer[]>[]>(client, 'discoverFleet', {
     taskQueue,
     workflowId: lookId('discover'),
     args: [{ hosts: hosts.map((h) => h ?? null), labels }],
     staticSummary: `Find Tyk containers on ${hosts.map((h) => h ?? 'the local worker').join(', ')}`,
+    deadlineMs,
   });
 }
 
 /** A gateway host's worker lists HAProxy's servers and matches them to the gateways (changes nothing). */
-export function discoverHaproxy(client: Client, input: LbDiscoverInput, taskQueue = TASK_QUEUE): ReturnType<typeof discoverLoadBalancer> {
-  return client.workflow.execute<typeof discoverLoadBalancer>('discoverLoadBalancer', {
+export function discoverHaproxy(
+  client: Client,
+  input: LbDiscoverInput,
+  taskQueue = TASK_QUEUE,
+  deadlineMs = WORKER_DEADLINE_MS,
+): ReturnType<typeof discoverLoadBalancer> {
+  return look(client, 'discoverLoadBalancer', {
     taskQueue,
     workflowId: lookId('discover-lb'),
     args: [input],
     staticSummary: `Find the gateways in HAProxy at ${input.haproxy.socket ?? input.haproxy.address}`,
+    deadlineMs,
   });
 }
 
 /** Each host's worker checks its part of the plan (changes nothing). */
-export function dryRunPlan(client: Client, input: UpgradeInput, taskQueue = TASK_QUEUE): Promise<HostAnswer<DryRunReport>[]> {
-  return client.workflow.execute<typeof dryRunFleet>('dryRunFleet', {
+export function dryRunPlan(client: Client, input: UpgradeInput, taskQueue = TASK_QUEUE, deadlineMs = WORKER_DEADLINE_MS): Promise<HostAnswer<DryRunReport>[]> {
+  return look<HostAnswer<DryRunReport>[]>(client, 'dryRunFleet', {
     taskQueue,
     workflowId: lookId('plan'),
     args: [input],
     staticSummary: `Dry run of the plan for ${input.stack}`,
+    deadlineMs,
   });
 }

@@ -1,9 +1,18 @@
 // Client-side operations on upgrades, shared by the CLI and the tests.
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import {
+  isGrpcCancelledError,
+  isGrpcDeadlineError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type Client,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import { instanceKey, SA_STACK, SA_STAGE, SA_TARGET_VERSION, TASK_QUEUE, WORKFLOW_TYPE, workflowIdFor } from '../shared/names';
+import { instanceKey, SA_RUN, SA_STACK, SA_STAGE, SA_TARGET_VERSION, TASK_QUEUE, WORKER_DEADLINE_MS, WORKFLOW_TYPE, workflowIdFor } from '../shared/names';
 import type { AbortRequest, AbortStatus, Decision, GateName, GateStatus, PauseDecision, PauseStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
+import { approverRows, signaturePolicy } from '../shared/signed-decisions';
+import { contentHash, formatStatement, type Signed, type StatementDecision, type StatementSubject } from '../shared/statement';
 import { normaliseVersion } from '../shared/version';
 import {
   ABORT_UPDATE_ID,
@@ -17,9 +26,6 @@ import {
   statusQuery,
 } from '../workflows/messages';
 import type { upgradeFleet } from '../workflows';
-
-/** How long a client call may wait for a worker before it gives up with a clear message. */
-export const CALL_DEADLINE_MS = 15_000;
 
 export class UpgradeAlreadyRunning extends Error {}
 /** An approve or reject named no gate, and none is waiting. */
@@ -41,6 +47,7 @@ export async function startUpgrade(
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       typedSearchAttributes: [
+        { key: SA_RUN, value: 'upgrade' },
         { key: SA_STACK, value: input.stack },
         { key: SA_TARGET_VERSION, value: normaliseVersion(input.gatewayVersion) },
         { key: SA_STAGE, value: opts.startAt ? 'scheduled' : 'preflight' },
@@ -83,6 +90,16 @@ function planDetails(input: UpgradeInput): string {
       `Batches ${ramp}${input.maxUnavailable !== undefined ? `, at most ${input.maxUnavailable} of a pool out at once` : ''}, ` +
       `failure budget ${input.maxFailures ?? 0} then ${input.onFailure ?? 'rollback'}, drain ${input.drainTimeoutSec} s, health timeout ${input.healthTimeoutMs / 1000} s, soak ${(input.soakMs ?? 0) / 1000} s.`,
     ...(input.loadBalancer ? ['', `Load balancer: ${lbSummary(input.loadBalancer)}; each gateway leaves it before its stop and comes back once healthy.`] : []),
+    ...(input.approvers?.length
+      ? [
+          '',
+          `Signed decisions: ${signaturePolicy(input)}.`,
+          '',
+          '| approver | key | fingerprint |',
+          '|---|---|---|',
+          ...approverRows(input.approvers).map((r) => `| ${r.join(' | ')} |`),
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -93,44 +110,158 @@ function lbSummary(lb: NonNullable<UpgradeInput['loadBalancer']>): string {
 /**
  * The live status; a query, so a worker must answer it within the deadline. While a batch runs, its child
  * workflow knows each instance's step (recreating, health check, soak): that is laid over the parent's view.
+ * The children are asked at once, each within the same deadline; one that does not answer in time is passed to
+ * `unanswered` and the parent's view of its instances stands.
  */
-export async function getStatus(client: Client, workflowId: string, deadlineMs = CALL_DEADLINE_MS): Promise<UpgradeStatus> {
+export async function getStatus(
+  client: Client,
+  workflowId: string,
+  deadlineMs = WORKER_DEADLINE_MS,
+  unanswered: (childWorkflowId: string) => void = () => undefined,
+): Promise<UpgradeStatus> {
   const handle = client.workflow.getHandle(workflowId);
   const status = await client.withDeadline(Date.now() + deadlineMs, () => handle.query(statusQuery));
   const running = status.batches?.filter((b) => (b.state === 'running' || b.state === 'rolling-back') && b.workflowId) ?? [];
-  for (const b of running) {
-    const live = await client
-      .withDeadline(Date.now() + deadlineMs, () => client.workflow.getHandle(b.workflowId as string).query(batchStatusQuery))
-      .catch(() => undefined); // not started yet, or just finished: the parent's view stands
-    for (const i of live ?? []) {
-      const mine = status.instances.find((s) => instanceKey(s) === instanceKey(i));
-      if (mine && (mine.state === 'recreating' || mine.state === 'rolling-back')) Object.assign(mine, { state: i.state, detail: i.detail });
-    }
+  const deadline = Date.now() + deadlineMs;
+  const children = await Promise.all(
+    running.map((b) =>
+      client
+        .withDeadline(deadline, () => client.workflow.getHandle(b.workflowId as string).query(batchStatusQuery))
+        .catch((err) => {
+          if (isGrpcDeadlineError(err) || isGrpcCancelledError(err)) unanswered(b.workflowId as string);
+          return undefined; // not started yet, or just finished: the parent's view stands
+        }),
+    ),
+  );
+  for (const i of children.flatMap((live) => live ?? [])) {
+    const mine = status.instances.find((s) => instanceKey(s) === instanceKey(i));
+    if (mine && (mine.state === 'recreating' || mine.state === 'rolling-back')) Object.assign(mine, { state: i.state, detail: i.detail });
   }
   return status;
 }
 
-/** Resolve a paused fleet: retry the failed instances, continue without them, or roll everything back. */
-export async function resolvePause(client: Client, workflowId: string, d: PauseDecision): Promise<PauseStatus> {
-  const status = await getStatus(client, workflowId);
-  if (status.pause?.state !== 'waiting') throw new NoGateWaiting(`${workflowId} is not paused (stage: ${status.stage}, outcome: ${status.outcome})`);
-  const handle = client.workflow.getHandle(workflowId);
-  return client.withDeadline(Date.now() + CALL_DEADLINE_MS, () =>
-    handle.executeUpdate(resolvePauseUpdate, { args: [d], updateId: pauseUpdateId(status.pause?.number as number, d.choice) }),
-  );
+/**
+ * Who signs a decision: an approver's name (as the plan lists it with the key) and what signs a statement with
+ * that key (the CLI: `ssh-keygen -Y sign`).
+ */
+export interface StatementSigner {
+  name: string;
+  sign(statement: string): Promise<Signed>;
 }
 
-/** Approve or reject a gate; with no gate named, the one that waits. A retry with the same gate is deduplicated. */
-export async function decide(client: Client, workflowId: string, decision: 'approve' | 'reject', d: Decision): Promise<GateStatus> {
+/** A statement about this upgrade, as it is now (its identity from the status query), signed with the signer's key. */
+export async function signDecision(
+  signer: StatementSigner,
+  workflowId: string,
+  status: UpgradeStatus,
+  subject: StatementSubject,
+  decision: StatementDecision,
+  comment: string | undefined,
+): Promise<Signed> {
+  if (!status.upgradeId) throw new UnsignableUpgrade(`${workflowId} runs a version of the workflow that cannot verify signed decisions`);
+  const statement = formatStatement({
+    workflowId,
+    upgradeId: status.upgradeId,
+    subject,
+    decision,
+    name: signer.name,
+    comment: comment ?? '',
+    time: new Date().toISOString(),
+  });
+  return signer.sign(statement);
+}
+
+/** The workflow has no upgrade id to sign over: it predates signed decisions. */
+export class UnsignableUpgrade extends Error {}
+
+/** The start statement: the plan (exactly the input that will be sent, minus this signature) and the starter's name. */
+export async function signStart(signer: StatementSigner, input: UpgradeInput, comment = ''): Promise<UpgradeInput> {
+  const { startSigned: _, ...plan } = { ...input, startedBy: signer.name };
+  const workflowId = workflowIdFor(input.stack);
+  const statement = formatStatement({
+    workflowId,
+    planHash: contentHash(plan),
+    subject: { kind: 'start' },
+    decision: 'start',
+    name: signer.name,
+    comment,
+    time: new Date().toISOString(),
+  });
+  return { ...plan, startSigned: await signer.sign(statement) };
+}
+
+/** An update ready to send: its arguments (what the Web UI's Send an Update takes as Data) and its fixed id. */
+export interface PreparedUpdate<A> {
+  /** The update's name, as the Web UI lists it. */
+  name: string;
+  args: A;
+  updateId: string;
+}
+
+/** The pause decision for the pause that waits now, signed when a signer is given. */
+export async function preparePause(
+  client: Client,
+  workflowId: string,
+  d: PauseDecision,
+  signer?: StatementSigner,
+  deadlineMs = WORKER_DEADLINE_MS,
+): Promise<PreparedUpdate<PauseDecision>> {
+  const status = await getStatus(client, workflowId, deadlineMs);
+  const pause = status.pause;
+  if (pause?.state !== 'waiting') throw new NoGateWaiting(`${workflowId} is not paused (stage: ${status.stage}, outcome: ${status.outcome})`);
+  const args: PauseDecision = signer
+    ? { ...d, by: signer.name, signed: await signDecision(signer, workflowId, status, { kind: 'pause', number: pause.number }, d.choice, d.comment) }
+    : d;
+  return { name: resolvePauseUpdate.name, args, updateId: pauseUpdateId(pause.number, d.choice) };
+}
+
+/** Resolve a paused fleet: retry the failed instances, continue without them, or roll everything back. */
+export async function resolvePause(
+  client: Client,
+  workflowId: string,
+  d: PauseDecision,
+  signer?: StatementSigner,
+  deadlineMs = WORKER_DEADLINE_MS,
+): Promise<PauseStatus> {
+  const u = await preparePause(client, workflowId, d, signer, deadlineMs);
   const handle = client.workflow.getHandle(workflowId);
-  const status = await getStatus(client, workflowId);
+  return client.withDeadline(Date.now() + deadlineMs, () => handle.executeUpdate(resolvePauseUpdate, { args: [u.args], updateId: u.updateId }));
+}
+
+/** The decision for the gate named, or the one that waits now, signed when a signer is given. */
+export async function prepareDecision(
+  client: Client,
+  workflowId: string,
+  decision: 'approve' | 'reject',
+  d: Decision,
+  signer?: StatementSigner,
+  deadlineMs = WORKER_DEADLINE_MS,
+): Promise<PreparedUpdate<Decision>> {
+  const status = await getStatus(client, workflowId, deadlineMs);
   const gate: GateName | undefined = d.gate ?? status.gates.find((g) => g.state === 'waiting')?.gate;
   if (!gate) throw new NoGateWaiting(`no gate of ${workflowId} is waiting for a decision (stage: ${status.stage}, outcome: ${status.outcome})`);
   const sofar = status.gates.find((g) => g.gate === gate)?.approvals?.length ?? 0;
+  const signed = signer
+    ? await signDecision(signer, workflowId, status, { kind: 'gate', gate }, decision === 'reject' && d.rollback ? 'reject-rollback' : decision, d.comment)
+    : undefined;
+  const args: Decision = { ...d, gate, ...(signer ? { by: signer.name, signed } : {}) };
   const update = decision === 'approve' ? approveUpdate : rejectUpdate;
-  return client.withDeadline(Date.now() + CALL_DEADLINE_MS, () =>
-    handle.executeUpdate(update, { args: [{ ...d, gate }], updateId: decisionUpdateId(gate, decision, d.by, sofar) }),
-  );
+  return { name: update.name, args, updateId: decisionUpdateId(gate, decision, args.by, sofar) };
+}
+
+/** Approve or reject a gate; with no gate named, the one that waits. A retry with the same gate is deduplicated. */
+export async function decide(
+  client: Client,
+  workflowId: string,
+  decision: 'approve' | 'reject',
+  d: Decision,
+  signer?: StatementSigner,
+  deadlineMs = WORKER_DEADLINE_MS,
+): Promise<GateStatus> {
+  const u = await prepareDecision(client, workflowId, decision, d, signer, deadlineMs);
+  const handle = client.workflow.getHandle(workflowId);
+  const update = decision === 'approve' ? approveUpdate : rejectUpdate;
+  return client.withDeadline(Date.now() + deadlineMs, () => handle.executeUpdate(update, { args: [u.args], updateId: u.updateId }));
 }
 
 /** What Temporal knows about an upgrade without asking a worker. */
@@ -197,7 +328,7 @@ export async function finalStatus(client: Client, workflowId: string, runId: str
 export async function upgradeInput(client: Client, workflowId: string, runId: string): Promise<UpgradeInput> {
   const namespace = client.options.namespace;
   // The first event is WorkflowExecutionStarted; one event is all that is needed, however long the history.
-  const res = await client.withDeadline(Date.now() + CALL_DEADLINE_MS, () =>
+  const res = await client.withDeadline(Date.now() + WORKER_DEADLINE_MS, () =>
     client.workflowService.getWorkflowExecutionHistory({ namespace, execution: { workflowId, runId }, maximumPageSize: 1 }),
   );
   const started = res.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
@@ -249,9 +380,34 @@ export async function listUpgrades(client: Client, limit: number): Promise<Upgra
  * Ask the workflow to stop at its next safe point (a batch under way finishes first) and roll back every instance
  * this run changed, through the same rollback as a failed health check.
  */
-export async function cancelWithRollback(client: Client, workflowId: string, r: AbortRequest): Promise<AbortStatus> {
+export async function cancelWithRollback(
+  client: Client,
+  workflowId: string,
+  r: AbortRequest,
+  signer?: StatementSigner,
+  deadlineMs = WORKER_DEADLINE_MS,
+): Promise<AbortStatus> {
+  const u = await prepareAbort(client, workflowId, r, signer, deadlineMs);
   const handle = client.workflow.getHandle(workflowId);
-  return client.withDeadline(Date.now() + CALL_DEADLINE_MS, () => handle.executeUpdate(abortWithRollbackUpdate, { args: [r], updateId: ABORT_UPDATE_ID }));
+  return client.withDeadline(Date.now() + deadlineMs, () => handle.executeUpdate(abortWithRollbackUpdate, { args: [u.args], updateId: u.updateId }));
+}
+
+/** The abort-with-rollback request, signed when a signer is given. */
+export async function prepareAbort(
+  client: Client,
+  workflowId: string,
+  r: AbortRequest,
+  signer?: StatementSigner,
+  deadlineMs = WORKER_DEADLINE_MS,
+): Promise<PreparedUpdate<AbortRequest>> {
+  const args: AbortRequest = signer
+    ? {
+        ...r,
+        by: signer.name,
+        signed: await signDecision(signer, workflowId, await getStatus(client, workflowId, deadlineMs), { kind: 'abort' }, 'abort-rollback', r.reason),
+      }
+    : r;
+  return { name: abortWithRollbackUpdate.name, args, updateId: ABORT_UPDATE_ID };
 }
 
 /** Ask the workflow to stop; it finishes the container it is replacing (healthy or rolled back) first. */

@@ -1,6 +1,7 @@
 // A plan file on disk → the workflow's UpgradeInput: read, parse, check, apply defaults and command-line overrides.
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { DEFAULT_SIGNATURE_MAX_AGE_MS } from '../shared/signed-decisions';
+import { parsePublicKey } from '../shared/sshsig';
 import { DEFAULT_GATES, type UpgradeInput } from '../shared/types';
 import { toLoadBalancerInput } from './load-balancer';
 import { parsePlanText } from './parse';
@@ -14,7 +15,6 @@ export const DEFAULTS = {
   batchSize: 1,
   // Like Swarm's update-monitor default: watch each healthy batch a little before the next one goes.
   soakMs: 5_000,
-  backupDir: '.tyk-upgrade/backups',
   helloPath: 'hello',
 };
 
@@ -35,7 +35,7 @@ export interface LoadedPlan {
 
 export async function loadPlan(file: string, overrides: PlanOverrides = {}): Promise<LoadedPlan> {
   const plan = parsePlanText(await readPlanFile(file), file);
-  return { file, plan, input: toUpgradeInput(plan, file, overrides) };
+  return { file, plan, input: toUpgradeInput(plan, overrides) };
 }
 
 export async function readPlanFile(file: string): Promise<string> {
@@ -57,8 +57,7 @@ function readProblem(err: NodeJS.ErrnoException): string {
   return err.message;
 }
 
-/** Relative backup folders are resolved against the plan file's folder, so a plan means the same from any cwd. */
-export function toUpgradeInput(plan: PlanFile, file: string, o: PlanOverrides): UpgradeInput {
+export function toUpgradeInput(plan: PlanFile, o: PlanOverrides = {}): UpgradeInput {
   const input: UpgradeInput = {
     stack: plan.stack,
     gateways: plan.gateway.instances.map((g) => ({
@@ -76,12 +75,19 @@ export function toUpgradeInput(plan: PlanFile, file: string, o: PlanOverrides): 
     healthTimeoutMs: plan.healthTimeout ?? DEFAULTS.healthTimeoutMs,
     batchSize: plan.batchSize ?? DEFAULTS.batchSize,
     soakMs: plan.soak ?? DEFAULTS.soakMs,
-    backupDir: resolve(dirname(resolve(file)), plan.backupDir ?? DEFAULTS.backupDir),
     keepOldContainers: plan.keepOldContainers ?? false,
   };
+  // Each host's worker resolves it against its own folder (src/activities/backup-folder.ts).
+  if (plan.backupSubfolder) input.backupDir = plan.backupSubfolder;
   if (plan.gateway.repository) input.gatewayRepository = plan.gateway.repository;
   if (plan.approvals !== undefined) input.approvals = plan.approvals;
   if (plan.approverMustDifferFromStarter) input.approverMustDifferFromStarter = true;
+  if (plan.approvers) {
+    // The key without its comment: what is signed with, shown and compared is the key itself.
+    input.approvers = plan.approvers.map((a) => ({ name: a.name, key: parsePublicKey(a.key).line }));
+    if (plan.requireSignatures) input.requireSignatures = true;
+    input.signatureMaxAgeMs = plan.signatureMaxAge ?? DEFAULT_SIGNATURE_MAX_AGE_MS;
+  }
   if (plan.maxUnavailable !== undefined) input.maxUnavailable = plan.maxUnavailable;
   if (plan.maxFailures !== undefined) input.maxFailures = plan.maxFailures;
   if (plan.onFailure) input.onFailure = plan.onFailure;

@@ -10,7 +10,8 @@ export interface PlanDraft {
   pumps: { container: string; healthUrl: string; current?: string; host?: string }[];
   /** Shown as a comment at the top: where the containers were found. */
   source: string;
-  backupDir?: string;
+  /** `init --backup-subfolder`: a folder inside each host worker's backup folder. */
+  backupSubfolder?: string;
   /** From `init --haproxy-*`: HAProxy's Runtime API, the backend and each gateway's server (haproxySectionFor). */
   loadBalancer?: {
     haproxy: { socket?: string; address?: string; backend: string };
@@ -87,7 +88,9 @@ export function renderPlan(d: PlanDraft): string {
         ]
       : []),
     c(`soak: ${seconds(DEFAULTS.soakMs)}`, 'keep watching each healthy batch this long before the next one goes (0s: none)'),
-    c(`backupDir: ${v(d.backupDir ?? DEFAULTS.backupDir)}`, "on the worker's machine; relative to this file"),
+    d.backupSubfolder
+      ? c(`backupSubfolder: ${v(d.backupSubfolder)}`, "backups go in this folder inside each host worker's --backup-dir")
+      : c('# backupSubfolder: prod', "backups go in each host worker's own --backup-dir; this names a folder inside it"),
     c('keepOldContainers: false', 'true: keep old containers, stopped, as <name>-pre-<tag>'),
     c('allowDowngrade: false', 'true: allow a target older than what runs'),
     c('allowPrerelease: false', 'true: allow targets such as v5.3.0-rc1'),

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { stepProblem } from '../shared/batches';
 import { HOST_NAME } from '../shared/names';
+import { parsePublicKey, SshFormatError } from '../shared/sshsig';
 import { GATES } from '../shared/types';
 import { parseWindow } from '../shared/window';
 import { parseDuration } from '../shared/duration';
@@ -170,6 +171,47 @@ const windows = z.union(
   },
 );
 
+/** A folder inside each host worker's backup folder: relative, and never climbing out of it. */
+const subfolder = text('a folder name such as prod or team-a/prod').superRefine((value, ctx) => {
+  const parts = value.split('/');
+  if (value.startsWith('/') || value.startsWith('~') || parts.some((p) => p === '..' || p === '.' || p === '') || !/^[A-Za-z0-9_./-]+$/.test(value)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${value}" must be a relative folder name inside each worker's backup folder (letters, digits, "_", ".", "-", "/" between names; no "..")`,
+    });
+  }
+});
+
+/**
+ * Until 0.3 the plan named the backup folder, resolved on the operator's machine: every host then wrote to that
+ * path on its own disk. The folder is the worker's now; an old plan says so instead of silently moving backups.
+ */
+const retiredBackupDir = z.unknown().superRefine((_value, ctx) => {
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      "backups now live in each host worker's own folder (`tyk-upgrade worker --backup-dir DIR`; /var/lib/tyk-upgrade/backups under the systemd unit " +
+      'and in the worker image, ~/.local/state/tyk-upgrade/backups for your own worker or `dev`): delete this line, or name a folder inside it with backupSubfolder: NAME',
+  });
+});
+/** An OpenSSH public key line, checked (type, encoding, curve point) so the workflow only ever sees good keys. */
+const publicKey = z.string({ error: 'must be an OpenSSH public key such as "ssh-ed25519 AAAA... alice@laptop"' }).superRefine((value, ctx) => {
+  try {
+    parsePublicKey(value);
+  } catch (err) {
+    if (!(err instanceof SshFormatError)) throw err;
+    ctx.addIssue({ code: 'custom', message: err.message });
+  }
+});
+const approver = z.strictObject(
+  {
+    // It is signed into each statement, one line: no line breaks, and short enough to read in a table.
+    name: text('a name').regex(/^[^\r\n]{1,64}$/, { error: 'must be one line of at most 64 characters' }),
+    key: publicKey,
+  },
+  { error: 'must be a mapping with name: and key: (an OpenSSH public key)' },
+);
+
 const gates = z.array(z.enum(GATES, { error: `must be one of ${GATES.join(', ')}` }), {
   error: `must be a list of gates: ${GATES.join(', ')}, or []`,
 });
@@ -187,6 +229,12 @@ export function planShape(allowPrerelease: boolean) {
       approvalTimeout: duration.optional(),
       approvals: z.int({ error: 'must be a whole number' }).min(1, { error: 'must be at least 1' }).max(10, { error: 'must be at most 10' }).optional(),
       approverMustDifferFromStarter: flag.optional(),
+      approvers: z
+        .array(approver, { error: 'must be a list of approvers, each with name: and key:' })
+        .min(1, { error: 'must list at least one approver' })
+        .optional(),
+      requireSignatures: flag.optional(),
+      signatureMaxAge: duration.optional(),
       drainTimeout: duration.optional(),
       healthTimeout: duration.optional(),
       batchSize: batchSize.optional(),
@@ -195,7 +243,8 @@ export function planShape(allowPrerelease: boolean) {
       onFailure: z.enum(['rollback', 'pause'], { error: 'must be rollback or pause' }).optional(),
       pauseTimeout: duration.optional(),
       soak: duration.optional(),
-      backupDir: text('a folder').optional(),
+      backupSubfolder: subfolder.optional(),
+      backupDir: retiredBackupDir.optional(),
       keepOldContainers: flag.optional(),
       allowDowngrade: flag.optional(),
       allowPrerelease: flag.optional(),
@@ -255,6 +304,7 @@ export function planSchema(allowPrerelease: boolean) {
       const ms = plan[k];
       if (ms !== undefined && ms < 1000) ctx.addIssue({ code: 'custom', path: [k], message: 'must be at least 1s' });
     }
+    signatureRules(plan, ctx);
     for (const issue of unknownServerContainers(
       plan.loadBalancer,
       plan.gateway.instances.map((g) => g.container),
@@ -264,6 +314,50 @@ export function planSchema(allowPrerelease: boolean) {
 }
 
 export type PlanFile = z.output<ReturnType<typeof planSchema>>;
+type PlanShape = z.output<ReturnType<typeof planShape>>;
+
+/** A key's fingerprint; undefined for a key already reported as bad. */
+function fingerprintOf(line: string): string | undefined {
+  try {
+    return parsePublicKey(line).fingerprint;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Approvers are people, one key each; a plan that requires signatures must be able to collect them. */
+function signatureRules(plan: PlanShape, ctx: z.RefinementCtx): void {
+  const approvers = plan.approvers ?? [];
+  const names = new Map<string, number>();
+  const keys = new Map<string, number>();
+  approvers.forEach((a, i) => {
+    const fp = fingerprintOf(a.key);
+    if (names.has(a.name)) ctx.addIssue({ code: 'custom', path: ['approvers', i, 'name'], message: `"${a.name}" is already approvers[${names.get(a.name)}]` });
+    else names.set(a.name, i);
+    if (fp === undefined) return;
+    if (keys.has(fp))
+      ctx.addIssue({ code: 'custom', path: ['approvers', i, 'key'], message: `this key (${fp}) is already approvers[${keys.get(fp)}]'s: one key per person` });
+    else keys.set(fp, i);
+  });
+  for (const k of ['requireSignatures', 'signatureMaxAge'] as const) {
+    if (plan[k] !== undefined && !approvers.length)
+      ctx.addIssue({ code: 'custom', path: [k], message: 'needs approvers: (a name and an OpenSSH public key each)' });
+  }
+  if (plan.signatureMaxAge !== undefined && (plan.signatureMaxAge < 10_000 || plan.signatureMaxAge > 24 * 3_600_000)) {
+    ctx.addIssue({ code: 'custom', path: ['signatureMaxAge'], message: 'must be between 10s and 24h' });
+  }
+  if (plan.requireSignatures && approvers.length) {
+    // The starter signs too, and with approverMustDifferFromStarter cannot be one of a gate's approvers.
+    const needed = (plan.approvals ?? 1) + (plan.approverMustDifferFromStarter ? 1 : 0);
+    if (approvers.length < needed) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approvers'],
+        message: `lists ${approvers.length} approver${approvers.length === 1 ? '' : 's'}, but signed gates need ${needed} (approvals: ${plan.approvals ?? 1}${plan.approverMustDifferFromStarter ? ', plus the starter, who may not approve' : ''})`,
+      });
+    }
+  }
+}
 
 /** The keys the object at `path` allows (for "did you mean" hints), found by walking the shape. */
 export function allowedKeys(path: PropertyKey[]): string[] {

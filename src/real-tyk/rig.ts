@@ -11,7 +11,7 @@ import { localImage, parseRef, REAL_TYK_BUILDS, refName, type RealTykRef } from 
 import { ensureBinary } from './binary';
 import { ensureImage, ensurePulled, inRegistry, type ImageResult } from './image';
 
-/** Go builds at once: each takes ~1.5 GB and both cores, so two is what 2 cores / 24 GB carry. */
+/** At most two Go builds at once: each uses every core by itself, and more would only add memory, not speed. */
 const PARALLEL_BUILDS = 2;
 
 const log = (line: string) => process.stderr.write(`[rig] ${line}\n`);

@@ -4,7 +4,7 @@
 // internet.
 import type Docker from 'dockerode';
 import { imageAvailable } from '../activities/images';
-import { REAL_TYK_REPOSITORY } from '../real-tyk/catalog';
+import { REAL_TYK_REPOSITORY } from '../shared/names';
 
 /** In the order "auto" tries the local ones: real Tyk first, the stand-ins (tests, faults) only when it is absent. */
 export const IMAGE_SOURCES = ['real', 'standin', 'tyk'] as const;
@@ -45,7 +45,7 @@ const SOURCES: Record<ConcreteSource, Source> = {
   },
   standin: {
     label: 'stand-in images from the local registry',
-    repos: (r) => ({ gateway: `${r}/tyk-gateway/tyk-gateway`, pump: `${r}/tyk-pump/tyk-pump`, redis: RIG_REDIS(r) }),
+    repos: (r) => ({ gateway: `${r}/standin/tyk-gateway`, pump: `${r}/standin/tyk-pump`, redis: RIG_REDIS(r) }),
     howToGet: (r) =>
       `the stand-ins are built by the tyk-upgrade repository's rig, not shipped in the package: in a clone of it run \`bash rig/setup.sh test\`, which pushes them to ${r} (or pass --registry where they are)`,
   },

@@ -18,6 +18,8 @@ const ACTIVITY = {
   HealthCheckFailed: Exit.UpgradeFailed,
   BackupMismatch: Exit.UpgradeFailed,
   BackupNoSpace: Exit.StackNotReady,
+  /** A host's backup folder is missing or cannot be written: refused at preflight, before anything stops. */
+  BackupFolderUnusable: Exit.StackNotReady,
   /** A host's worker cannot reach its own Docker engine. */
   DockerUnreachable: Exit.DockerUnreachable,
   /** No worker polls a host's task queue, so nothing can run there. */
@@ -47,6 +49,28 @@ const REFUSAL = {
   NotRunning: Exit.WorkflowState,
 } as const satisfies Record<string, ExitCode>;
 
+/** A decision's signature or signed statement is refused (docs/approvals.md): nothing changed either. */
+const SIGNATURE = {
+  /** Signatures are required and the decision carries none. */
+  SignatureRequired: Exit.SignatureRefused,
+  /** The signature or statement text does not parse, or was made for another namespace. */
+  SignatureMalformed: Exit.SignatureRefused,
+  /** The key that signed is not one of the plan's approvers. */
+  SignerUnknown: Exit.SignatureRefused,
+  /** The signature does not verify over the statement: changed after signing, or the signature of other text. */
+  SignatureInvalid: Exit.SignatureRefused,
+  /** The statement is about another workflow or another upgrade (an earlier run of the same stack). */
+  StatementOtherUpgrade: Exit.SignatureRefused,
+  /** The statement decides another gate or pause, or another decision than the one asked for. */
+  StatementOtherDecision: Exit.SignatureRefused,
+  /** The decision's own fields (name, comment) differ from what was signed. */
+  StatementMismatch: Exit.SignatureRefused,
+  /** This signature was already used for a decision of this upgrade. */
+  StatementReused: Exit.SignatureRefused,
+  /** Older than the plan allows, or dated ahead of the workflow's clock. */
+  StatementExpired: Exit.SignatureRefused,
+} as const satisfies Record<string, ExitCode>;
+
 /** How an upgrade ends when it does not succeed: the workflow's own failure type. */
 const OUTCOME = {
   UpgradeFailed: Exit.UpgradeFailed,
@@ -57,8 +81,8 @@ const OUTCOME = {
   UpgradeCancelled: Exit.UpgradeStopped,
 } as const satisfies Record<string, ExitCode>;
 
-const EXIT_OF: Record<string, ExitCode> = { ...ACTIVITY, ...STAGE, ...REFUSAL, ...OUTCOME };
-export type ErrorTypeName = keyof typeof ACTIVITY | keyof typeof STAGE | keyof typeof REFUSAL | keyof typeof OUTCOME;
+const EXIT_OF: Record<string, ExitCode> = { ...ACTIVITY, ...STAGE, ...REFUSAL, ...SIGNATURE, ...OUTCOME };
+export type ErrorTypeName = keyof typeof ACTIVITY | keyof typeof STAGE | keyof typeof REFUSAL | keyof typeof SIGNATURE | keyof typeof OUTCOME;
 /** Each type's name, to throw and compare without string literals. */
 export const ErrorType = Object.fromEntries(Object.keys(EXIT_OF).map((k) => [k, k])) as { readonly [K in ErrorTypeName]: K };
 

@@ -19,5 +19,7 @@ export const Exit = {
   UpgradeRolledBack: 9,
   /** A person stopped the upgrade: rejected, approval timed out, cancelled or terminated. */
   UpgradeStopped: 10,
+  /** A decision's signature was refused: unsigned when required, bad or unknown key, another upgrade or gate, re-used, too old. */
+  SignatureRefused: 11,
 } as const;
 export type ExitCode = (typeof Exit)[keyof typeof Exit];

@@ -10,9 +10,14 @@ export const WORKFLOW_TYPE = 'upgradeFleet';
 export const BATCH_WORKFLOW_TYPE = 'upgradeBatch';
 export const ROLLBACK_WORKFLOW_TYPE = 'rollbackBatch';
 
+const HOST_QUEUE = 'tyk-upgrade.host.';
 /** Each Docker host's worker polls its own queue; only it touches that host's engine, files and Redis. */
 export function hostTaskQueue(host: string): string {
-  return `tyk-upgrade.host.${host}`;
+  return `${HOST_QUEUE}${host}`;
+}
+/** The host whose own queue this is, or undefined for a main queue. */
+export function hostOfTaskQueue(taskQueue: string): string | undefined {
+  return taskQueue.startsWith(HOST_QUEUE) ? taskQueue.slice(HOST_QUEUE.length) : undefined;
 }
 const HOST_MARK = ' tyk-upgrade-host=';
 /** A host worker says which host it serves in its identity, so `init` can find the fleet through Temporal. */
@@ -25,6 +30,9 @@ export function hostOfIdentity(identity: string): string | undefined {
 }
 /** Host names are task-queue and folder names too. */
 export const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+
+/** How long a client waits for a worker to take its work (a query, an update, a look-only run); the CLI's --worker-timeout. */
+export const WORKER_DEADLINE_MS = 30_000;
 
 /** Children of one upgrade run get ids under the parent's, so a retry of the parent finds the same children. */
 export function childWorkflowId(parentId: string, what: string): string {
@@ -44,7 +52,13 @@ export function workflowIdFor(stack: string): string {
 export const SA_STACK = defineSearchAttributeKey('TykStack', SearchAttributeType.KEYWORD);
 export const SA_TARGET_VERSION = defineSearchAttributeKey('TykTargetVersion', SearchAttributeType.KEYWORD);
 export const SA_STAGE = defineSearchAttributeKey('TykStage', SearchAttributeType.KEYWORD);
-export const SEARCH_ATTRIBUTES = [SA_STACK, SA_TARGET_VERSION, SA_STAGE];
+/**
+ * What a run is, set by the client at start: `upgrade` for an upgrade, `look` for the look-only runs of `init`
+ * and `plan`. Batch children carry none. The Web UI's list of upgrades is the query UPGRADES_QUERY.
+ */
+export const SA_RUN = defineSearchAttributeKey('TykRun', SearchAttributeType.KEYWORD);
+export const UPGRADES_QUERY = 'TykRun = "upgrade"';
+export const SEARCH_ATTRIBUTES = [SA_STACK, SA_TARGET_VERSION, SA_STAGE, SA_RUN];
 
 /** Names given to containers while an upgrade holds them, so a retry can tell where it stopped. */
 export function oldContainerName(name: string): string {
@@ -65,3 +79,9 @@ export function retiredContainerName(name: string, fromTag: string): string {
 export const SANDBOX_LABEL = 'io.tyk-upgrade.sandbox';
 /** Marks a container's Tyk role (gateway or pump) for discovery, whatever its image is called. */
 export const ROLE_LABEL = 'io.tyk-upgrade.role';
+
+/**
+ * Where the rig puts real Tyk built from Tyk's source, under the local registry, never beside the stand-ins: the
+ * rig (src/real-tyk) pushes there, the sandbox runs from there (the package leaves the rig out, not these names).
+ */
+export const REAL_TYK_REPOSITORY = { gateway: 'tyk-real/tyk-gateway', pump: 'tyk-real/tyk-pump' } as const;

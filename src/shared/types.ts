@@ -1,6 +1,8 @@
 // Data that crosses the workflow boundary: workflow input, activity inputs/results, the status query.
 // Plain JSON only. Nothing here may carry a value read from tyk.conf or pump.conf: it lands in workflow history.
 import type { LoadBalancerInput } from './load-balancer';
+import type { Approver, VerifiedSignature } from './signed-decisions';
+import type { Signed } from './statement';
 
 export type Role = 'gateway' | 'pump';
 /** after-canary waits after the first batch of gateways, when there is more than one batch. */
@@ -52,8 +54,19 @@ export interface UpgradeInput {
   approvals?: number;
   /** The person who started the upgrade may not approve it. */
   approverMustDifferFromStarter?: boolean;
-  /** Who started it, as the CLI was told (`--by`, else the user name): a claim, like every name here. */
+  /** Who started it, as the CLI was told (`--by`, else the user name): a claim, unless the start is signed. */
   startedBy?: string;
+  /**
+   * People whose SSH keys may sign decisions (docs/approvals.md): a name and an OpenSSH public key line each.
+   * With them, a signed decision is verified by the workflow and recorded with its signer.
+   */
+  approvers?: Approver[];
+  /** Every gate and pause decision and the start must be signed by an approver's key. */
+  requireSignatures?: boolean;
+  /** A signed statement older than this is refused (default 15 minutes). */
+  signatureMaxAgeMs?: number;
+  /** The starter's signed statement (plan hash, name, time); required with requireSignatures. */
+  startSigned?: Signed;
   /** How long a gateway may drain on stop; longer than Tyk's own 30 s by default. */
   drainTimeoutSec: number;
   healthTimeoutMs: number;
@@ -72,8 +85,12 @@ export interface UpgradeInput {
   pauseTimeoutMs?: number;
   /** After each batch (and the pump) is healthy, keep watching it this long before moving on; 0 or absent: none. */
   soakMs?: number;
-  /** Where backups go, on each host's own disk. */
-  backupDir: string;
+  /**
+   * Where on each host the backups go: a subfolder of that host worker's own backup folder (the plan's
+   * backupSubfolder), or absent for the folder itself. An absolute path, as 0.3 sent it, is used as it is, so a
+   * run started by 0.3 finishes where it began.
+   */
+  backupDir?: string;
   keepOldContainers: boolean;
   /** Take each gateway out of this load balancer before its stop, put it back once healthy; absent: no such step. */
   loadBalancer?: LoadBalancerInput;
@@ -181,8 +198,10 @@ export interface GateStatus {
   comment?: string;
   waitingSince?: string;
   /** Four-eyes: the approvals so far; the gate opens at `required`. */
-  approvals?: { by: string; at: string; comment?: string }[];
+  approvals?: { by: string; at: string; comment?: string; signer?: VerifiedSignature }[];
   required?: number;
+  /** The verified signature of the decision that closed the gate (without four-eyes; or a reject). */
+  signer?: VerifiedSignature;
 }
 
 export const STAGES = ['preflight', 'backup', 'pull', 'before-gateways', 'gateways', 'before-pump', 'pump', 'verify'] as const;
@@ -222,20 +241,34 @@ export interface PauseStatus {
   by?: string;
   at?: string;
   comment?: string;
+  signer?: VerifiedSignature;
 }
 
 export interface PauseDecision {
   choice: PauseChoice;
   by?: string;
   comment?: string;
+  /** A statement signed by an approver's key (required when the plan requires signatures). */
+  signed?: Signed;
 }
 
 /** `cancel --rollback`: stop at the next safe point and roll back everything this run changed. */
 export interface AbortRequest {
   by?: string;
   reason?: string;
+  signed?: Signed;
 }
-export type AbortStatus = AbortRequest & { at: string; rollback: true };
+export type AbortStatus = Omit<AbortRequest, 'signed'> & { at: string; rollback: true; signer?: VerifiedSignature };
+
+/** A decision the workflow did not act on, kept because a Signal cannot be refused to its sender. */
+export interface RefusedDecision {
+  at: string;
+  /** What was asked: "approve gate before-gateways", "resume pause 1: continue", "abort with rollback". */
+  asked: string;
+  /** The refusal's failure type (errors.ts) and message, as an Update would have been refused with. */
+  type: string;
+  message: string;
+}
 
 export interface HostBackup {
   host?: string;
@@ -256,6 +289,14 @@ export interface UpgradeStatus {
   upgradeId?: string;
   /** Which run of the upgrade this is: 1, then one more each time it continues as new (absent: 1). */
   run?: number;
+  /** The verified signature of the start (plans that require signatures). */
+  startSigner?: VerifiedSignature;
+  /** Signals that were not acted on (unsigned or badly signed under required signatures). */
+  refused?: RefusedDecision[];
+  /** Every signed statement the workflow accepted, in order (the start first), for an auditor to re-check. */
+  signatures?: VerifiedSignature[];
+  /** The plan requires every decision to be signed. */
+  signaturesRequired?: boolean;
   outcome: Outcome;
   stage: StageName | 'done';
   stages: { name: StageName; state: StageState; startedAt?: string; endedAt?: string }[];
@@ -354,4 +395,6 @@ export interface Decision {
   comment?: string;
   /** With a reject: also roll back every instance this run changed, as a failed health check would. */
   rollback?: boolean;
+  /** A statement signed by an approver's key (required when the plan requires signatures). */
+  signed?: Signed;
 }

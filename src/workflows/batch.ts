@@ -12,7 +12,9 @@ import { instanceKey } from '../shared/names';
 import type { InstancePlan, InstanceStatus } from '../shared/types';
 import { lbGateway, lbOf, lbOptions } from './load-balancer';
 import { batchStatusQuery } from './messages';
-import { DOCKER_CHANGE, failureMessage, on, SHORT } from './routing';
+import { DOCKER_CHANGE, SHORT } from './activity-options';
+import { failureMessage } from './failures';
+import { on } from './routing';
 
 export interface BatchInput {
   stack: string;

@@ -1,6 +1,7 @@
 // The Markdown the Web UI shows as the workflow's current details. Pure.
 import { workflowIdFor } from '../shared/names';
-import type { UpgradeStatus } from '../shared/types';
+import { signedBy, signedDecision } from '../shared/signed-decisions';
+import type { GateStatus, UpgradeStatus } from '../shared/types';
 
 const MARK: Record<string, string> = {
   pending: '·',
@@ -15,6 +16,7 @@ const MARK_BATCH: Record<string, string> = { pending: '·', running: '▶', done
 /** `namespace` makes each batch's child workflow a link in the Web UI (root-relative, so any UI address works). */
 export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
   const lines = [`**Tyk upgrade of \`${s.stack}\`** — ${s.outcome === 'running' ? `stage **${s.stage}**` : `**${s.outcome}**`}`, ''];
+  if (s.startSigner) lines.push(`Started by ${signedBy(s.startSigner)}.`, '');
   lines.push('| stage | state | started | ended |', '|---|---|---|---|');
   for (const st of s.stages) {
     lines.push(`| ${st.name} | ${MARK[st.state]} ${st.state} | ${st.startedAt ?? ''} | ${st.endedAt ?? ''} |`);
@@ -71,24 +73,54 @@ export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
   const waiting = s.gates.find((g) => g.state === 'waiting');
   if (waiting) {
     const id = workflowIdFor(s.stack);
+    const so = waiting.approvals?.length ? ` (${waiting.approvals.map((a) => (a.signer ? signedBy(a.signer) : a.by)).join(', ')})` : '';
     lines.push(
       '',
-      `**Waiting for approval at \`${waiting.gate}\`** since ${waiting.waitingSince}${waiting.required ? ` — ${waiting.approvals?.length ?? 0} of ${waiting.required} approvals${waiting.approvals?.length ? ` (${waiting.approvals.map((a) => a.by).join(', ')})` : ''}` : ''}.`,
+      `**Waiting for approval at \`${waiting.gate}\`** since ${waiting.waitingSince}${waiting.required ? ` — ${waiting.approvals?.length ?? 0} of ${waiting.required} approvals${so}` : ''}.`,
       '',
-      `Approve: \`tyk-upgrade approve ${id} --gate ${waiting.gate}\``,
-      '',
-      `Reject: \`tyk-upgrade reject ${id} --gate ${waiting.gate} --reason "..."\``,
-      '',
-      `From the Web UI: More Actions → Send an Update → \`approveGate\` with \`{"gate": "${waiting.gate}", "by": "<your name>", "comment": "<ticket>"}\`${waiting.required ? ` (\`"by"\` is required: ${waiting.required} different people must approve)` : ''}; \`rejectGate\` likewise, with \`"rollback": true\` to also roll back what this run changed.`,
     );
+    if (s.signaturesRequired) {
+      lines.push(
+        `Decisions must be signed with an approver's SSH key: \`tyk-upgrade approve ${id} --gate ${waiting.gate} --sign-key ~/.ssh/id_ed25519\` (or \`reject ... --reason "..."\`).`,
+        '',
+        `From the Web UI: run \`tyk-upgrade sign approve ${id} --gate ${waiting.gate} --sign-key ~/.ssh/id_ed25519\` and paste the JSON it prints into More Actions → Send an Update → \`approveGate\` (\`sign reject\` → \`rejectGate\`). An unsigned update is refused.`,
+      );
+    } else {
+      lines.push(
+        `Approve: \`tyk-upgrade approve ${id} --gate ${waiting.gate}\``,
+        '',
+        `Reject: \`tyk-upgrade reject ${id} --gate ${waiting.gate} --reason "..."\``,
+        '',
+        `From the Web UI: More Actions → Send an Update → \`approveGate\` with \`{"gate": "${waiting.gate}", "by": "<your name>", "comment": "<ticket>"}\`${waiting.required ? ` (\`"by"\` is required: ${waiting.required} different people must approve)` : ''}; \`rejectGate\` likewise, with \`"rollback": true\` to also roll back what this run changed.`,
+      );
+    }
   }
   const decided = s.gates.filter((g) => g.by);
   if (decided.length) {
-    lines.push('', '| gate | decision | by | at | comment |', '|---|---|---|---|---|');
-    for (const g of decided) lines.push(`| ${g.gate} | ${g.state} | ${g.by} | ${g.at} | ${escapeCell(g.comment ?? '')} |`);
+    const signed = decided.some((g) => signersOf(g).length);
+    lines.push('', `| gate | decision | by | at | comment |${signed ? ' signature |' : ''}`, `|---|---|---|---|---|${signed ? '---|' : ''}`);
+    for (const g of decided) {
+      const sig = signersOf(g)
+        .map((x) => escapeCell(signedBy(x)))
+        .join('; ');
+      lines.push(`| ${g.gate} | ${g.state} | ${g.by} | ${g.at} | ${escapeCell(g.comment ?? '')} |${signed ? ` ${sig || 'unsigned'} |` : ''}`);
+    }
   }
+  if (s.pause?.state === 'decided' && s.pause.signer) lines.push('', `Pause ${s.pause.number}: ${s.pause.choice}, signed by ${signedBy(s.pause.signer)}.`);
+  if (s.abort?.signer) lines.push('', `Cancel with rollback asked by ${signedBy(s.abort.signer)}.`);
+  if (s.refused?.length) {
+    lines.push('', '**Refused, not acted on** (signals):', '');
+    for (const r of s.refused) lines.push(`- ${r.at}: ${escapeCell(r.asked)} — ${r.type}: ${escapeCell(r.message)}`);
+  }
+  if (s.signatures?.length)
+    lines.push('', `Signed decisions, each verified by the workflow: ${s.signatures.map((x) => `${signedDecision(x)} by ${x.name}`).join('; ')}.`);
   if (s.reason) lines.push('', `**Reason:** ${escapeCell(s.reason)}`);
   return lines.join('\n');
+}
+
+/** The verified signatures that decided a gate: each four-eyes approval's, or the one decision's. */
+function signersOf(g: GateStatus) {
+  return [...(g.approvals ?? []).map((a) => a.signer), g.signer].filter((x) => x !== undefined);
 }
 
 function escapeCell(text: string): string {

@@ -4,7 +4,9 @@ import type { FoundContainer } from '../activities/discover';
 import type { DryRunReport } from '../activities/dry-run';
 import type { HaproxyServer, ServerMatch } from '../activities/load-balancer/discover';
 import type { UpgradeInput } from '../shared/types';
-import { explainNoWorker, failureMessage, firstContact, retry, SHORT } from './routing';
+import { retry, SHORT } from './activity-options';
+import { explainNoWorker, failureMessage } from './failures';
+import { firstContact } from './routing';
 
 export interface HostAnswer<T> {
   host?: string;

@@ -3,7 +3,7 @@
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { LbGateway, LoadBalancerInput } from '../shared/load-balancer';
 import type { InstancePlan } from '../shared/types';
-import { retry } from './routing';
+import { retry } from './activity-options';
 
 /** How long one call may wait at most: the drain or ready timeout (HAProxy), or the hook's deadline. */
 function waitMs(lb: LoadBalancerInput): number {

@@ -4,7 +4,9 @@
 // Deterministic workflow code.
 import { condition, patched, workflowInfo } from '@temporalio/workflow';
 import type { NotifyEventName, NotifyRequest, UpgradeInput, UpgradeStatus } from '../shared/types';
-import { failureMessage, NOTIFY, on } from './routing';
+import { NOTIFY } from './activity-options';
+import { failureMessage } from './failures';
+import { on } from './routing';
 
 export interface Notifier {
   /** False when replaying a run recorded before notifications existed: then nothing is sent. */

@@ -15,6 +15,8 @@ import { FAULTY_REPO, freePort, GATEWAY_REPO, PUMP_REPO, startRedis, tempDir, te
 
 export interface HostWorker {
   child: ChildProcess;
+  /** Its own backup folder (`--backup-dir`), as on a real host. */
+  backupDir: string;
   output(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Resolves once it polls (it prints its start line). */
@@ -46,12 +48,15 @@ export interface WorkerOptions {
   /** A checkpoint where the worker kills itself (TYK_UPGRADE_CRASH_AT). */
   crashAt?: string;
   args?: string[];
+  /** Its --backup-dir; default: a folder of its own. */
+  backupDir?: string;
 }
 
 export function spawnHostWorker(host: string, taskQueue: string, dockerHost: string, opts: WorkerOptions = {}): HostWorker {
+  const backupDir = opts.backupDir ?? tempDir(`${host}-backups`);
   const child = spawn(
     process.execPath,
-    [join(__dirname, '..', '..', 'src', 'client.js'), 'worker', '--host', host, '--task-queue', taskQueue, ...(opts.args ?? [])],
+    [join(__dirname, '..', '..', 'src', 'client.js'), 'worker', '--host', host, '--task-queue', taskQueue, '--backup-dir', backupDir, ...(opts.args ?? [])],
     {
       env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), DOCKER_HOST: dockerHost, TYK_UPGRADE_CRASH_AT: opts.crashAt ?? '' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,6 +76,7 @@ export function spawnHostWorker(host: string, taskQueue: string, dockerHost: str
   );
   return {
     child,
+    backupDir,
     output: () => out,
     exited,
     ready: Promise.race([ready, exited.then(() => Promise.reject(new Error(`worker for ${host} exited: ${out}`)))]),
@@ -163,7 +169,6 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       healthTimeoutMs: 20_000,
       batchSize: 1,
       soakMs: 1_000,
-      backupDir: tempDir(`${opts.prefix}-backups`),
       keepOldContainers: false,
       ...overrides,
     }),

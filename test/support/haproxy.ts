@@ -27,7 +27,12 @@ export interface TestHaproxy {
   stop(): Promise<void>;
 }
 
-export async function startHaproxy(opts: { servers: HaproxyServerSpec[]; backend?: string; tcpApi?: boolean }): Promise<TestHaproxy> {
+/**
+ * `retries: false` turns off HAProxy's retry of a failed connection on another server (`retries 0`, no
+ * `redispatch`): a request sent to a gateway that does not listen then fails where a client sees it, instead of
+ * being quietly sent elsewhere.
+ */
+export async function startHaproxy(opts: { servers: HaproxyServerSpec[]; backend?: string; tcpApi?: boolean; retries?: boolean }): Promise<TestHaproxy> {
   const dir = tempDir('haproxy');
   const backend = opts.backend ?? 'tyk';
   const frontendPort = await freePort();
@@ -47,9 +52,7 @@ defaults
   timeout connect 1s
   timeout client 30s
   timeout server 30s
-  retries 2
-  option redispatch 1
-
+${opts.retries === false ? '  retries 0\n' : '  retries 2\n  option redispatch 1\n'}
 frontend fe
   bind 127.0.0.1:${frontendPort}
   default_backend ${backend}

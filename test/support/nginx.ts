@@ -1,13 +1,16 @@
 // A real nginx (Debian's) in front of gateways, as a process on 127.0.0.1: passive health checks only (nginx open
-// source has no active ones), and idempotent requests retried on the next upstream.
+// source has no active ones), and requests retried on the next upstream — a GET always, a POST only when it was
+// not yet sent (connection refused), so a POST in flight on a gateway that stops fails where a client sees it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { freePort, tempDir, waitFor } from './services';
 
 export interface Nginx {
   url: string;
+  /** nginx's error log (level warn): why each request it could not serve failed. */
+  errorLog(): string;
   stop(): void;
 }
 
@@ -43,5 +46,6 @@ ${servers}
   const nginx: ChildProcess = spawn('nginx', ['-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   await waitFor('nginx', async () => ((await request(`${url}/hello`)).statusCode === 200 ? true : undefined));
-  return { url, stop: () => void nginx.kill('SIGQUIT') };
+  const log = join(dir, 'error.log');
+  return { url, errorLog: () => (existsSync(log) ? readFileSync(log, 'utf8') : ''), stop: () => void nginx.kill('SIGQUIT') };
 }

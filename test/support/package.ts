@@ -5,7 +5,7 @@
 // dependencies from the npm registry.
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { cp } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -63,6 +63,7 @@ export function packedPackage(): Promise<string> {
       rmSync(staging, { recursive: true, force: true });
     }
     rmSync(copy, { recursive: true, force: true });
+    pruneOlder(dir);
     return tgz;
   })();
   return packed;
@@ -103,5 +104,19 @@ export async function cachedInstall(tgz: string): Promise<Installed> {
     // Another test process installed the same tarball first.
     rmSync(fresh.prefix, { recursive: true, force: true });
   }
+  pruneOlder(prefix);
   return done(prefix);
+}
+
+/**
+ * Earlier contents' tarballs and installs are of no more use; those a day old go (not newer ones: another checkout
+ * on this machine may be testing with its own right now).
+ */
+function pruneOlder(dir: string): void {
+  const parent = dirname(dir);
+  const dayAgo = Date.now() - 24 * 3600_000;
+  for (const other of readdirSync(parent)) {
+    const p = join(parent, other);
+    if (p !== dir && statSync(p).mtimeMs < dayAgo) rmSync(p, { recursive: true, force: true });
+  }
 }

@@ -2,7 +2,7 @@
 // time to start one per file), then node's test runner over every test file in three lanes that run side by side.
 // Within a lane files run one at a time. The second lane holds the files that bring their own Docker engines
 // (simulated hosts) or their own Temporal cluster, so the lanes never share an engine's containers or a fixed
-// port; the third the end-to-end files on real Tyk (real-*.test.ts: the images rig/tyk-real.sh builds, heavier
+// port; the third the files on real Tyk (real-*.test.ts and the contract test: the images rig/tyk-real.sh builds, heavier
 // than the stand-ins, so one at a time beside the others); everything else shares the one engine in the first.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -63,7 +63,14 @@ async function main(): Promise<number> {
   const second = files.filter((f) => SECOND_LANE.some((re) => re.test(f)));
   const real = files.filter((f) => REAL_LANE.some((re) => re.test(f)));
   const first = files.filter((f) => !second.includes(f) && !real.includes(f));
-  const env = { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_UI_URL: server.uiUrl, TYK_UPGRADE_TEST_DIR: dir };
+  // Workers that are not given --backup-dir write under the run's folder, never into the user's state folder.
+  const env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_UI_URL: server.uiUrl,
+    TYK_UPGRADE_TEST_DIR: dir,
+    TYK_UPGRADE_BACKUP_DIR: join(dir, 'backups'),
+  };
   // The first lane with files reports live; the others as one block each when they end.
   const lanes = [
     { name: 'shared-engine', files: first },

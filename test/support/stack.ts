@@ -85,7 +85,6 @@ export function upgradeInputFor(info: StackInfo, overrides: Partial<UpgradeInput
     drainTimeoutSec: 40,
     healthTimeoutMs: 20_000,
     batchSize: 1,
-    backupDir: tempDir(`${info.name}-backups`),
     keepOldContainers: false,
     ...overrides,
   };

@@ -1,7 +1,9 @@
 // Steady traffic through a load balancer while an upgrade runs: clients that alternate a GET and a POST of a slow
 // endpoint (tens of ms, so requests are in flight when a gateway stops), counted per method. By default the
-// stand-in's own slow endpoint; `api` sends them through an API of the gateway to an upstream instead (real Tyk
-// has no such endpoint of its own). Bounded in count and time so a stuck run cannot loop forever.
+// stand-in's own slow endpoint; `target` sends them through an API of the gateway to an upstream instead (real Tyk
+// has no such endpoint of its own). Bounded in count and time so a stuck run cannot loop forever; a run that
+// reached a bound says so (`stoppedBy`), so a test can tell "no request failed" from "no request was sent for the
+// last minute".
 import { request } from 'undici';
 
 export interface MethodCount {
@@ -15,11 +17,15 @@ export interface TrafficResult {
   POST: MethodCount;
   /** Requests per server, from HAProxy's X-Served-By (empty behind nginx). */
   servedBy: Record<string, number>;
+  /** Why the clients stopped: `stop()`, or a bound reached before it (traffic then ended early, silently). */
+  stoppedBy: 'stop' | 'maxRequests' | 'maxMs';
 }
 
 export interface Traffic {
   /** Stops the clients once their requests in flight are answered. */
   stop(): Promise<TrafficResult>;
+  /** Settles when the clients have stopped, by stop() or by reaching a bound. */
+  ended: Promise<TrafficResult>;
 }
 
 /** Where the requests go and what a right answer is: e.g. an API's listen path to test/support/upstream.ts. */
@@ -54,11 +60,17 @@ export function startTraffic(
   const target = opts.target ?? STANDIN_SLOW;
   const maxRequests = opts.maxRequests ?? 40_000;
   const until = Date.now() + (opts.maxMs ?? 300_000);
-  const result: TrafficResult = { GET: { ok: 0, failed: [] }, POST: { ok: 0, failed: [] }, servedBy: {} };
+  const result: TrafficResult = { GET: { ok: 0, failed: [] }, POST: { ok: 0, failed: [] }, servedBy: {}, stoppedBy: 'stop' };
   let running = true;
   let sent = 0;
+  const bounded = () => {
+    if (sent >= maxRequests) result.stoppedBy = 'maxRequests';
+    else if (Date.now() >= until) result.stoppedBy = 'maxMs';
+    else return false;
+    return true;
+  };
   const client = async (n: number) => {
-    for (let i = n; running && sent < maxRequests && Date.now() < until; i++) {
+    for (let i = n; running && !bounded(); i++) {
       sent++;
       const method = i % 2 ? 'POST' : 'GET';
       const count = result[method];
@@ -80,12 +92,12 @@ export function startTraffic(
       }
     }
   };
-  const clients = Array.from({ length: opts.clients ?? 4 }, (_, n) => client(n));
+  const ended = Promise.all(Array.from({ length: opts.clients ?? 4 }, (_, n) => client(n))).then(() => result);
   return {
-    stop: async () => {
+    ended,
+    stop: () => {
       running = false;
-      await Promise.all(clients);
-      return result;
+      return ended;
     },
   };
 }
@@ -93,5 +105,5 @@ export function startTraffic(
 /** "0 of 1234 failed" style, for the comparison lines. */
 export function describeTraffic(r: TrafficResult): string {
   const one = (m: 'GET' | 'POST') => `${m} ${r[m].failed.length} failed of ${r[m].ok + r[m].failed.length}`;
-  return `${one('GET')}, ${one('POST')}`;
+  return `${one('GET')}, ${one('POST')}${r.stoppedBy === 'stop' ? '' : `; stopped early at its ${r.stoppedBy} bound`}`;
 }

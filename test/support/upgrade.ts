@@ -1,7 +1,7 @@
 // Helpers for driving an upgrade workflow in tests.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { decodePendingActivityState, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { ApplicationFailure } from '@temporalio/common';
 import { getStatus } from '../../src/client-lib/upgrades';
@@ -91,5 +91,41 @@ export async function quiet(handle: WorkflowHandle): Promise<number> {
     },
     30_000,
     300,
+  );
+}
+
+/** An activity caught while it runs: the workflow it belongs to (the upgrade or a batch child) and its attempt. */
+export interface RunningActivity {
+  workflowId: string;
+  runId: string;
+  attempt: number;
+  /** The worker running it ("pid@host"). */
+  identity: string;
+}
+
+/**
+ * Wait until an activity of `type` has started and not finished, in the upgrade or in one of its pending children
+ * (the batches), so a fault injected now lands inside it. Found through Temporal's own description of the runs
+ * (pending children, pending activities), not through the product's status.
+ */
+export function waitForRunningActivity(client: Client, workflowId: string, type: string, timeoutMs = 120_000): Promise<RunningActivity> {
+  return waitFor(
+    `activity ${type} to run`,
+    async () => {
+      const parent = await client.workflow.getHandle(workflowId).describe();
+      if (parent.status.name !== 'RUNNING') throw new Error(`the upgrade ended (${parent.status.name}) before ${type} was seen running`);
+      const runs = [{ workflowId, runId: parent.runId, raw: parent.raw }];
+      for (const c of parent.raw.pendingChildren ?? []) {
+        if (c.workflowId && c.runId)
+          runs.push({ workflowId: c.workflowId, runId: c.runId, raw: (await client.workflow.getHandle(c.workflowId, c.runId).describe()).raw });
+      }
+      for (const r of runs) {
+        const a = r.raw.pendingActivities?.find((p) => p.activityType?.name === type && decodePendingActivityState(p.state) === 'STARTED');
+        if (a) return { workflowId: r.workflowId, runId: r.runId, attempt: a.attempt ?? 1, identity: a.lastWorkerIdentity ?? '' };
+      }
+      return undefined;
+    },
+    timeoutMs,
+    20,
   );
 }

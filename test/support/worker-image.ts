@@ -23,9 +23,11 @@ export async function workerImage(): Promise<string> {
     .catch(() => false);
   if (!built) {
     await run('bash', [join(REPO, 'deploy', 'worker-image.sh'), '--package', tgz, '--host-node', '-t', tag], { env: userEnv(), maxBuffer: 16 << 20 });
-    // Images of earlier package contents are of no more use here; their layers go with them.
+    // Images of earlier package contents are of no more use here once a day old (a newer one may be another
+    // checkout's, in use right now); their layers go with them.
+    const dayAgo = Date.now() / 1000 - 24 * 3600;
     for (const old of await docker.listImages({ filters: { reference: [`${REGISTRY}/tyk-upgrade/worker`] } })) {
-      if (!old.RepoTags?.includes(tag))
+      if (!old.RepoTags?.includes(tag) && old.Created < dayAgo)
         await docker
           .getImage(old.Id)
           .remove({ force: true })

@@ -6,18 +6,25 @@ import type { Worker } from '@temporalio/worker';
 import { createUpgradeWorker } from '../../src/worker';
 import { workflowCode } from '../../src/workflow-bundle';
 import { after, before } from 'node:test';
-import { connectTestEnv, docker } from './services';
+import { connectTestEnv, docker, tempDir } from './services';
 
 export interface RunningWorker {
   taskQueue: string;
+  /** Its backup folder (a worker's own, as `--backup-dir`). */
+  backupDir: string;
   worker: Worker;
   stop(): Promise<void>;
 }
 
-/** `hookHeaders`: what `tyk-upgrade worker` reads from TYK_UPGRADE_HOOK_HEADERS. */
-export async function startWorker(env: TestWorkflowEnvironment, opts: { hookHeaders?: Record<string, string> } = {}): Promise<RunningWorker> {
+/** `hookHeaders`: what `tyk-upgrade worker` reads from TYK_UPGRADE_HOOK_HEADERS; `backupDir`: its --backup-dir (default: a folder of its own). */
+export async function startWorker(
+  env: TestWorkflowEnvironment,
+  opts: { hookHeaders?: Record<string, string>; backupDir?: string } = {},
+): Promise<RunningWorker> {
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
+  const backupDir = opts.backupDir ?? tempDir(`${taskQueue}-backups`);
   const worker = await createUpgradeWorker({
+    backupDir,
     connection: env.nativeConnection,
     namespace: 'default',
     taskQueue,
@@ -28,6 +35,7 @@ export async function startWorker(env: TestWorkflowEnvironment, opts: { hookHead
   const running = worker.run();
   return {
     taskQueue,
+    backupDir,
     worker,
     stop: async () => {
       worker.shutdown();

@@ -1,12 +1,15 @@
 // `tyk-upgrade cancel <id>`: asks the upgrade to stop. A container being replaced is finished first (healthy or
 // rolled back); what was upgraded stays and the old containers are kept. With --rollback, every instance this
-// run changed goes back to its old container and config (an Update, so who asked is recorded).
-import { cancelUpgrade, cancelWithRollback, findUpgrade } from '../../client-lib/upgrades';
+// run changed goes back to its old container and config (an Update, so who asked is recorded, and signed with
+// --sign-key when the plan requires signatures). A plain cancel is Temporal's own cancellation: never signed.
+import { cancelUpgrade, cancelWithRollback, findUpgrade, UnsignableUpgrade, upgradeInput } from '../../client-lib/upgrades';
+import { describeAbort } from '../decisions';
 import { CliError, Exit } from '../exit-codes';
 import { defaultActor, print } from '../output';
+import { approverSigner, needKey, type SigningFlags } from '../signing';
 import { explainTemporalError, withTemporal, type TemporalOptions } from '../temporal';
 
-export async function cancelCommand(id: string, f: { rollback?: boolean; by?: string; reason?: string }, g: TemporalOptions): Promise<void> {
+export async function cancelCommand(id: string, f: SigningFlags & { rollback?: boolean; reason?: string }, g: TemporalOptions): Promise<void> {
   await withTemporal(g, async (session) => {
     try {
       const exec = await findUpgrade(session.client, id);
@@ -14,15 +17,23 @@ export async function cancelCommand(id: string, f: { rollback?: boolean; by?: st
         throw new CliError(`cannot cancel ${exec.workflowId}: it has already finished (${exec.temporalStatus})`, Exit.WorkflowState);
       }
       if (f.rollback) {
-        await cancelWithRollback(session.client, exec.workflowId, { by: f.by ?? defaultActor(), ...(f.reason ? { reason: f.reason } : {}) });
-        print(
-          `Cancellation with rollback of ${exec.workflowId} requested: it stops at the next safe point and rolls back everything it changed; follow it with \`tyk-upgrade watch ${exec.workflowId}\``,
+        const input = await upgradeInput(session.client, exec.workflowId, exec.runId);
+        const signer = await approverSigner(input, f);
+        if (!signer && input.requireSignatures) throw needKey(input, 'cancel --rollback');
+        const a = await cancelWithRollback(
+          session.client,
+          exec.workflowId,
+          { by: f.by ?? defaultActor(), ...(f.reason ? { reason: f.reason } : {}) },
+          signer,
+          session.workerTimeoutMs,
         );
+        print(describeAbort(exec.workflowId, a));
         return;
       }
       await cancelUpgrade(session.client, exec.workflowId, exec.runId);
       print(`Cancellation of ${exec.workflowId} requested; follow it with \`tyk-upgrade watch ${exec.workflowId}\``);
     } catch (err) {
+      if (err instanceof UnsignableUpgrade) throw new CliError(`cannot cancel: ${err.message}`, Exit.WorkflowState);
       throw explainTemporalError(err, `cannot cancel ${id}`, undefined);
     }
   });

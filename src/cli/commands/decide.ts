@@ -1,17 +1,18 @@
 // `tyk-upgrade approve|reject <id>`: decides the waiting gate (or the one named) through the workflow's Update,
-// whose validator refuses a gate that is not waiting; the decision records who, when and why.
-import { decide, findUpgrade, NoGateWaiting } from '../../client-lib/upgrades';
+// whose validator refuses a gate that is not waiting; the decision records who, when and why. With --sign-key
+// (required when the plan requires signatures) the decision is a statement signed with the approver's SSH key.
+import { decide, findUpgrade, NoGateWaiting, UnsignableUpgrade, upgradeInput } from '../../client-lib/upgrades';
 import type { GateName } from '../../shared/types';
+import { describeGateDecision } from '../decisions';
 import { CliError, Exit } from '../exit-codes';
 import { defaultActor, print } from '../output';
-import { clock } from '../table';
+import { approverSigner, needKey, type SigningFlags } from '../signing';
 import { explainTemporalError, withTemporal, type TemporalOptions } from '../temporal';
 
-export interface DecideFlags {
+export interface DecideFlags extends SigningFlags {
   gate?: GateName;
   comment?: string;
   reason?: string;
-  by?: string;
   rollback?: boolean;
 }
 
@@ -27,17 +28,20 @@ export async function decideCommand(decision: 'approve' | 'reject', id: string, 
           Exit.WorkflowState,
         );
       }
-      const gate = await decide(session.client, exec.workflowId, decision, {
-        gate: f.gate,
-        by: f.by ?? defaultActor(),
-        comment: f.reason ?? f.comment,
-        ...(f.rollback ? { rollback: true } : {}),
-      });
-      print(
-        `${decision === 'approve' ? 'Approved' : 'Rejected'} gate ${gate.gate} of ${exec.workflowId} (by ${gate.by} at ${clock(gate.at)}${gate.comment ? `: "${gate.comment}"` : ''})${f.rollback ? '; everything this run changed is being rolled back' : ''}`,
+      const input = await upgradeInput(session.client, exec.workflowId, exec.runId);
+      const signer = await approverSigner(input, f);
+      if (!signer && input.requireSignatures) throw needKey(input, `${decision} the gate`);
+      const gate = await decide(
+        session.client,
+        exec.workflowId,
+        decision,
+        { gate: f.gate, by: f.by ?? defaultActor(), comment: f.reason ?? f.comment, ...(f.rollback ? { rollback: true } : {}) },
+        signer,
+        session.workerTimeoutMs,
       );
+      print(describeGateDecision(decision, exec.workflowId, gate, f.rollback));
     } catch (err) {
-      if (err instanceof NoGateWaiting) throw new CliError(`cannot ${decision}: ${err.message}`, Exit.WorkflowState);
+      if (err instanceof NoGateWaiting || err instanceof UnsignableUpgrade) throw new CliError(`cannot ${decision}: ${err.message}`, Exit.WorkflowState);
       throw explainTemporalError(err, `cannot ${decision} ${id}`, taskQueue);
     }
   });

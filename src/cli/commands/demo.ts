@@ -3,6 +3,7 @@
 // Tyk's source) at gateway v5.3.0 with pump v1.9.0, a plan written by `init` and checked by `plan`, then
 // `start --watch` to v5.8.10 / v1.12.2. At a terminal the two approvals are asked; elsewhere (CI, `</dev/null`) the
 // demo approves them itself and says so.
+import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { WorkflowNotFoundError } from '@temporalio/common';
@@ -17,10 +18,10 @@ import { connectDocker } from '../docker';
 import { workerHookHeaders } from '../hook-headers';
 import { announceNotify, workerNotifyConfig } from '../notify-config';
 import { interactive, note, print } from '../output';
-import { withTemporal } from '../temporal';
+import { upgradesListUrl, withTemporal } from '../temporal';
 import { initCommand } from './init';
 import { planCommand } from './plan';
-import { quietRuntime } from './runtime';
+import { quietRuntime } from '../worker-log';
 import { sandboxDir, startSandbox } from './sandbox';
 import { startCommand } from './start';
 
@@ -75,6 +76,9 @@ export async function demoCommand(f: { keep?: boolean; notify?: string }): Promi
     step(2, `worker on task queue "${TASK_QUEUE}" (in this process)`);
     const connection = await NativeConnection.connect({ address: ADDRESS });
     undo.connection = () => connection.close();
+    // The demo keeps everything it makes beside its history, in .tyk-upgrade/.
+    const backupDir = resolve('.tyk-upgrade/backups');
+    await mkdir(backupDir, { recursive: true, mode: 0o700 });
     const worker: Worker = await createUpgradeWorker({
       connection,
       namespace: 'default',
@@ -82,6 +86,7 @@ export async function demoCommand(f: { keep?: boolean; notify?: string }): Promi
       docker,
       hookHeaders,
       notify,
+      backupDir,
       log: (l) => note(`demo: ${l}`),
     });
     const running = worker.run().catch((err: Error) => note(`demo: the worker stopped: ${err.message}`));
@@ -126,7 +131,6 @@ export async function demoCommand(f: { keep?: boolean; notify?: string }): Promi
         pumpVersion: TO.pump,
         output: planFile,
         force: true,
-        backupDir: 'backups',
       },
       temporal,
     );
@@ -141,6 +145,7 @@ export async function demoCommand(f: { keep?: boolean; notify?: string }): Promi
     const hello = await getHello(gw.url, 'hello');
     print(`GET ${gw.url}/hello → ${JSON.stringify(hello.body)}`);
     print(`The whole run in the Web UI: ${UI_URL}/namespaces/default/workflows/${run.workflowId}/${run.runId}/history`);
+    print(`Every upgrade, without the look-only runs and batches: ${upgradesListUrl(UI_URL, 'default')}`);
     print(`Its record for a change ticket (while the dev server runs): tyk-upgrade report ${run.workflowId} --out ${run.workflowId}.md`);
     print(`Demo done in ${Math.round((Date.now() - started) / 1000)} s.`);
     if (ask)

@@ -4,6 +4,7 @@
 // log goes to a file next to the db file, so the terminal shows what a person needs, not the SDK's retries.
 import { resolve } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
+import { prepareBackupFolder } from '../../activities/backup-folder';
 import { DevServerInUse } from '../../devserver/dev-server';
 import { superviseDevServer } from '../../devserver/supervise';
 import { createUpgradeWorker } from '../../worker';
@@ -12,7 +13,8 @@ import { workerHookHeaders } from '../hook-headers';
 import { announceNotify, workerNotifyConfig } from '../notify-config';
 import { CliError, Exit } from '../exit-codes';
 import { note, print } from '../output';
-import { quietRuntime } from './runtime';
+import { upgradesListUrl } from '../temporal';
+import { quietRuntime } from '../worker-log';
 
 export interface DevFlags {
   port: number;
@@ -21,6 +23,8 @@ export interface DevFlags {
   taskQueue: string;
   logLevel: string;
   notify?: string;
+  /** The worker's backup folder (`--backup-dir`). */
+  backupDir: string;
 }
 
 export async function devCommand(f: DevFlags): Promise<void> {
@@ -31,6 +35,8 @@ export async function devCommand(f: DevFlags): Promise<void> {
   const logFile = dbFile.replace(/(\.db)?$/, '.log');
   const workerLog = dbFile.replace(/(\.db)?$/, '-worker.log');
   quietRuntime(f.logLevel, { logFile: workerLog });
+  const backupDir = resolve(f.backupDir);
+  const backupProblem = await prepareBackupFolder(backupDir);
   const server = await superviseDevServer({ port: f.port, uiPort: f.uiPort, dbFile, logFile, log: (l) => note(`dev: ${l}`) }).catch((err: Error) => {
     const usage = err instanceof DevServerInUse || /already listens/.test(err.message);
     throw new CliError(`cannot start the Temporal dev server: ${err.message}`, usage ? Exit.Usage : Exit.Unexpected);
@@ -46,11 +52,14 @@ export async function devCommand(f: DevFlags): Promise<void> {
       docker,
       hookHeaders,
       notify,
+      backupDir,
       log: (l) => note(`dev: ${l}`),
     });
     print(`Temporal dev server: ${server.address} (namespace ${server.namespace}); data in ${dbFile}, log in ${logFile}`);
-    print(`Web UI: ${server.uiUrl}`);
+    print(`Web UI: ${server.uiUrl}; the upgrades only: ${upgradesListUrl(server.uiUrl, server.namespace)}`);
     print(`Worker: polling task queue "${f.taskQueue}" (its log: ${workerLog}). Ctrl-C stops the worker and the server.`);
+    if (backupProblem) note(`warning: ${backupProblem}; until then upgrades are refused at preflight`);
+    else print(`Backups: ${backupDir}`);
     announceNotify(notify);
     const running = worker.run();
     const gone = await Promise.race([running.then(() => undefined), server.gaveUp]);

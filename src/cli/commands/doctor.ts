@@ -1,8 +1,9 @@
 // `tyk-upgrade doctor`: checks what an upgrade needs, before one is started or after one went wrong, and says
 // for each problem what is wrong and how to fix it. It changes nothing.
-import { access, constants, statfs } from 'node:fs/promises';
+import { access, constants } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import Docker from 'dockerode';
+import { freeBytes, MIN_FREE_BYTES, mib } from '../../activities/backup-folder';
 import { orphanedDevServers, serverState } from '../../devserver/pid-file';
 import { fleetWorkers, hostsWithoutWorker, workflowWorkerPolling } from '../../client-lib/fleet';
 import { failedContainerName, hostTaskQueue, newContainerName, oldContainerName, SEARCH_ATTRIBUTES } from '../../shared/names';
@@ -28,9 +29,6 @@ interface Finding {
   /** Exit code when this fails (docs/cli.md). */
   code?: ExitCode;
 }
-
-/** Config backups are small; the backup refuses to start with less than this free (src/activities/backup.ts). */
-const MIN_FREE_BYTES = 1024 * 1024;
 
 export async function doctorCommand(f: DoctorFlags, g: TemporalOptions): Promise<void> {
   const findings: Finding[] = [];
@@ -194,7 +192,7 @@ function checkDevServers(dbFile: string, add: (f: Finding) => void): void {
 }
 
 async function checkBackupDir(dir: string, add: (f: Finding) => void): Promise<void> {
-  // The folder may not exist yet (the backup creates it): check the nearest one that does.
+  // The folder may not exist yet (the worker makes it at start): check the nearest one that does.
   let existing = dir;
   for (;;) {
     try {
@@ -212,21 +210,19 @@ async function checkBackupDir(dir: string, add: (f: Finding) => void): Promise<v
       check: 'Backup folder',
       level: 'fail',
       text: `${existing} is not writable (backups go to ${dir})`,
-      fix: `give the worker's user write access, or set backupDir in the plan`,
+      fix: "give the worker's user write access, or start the worker with --backup-dir DIR (a folder it can write)",
       code: Exit.StackNotReady,
     });
     return;
   }
-  const s = await statfs(existing);
-  const free = s.bavail * s.bsize;
-  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  const { free } = await freeBytes(existing);
   add(
     free < MIN_FREE_BYTES
       ? {
           check: 'Backup folder',
           level: 'fail',
           text: `${dir}: ${mib(free)} free (at least ${mib(MIN_FREE_BYTES)} needed)`,
-          fix: 'free some space there, or set backupDir in the plan to a folder with room',
+          fix: 'free some space there, or start the worker with --backup-dir DIR on a file system with room',
           code: Exit.StackNotReady,
         }
       : { check: 'Backup folder', level: 'ok', text: `${dir} writable, ${mib(free)} free` },

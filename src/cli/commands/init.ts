@@ -14,7 +14,7 @@ import { versionOption } from '../options';
 import { note, print } from '../output';
 import { table } from '../table';
 import { explainTemporalError, withTemporal, type TemporalOptions } from '../temporal';
-import { requireWorkers } from '../workers';
+import { refuseSilentHosts, requireWorkers } from '../workers';
 
 export interface InitFlags {
   label: string[];
@@ -27,6 +27,8 @@ export interface InitFlags {
   allowPrerelease?: boolean;
   output: string;
   force?: boolean;
+  backupSubfolder?: string;
+  /** 0.3's option: refused with what to do instead. */
   backupDir?: string;
   haproxySocket?: string;
   haproxyAddress?: string;
@@ -42,6 +44,13 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
   const pumpVersion = versionOption('--pump-version', f.pumpVersion, !!f.allowPrerelease, 'v1.10.0');
   const badHost = f.host.find((h) => !HOST_NAME.test(h));
   if (badHost !== undefined) throw new CliError(`--host "${badHost}" is not a host name: 1–63 letters, digits, "_", "." or "-"`, Exit.Usage);
+  if (f.backupDir !== undefined) {
+    throw new CliError(
+      "--backup-dir: the backup folder belongs to each host's worker now (`tyk-upgrade worker --backup-dir DIR`, on that host); " +
+        "to keep this stack's backups in a folder of their own inside it, give --backup-subfolder NAME",
+      Exit.Usage,
+    );
+  }
   const haproxy = haproxyTarget(f);
   if (existsSync(f.output) && !f.force) {
     throw new CliError(`${f.output} already exists; write elsewhere with -o FILE, or replace it with --force`, Exit.Usage);
@@ -53,9 +62,10 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
     // Asked hosts, else every host worker that polls, else the local worker (a single-host setup such as `dev`).
     const hosts: (string | undefined)[] = f.host.length ? f.host : workers.hosts.length ? workers.hosts : [undefined];
     await requireWorkers(session, hosts, f.taskQueue);
-    const answers = await discover(session.client, hosts, f.label, f.taskQueue).catch((err) => {
+    const answers = await discover(session.client, hosts, f.label, f.taskQueue, session.workerTimeoutMs).catch((err) => {
       throw explainTemporalError(err, 'discovery failed', f.taskQueue);
     });
+    refuseSilentHosts(answers);
     const failed = answers.filter((a) => a.error);
     if (failed.length) {
       const docker = failed.some((a) => /cannot reach its Docker engine/.test(a.error ?? ''));
@@ -77,9 +87,11 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
         ...(f.haproxyBackend ? { backend: f.haproxyBackend } : {}),
       },
       f.taskQueue,
+      session.workerTimeoutMs,
     ).catch((err) => {
       throw explainTemporalError(err, 'HAProxy discovery failed', f.taskQueue);
     });
+    refuseSilentHosts([asked]);
     const where = haproxy.socket ?? haproxy.address;
     if (asked.error || !asked.result) throw new CliError(`cannot read HAProxy's servers at ${where}: ${asked.error}`, Exit.StackNotReady);
     const match = asked.result.match;
@@ -129,7 +141,7 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
     pumpVersion,
     pumps: pumps.map((c) => ({ container: c.container, healthUrl: c.url, current: c.version, ...(c.host ? { host: c.host } : {}) })),
     source: `found ${where}`,
-    backupDir: f.backupDir,
+    ...(f.backupSubfolder ? { backupSubfolder: f.backupSubfolder } : {}),
     loadBalancer,
   });
   try {

@@ -1,13 +1,15 @@
 // `tyk-upgrade resume <id> retry|continue|rollback`: the decision a paused fleet waits for, through the
-// workflow's Update (its validator refuses when nothing is paused); who, when and why are recorded.
-import { findUpgrade, NoGateWaiting, resolvePause } from '../../client-lib/upgrades';
+// workflow's Update (its validator refuses when nothing is paused); who, when and why are recorded, and signed
+// with --sign-key (required when the plan requires signatures).
+import { findUpgrade, NoGateWaiting, resolvePause, UnsignableUpgrade, upgradeInput } from '../../client-lib/upgrades';
 import type { PauseChoice } from '../../shared/types';
+import { describePauseDecision } from '../decisions';
 import { CliError, Exit } from '../exit-codes';
 import { defaultActor, print } from '../output';
-import { clock } from '../table';
+import { approverSigner, needKey, type SigningFlags } from '../signing';
 import { explainTemporalError, withTemporal, type TemporalOptions } from '../temporal';
 
-export async function resumeCommand(id: string, choice: PauseChoice, f: { comment?: string; by?: string }, g: TemporalOptions): Promise<void> {
+export async function resumeCommand(id: string, choice: PauseChoice, f: SigningFlags & { comment?: string }, g: TemporalOptions): Promise<void> {
   await withTemporal(g, async (session) => {
     let taskQueue: string | undefined;
     try {
@@ -16,10 +18,19 @@ export async function resumeCommand(id: string, choice: PauseChoice, f: { commen
       if (exec.temporalStatus !== 'RUNNING') {
         throw new CliError(`cannot resume ${exec.workflowId}: the upgrade has already finished (${exec.temporalStatus})`, Exit.WorkflowState);
       }
-      const p = await resolvePause(session.client, exec.workflowId, { choice, by: f.by ?? defaultActor(), comment: f.comment });
-      print(`Pause ${p.number} of ${exec.workflowId}: ${p.choice} (by ${p.by} at ${clock(p.at)}${p.comment ? `: "${p.comment}"` : ''})`);
+      const input = await upgradeInput(session.client, exec.workflowId, exec.runId);
+      const signer = await approverSigner(input, f);
+      if (!signer && input.requireSignatures) throw needKey(input, 'resume');
+      const p = await resolvePause(
+        session.client,
+        exec.workflowId,
+        { choice, by: f.by ?? defaultActor(), comment: f.comment },
+        signer,
+        session.workerTimeoutMs,
+      );
+      print(describePauseDecision(exec.workflowId, p));
     } catch (err) {
-      if (err instanceof NoGateWaiting) throw new CliError(`cannot resume: ${err.message}`, Exit.WorkflowState);
+      if (err instanceof NoGateWaiting || err instanceof UnsignableUpgrade) throw new CliError(`cannot resume: ${err.message}`, Exit.WorkflowState);
       throw explainTemporalError(err, `cannot resume ${id}`, taskQueue);
     }
   });

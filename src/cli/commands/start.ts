@@ -1,7 +1,7 @@
 // `tyk-upgrade start -f plan.yaml`: checks the plan against the engine (as `plan` does), then starts the
 // workflow and prints its id and Web UI link; with --watch (or --auto-approve) it follows it to the end.
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { findUpgrade, startUpgrade, UpgradeAlreadyRunning } from '../../client-lib/upgrades';
+import { findUpgrade, signStart, startUpgrade, UpgradeAlreadyRunning } from '../../client-lib/upgrades';
 import { TASK_QUEUE, workflowIdFor } from '../../shared/names';
 import { CliError, Exit } from '../exit-codes';
 import { defaultActor, note, print } from '../output';
@@ -10,12 +10,12 @@ import { explainTemporalError, withTemporal, workerPolling, type TemporalOptions
 import { watchToEnd } from '../watch';
 import { mergeReports } from '../render';
 import { fleetDryRun } from '../workers';
+import { approverSigner, needKey, type SigningFlags } from '../signing';
 import { loadPlanWithFlags, type PlanFlags } from './plan';
 
-export interface StartFlags extends PlanFlags {
+export interface StartFlags extends PlanFlags, SigningFlags {
   watch?: boolean;
   autoApprove?: boolean;
-  by?: string;
   skipChecks?: boolean;
   /** `--at`: Temporal's start delay until then. */
   at?: Date;
@@ -25,6 +25,9 @@ export interface StartFlags extends PlanFlags {
 export async function startCommand(f: StartFlags, g: TemporalOptions): Promise<{ workflowId: string; runId: string }> {
   const { input, file } = await loadPlanWithFlags(f);
   const taskQueue = f.taskQueue ?? TASK_QUEUE;
+  // The key is checked before Temporal is asked anything: a wrong key is a mistake on this command line.
+  const signer = await approverSigner(input, f);
+  if (!signer && input.requireSignatures) throw needKey(input, 'start the upgrade');
   return withTemporal(g, async (session) => {
     const id = workflowIdFor(input.stack);
     // Checked before the containers: mid-upgrade they carry temporary names that would only confuse.
@@ -53,16 +56,15 @@ export async function startCommand(f: StartFlags, g: TemporalOptions): Promise<{
         );
       }
     }
-    // Recorded at start, so four-eyes can refuse the starter's own approval (a claim, see docs/cli.md).
-    const handle = await startUpgrade(session.client, { ...input, startedBy: f.by ?? defaultActor() }, { taskQueue, ...(f.at ? { startAt: f.at } : {}) }).catch(
-      (err) => {
-        if (err instanceof UpgradeAlreadyRunning) throw new CliError(err.message, Exit.WorkflowState);
-        throw explainTemporalError(err, `cannot start ${id}`);
-      },
-    );
+    // Recorded at start, so four-eyes can refuse the starter's own approval: a claim (docs/cli.md), or signed.
+    const toStart = signer ? await signStart(signer, input) : { ...input, startedBy: f.by ?? defaultActor() };
+    const handle = await startUpgrade(session.client, toStart, { taskQueue, ...(f.at ? { startAt: f.at } : {}) }).catch((err) => {
+      if (err instanceof UpgradeAlreadyRunning) throw new CliError(err.message, Exit.WorkflowState);
+      throw explainTemporalError(err, `cannot start ${id}`);
+    });
     const started = { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
     print(`Started upgrade ${handle.workflowId} (run ${handle.firstExecutionRunId}) on task queue ${taskQueue}`);
-    print(`Web UI: ${session.link(handle.workflowId, handle.firstExecutionRunId)}`);
+    print(`Web UI: ${session.link(handle.workflowId, handle.firstExecutionRunId)} (every upgrade: ${session.upgradesLink})`);
     if (f.at)
       print(
         `Scheduled: it starts at ${dateTime(f.at)} (Temporal start delay); until then nothing runs, and \`tyk-upgrade cancel ${handle.workflowId}\` withdraws it.`,
@@ -74,7 +76,7 @@ export async function startCommand(f: StartFlags, g: TemporalOptions): Promise<{
       print(`Follow it: tyk-upgrade watch ${handle.workflowId}`);
       return started;
     }
-    await watchToEnd(session, handle.workflowId, f);
+    await watchToEnd(session, handle.workflowId, { ...f, signer });
     return started;
   });
 }

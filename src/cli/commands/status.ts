@@ -1,9 +1,9 @@
-// `tyk-upgrade status <id>` and `tyk-upgrade list`. A finished upgrade's status comes from its history, so
-// these work with no worker running; a running one is asked through the status query.
-import { finalStatus, findUpgrade, getStatus, listUpgrades, upgradeInput, type UpgradeExecution } from '../../client-lib/upgrades';
+// `tyk-upgrade status <id>`. A finished upgrade's status comes from its history, so it works with no worker
+// running; a running one is asked through the status query.
+import { finalStatus, findUpgrade, getStatus, upgradeInput, type UpgradeExecution } from '../../client-lib/upgrades';
 import type { UpgradeStatus } from '../../shared/types';
-import { print } from '../output';
-import { renderList, renderStatus } from '../render';
+import { note, print } from '../output';
+import { renderStatus } from '../render';
 import { stagesWithDurations } from '../report';
 import { explainTemporalError, withTemporal, type TemporalOptions, type TemporalSession } from '../temporal';
 
@@ -30,15 +30,10 @@ export async function statusCommand(id: string, f: { json?: boolean }, g: Tempor
 export async function statusOf(s: TemporalSession, exec: UpgradeExecution): Promise<UpgradeStatus | undefined> {
   // Before its start delay has passed no workflow code has run: there is nothing to ask.
   if (exec.scheduledFor) return undefined;
-  if (exec.temporalStatus === 'RUNNING') return getStatus(s.client, exec.workflowId);
+  if (exec.temporalStatus === 'RUNNING') {
+    return getStatus(s.client, exec.workflowId, s.workerTimeoutMs, (child) =>
+      note(`note: batch ${child} did not answer within ${s.workerTimeoutMs / 1000} s; its instances show the upgrade's own view`),
+    );
+  }
   return finalStatus(s.client, exec.workflowId, exec.runId);
-}
-
-export async function listCommand(f: { limit: number; json?: boolean }, g: TemporalOptions): Promise<void> {
-  await withTemporal(g, async (session) => {
-    const items = await listUpgrades(session.client, f.limit).catch((err) => {
-      throw explainTemporalError(err, 'cannot list upgrades');
-    });
-    print(f.json ? JSON.stringify(items, null, 2) : renderList(items));
-  });
 }

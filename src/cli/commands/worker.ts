@@ -1,6 +1,8 @@
 // `tyk-upgrade worker`: runs the upgrade workflow and its activities against TEMPORAL_ADDRESS (or a profile),
 // so it works with the embedded dev server, the compose server and Temporal Cloud alike.
+import { resolve } from 'node:path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import { prepareBackupFolder } from '../../activities/backup-folder';
 import { HOST_NAME, hostTaskQueue } from '../../shared/names';
 import { crashAt, createHostWorkers, createUpgradeWorker, runWorkers } from '../../worker';
 import { temporalTarget } from '../../temporal-config';
@@ -10,10 +12,10 @@ import { announceNotify, workerNotifyConfig } from '../notify-config';
 import { CliError, Exit } from '../exit-codes';
 import { note } from '../output';
 import { CONNECT_TIMEOUT_MS, NO_FRONTEND, tcpProblem, unreachable, type TemporalOptions } from '../temporal';
-import { quietRuntime } from './runtime';
+import { quietRuntime } from '../worker-log';
 
 export async function workerCommand(
-  f: { taskQueue: string; logLevel: string; host?: string; engineWait: number; notify?: string },
+  f: { taskQueue: string; logLevel: string; host?: string; engineWait: number; notify?: string; backupDir: string },
   g: TemporalOptions,
 ): Promise<void> {
   if (f.host !== undefined && !HOST_NAME.test(f.host)) {
@@ -28,6 +30,8 @@ export async function workerCommand(
   const hookHeaders = workerHookHeaders();
   const notify = workerNotifyConfig(f.notify, g.uiUrl ? { ...process.env, TEMPORAL_UI_URL: g.uiUrl } : process.env);
   const docker = await connectDocker();
+  const backupDir = resolve(f.backupDir);
+  const backupProblem = await prepareBackupFolder(backupDir, f.host);
   quietRuntime(f.logLevel);
   const { address } = target.connectionOptions;
   const connection = await connectNative(target.connectionOptions, target.namespace);
@@ -42,6 +46,7 @@ export async function workerCommand(
     checkpoint: crashAt(process.env.TYK_UPGRADE_CRASH_AT),
     hookHeaders,
     notify,
+    backupDir,
   };
   try {
     workers = f.host ? await createHostWorkers({ ...opts, host: f.host }) : [await createUpgradeWorker(opts)];
@@ -57,6 +62,7 @@ export async function workerCommand(
       ? `worker for host "${f.host}": activities on "${hostTaskQueue(f.host)}" (Docker at ${dockerAddress()}), workflows on "${f.taskQueue}", on ${address} (namespace ${target.namespace}); Ctrl-C stops it`
       : `worker: polling task queue "${f.taskQueue}" on ${address} (namespace ${target.namespace}); Ctrl-C stops it`,
   );
+  note(backupProblem ? `warning: ${backupProblem}; until then upgrades on this host are refused at preflight` : `backups: ${backupDir}`);
   announceNotify(notify);
   try {
     await runWorkers(workers);

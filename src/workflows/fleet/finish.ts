@@ -5,7 +5,7 @@
 import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import { OUTCOME_FAILURE } from '../../shared/errors';
 import type { NotifyEventName, UpgradeStatus } from '../../shared/types';
-import { failureMessage } from '../routing';
+import { failureMessage } from '../failures';
 import { rollbackAll } from './batches';
 import { retireOld } from './hosts';
 import type { FleetRun } from './run';

@@ -3,6 +3,7 @@
 // the workflow registers them as an Update's validator and handler, and a Signal with the same meaning.
 import { ApplicationFailure } from '@temporalio/workflow';
 import { ErrorType } from '../../shared/errors';
+import type { VerifiedSignature } from '../../shared/signed-decisions';
 import { GATES, type Decision, type GateName, type GateStatus, type StageName, type UpgradeInput, type UpgradeStatus } from '../../shared/types';
 import { now, type FleetRun } from './run';
 import { Abort, abortIfAsked, waitUntil } from './stops';
@@ -49,44 +50,54 @@ export function validateDecision(status: UpgradeStatus, d: Decision): void {
   }
 }
 
-/** Who may still approve the waiting gate: the four-eyes rules, said in words for the person who was refused. */
-export function validateApprover(status: UpgradeStatus, rules: ApprovalRules, d: Decision): void {
+/**
+ * Who may still approve the waiting gate: the four-eyes rules, said in words for the person who was refused. A
+ * signed approval (its `by` is the key owner's name) is compared by key too: the same key twice, or the key that
+ * signed the start, is refused whatever name comes with it.
+ */
+export function validateApprover(status: UpgradeStatus, rules: ApprovalRules, d: Decision, signer?: VerifiedSignature): void {
   if (!rules.fourEyes) return;
   const g = waitingGate(status, d.gate) as GateStatus;
   const have = g.approvals ?? [];
   const who = `${have.length} of ${rules.required} approvals so far${have.length ? ` (${have.map((a) => a.by).join(', ')})` : ''}`;
   if (!d.by) throw ApplicationFailure.nonRetryable(`this plan needs named approvers: give --by (or "by" in the update); ${who}`, ErrorType.ApproverRequired);
-  if (have.some((a) => a.by === d.by)) {
+  const key = signer ? ` (key ${signer.fingerprint})` : '';
+  if (have.some((a) => a.by === d.by || (signer && a.signer?.fingerprint === signer.fingerprint))) {
     throw ApplicationFailure.nonRetryable(
-      `${d.by} has already approved gate "${g.gate}"; ${who}: the next approval must come from someone else`,
+      `${d.by}${key} has already approved gate "${g.gate}"; ${who}: the next approval must come from someone else`,
       ErrorType.ApproverRepeated,
     );
   }
-  if (rules.mustDifferFromStarter && d.by === rules.startedBy) {
+  const starterKey = status.startSigner?.fingerprint;
+  if (rules.mustDifferFromStarter && (signer && starterKey ? signer.fingerprint === starterKey : d.by === rules.startedBy)) {
     throw ApplicationFailure.nonRetryable(
-      `${d.by} started this upgrade and may not approve it; ${who}: someone other than ${d.by} must approve`,
+      `${d.by}${key} started this upgrade and may not approve it; ${who}: someone other than ${d.by} must approve`,
       ErrorType.ApproverIsStarter,
     );
   }
 }
 
-/** An approval (validated): one of several under four-eyes, or the gate's decision. Returns the gate as it stands. */
-export function applyApproval(status: UpgradeStatus, rules: ApprovalRules, d: Decision): GateStatus {
-  if (!rules.fourEyes) return applyDecision(status, d, 'approved');
+/**
+ * An approval (validated): one of several under four-eyes, or the gate's decision. Returns the gate as it stands.
+ * A signed one keeps its verified signature with it.
+ */
+export function applyApproval(status: UpgradeStatus, rules: ApprovalRules, d: Decision, signer?: VerifiedSignature): GateStatus {
+  if (!rules.fourEyes) return applyDecision(status, d, 'approved', signer);
   const g = waitingGate(status, d.gate) as GateStatus;
-  g.approvals = [...(g.approvals ?? []), { by: d.by as string, at: now(), ...(d.comment ? { comment: d.comment } : {}) }];
+  g.approvals = [...(g.approvals ?? []), { by: d.by as string, at: now(), ...(d.comment ? { comment: d.comment } : {}), ...(signer ? { signer } : {}) }];
   if (g.approvals.length < rules.required) return { ...g };
   const comments = g.approvals.map((a) => a.comment).filter(Boolean);
   return applyDecision(status, { ...d, by: g.approvals.map((a) => a.by).join(', '), comment: comments.join('; ') || undefined }, 'approved');
 }
 
-/** The waiting gate decided: approved (by all its approvers) or rejected. */
-export function applyDecision(status: UpgradeStatus, d: Decision, state: 'approved' | 'rejected'): GateStatus {
+/** The waiting gate decided: approved (by all its approvers) or rejected; `signer` when that decision was signed. */
+export function applyDecision(status: UpgradeStatus, d: Decision, state: 'approved' | 'rejected', signer?: VerifiedSignature): GateStatus {
   const g = waitingGate(status, d.gate) as GateStatus;
   g.state = state;
   g.by = d.by || 'unknown';
   g.at = now();
   if (d.comment) g.comment = d.comment;
+  if (signer) g.signer = signer;
   return { ...g };
 }
 

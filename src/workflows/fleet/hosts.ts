@@ -8,7 +8,9 @@ import type { BatchStatus, HostBackup, InstancePlan } from '../../shared/types';
 import type { LoadBalancerInput } from '../../shared/load-balancer';
 import { pendingStatus } from '../batch';
 import { lbGateway } from '../load-balancer';
-import { byHost, explainNoWorker, failureMessage, firstContact, on, PULL, SHORT } from '../routing';
+import { PULL, SHORT } from '../activity-options';
+import { explainNoWorker, failureMessage } from '../failures';
+import { byHost, firstContact, on } from '../routing';
 import type { FleetRun } from './run';
 
 /** The same step on every host at once; the first failure (with its host named) fails the stage. */

@@ -3,6 +3,7 @@
 // applier are plain functions of the status (test/gate-rules.test.ts). Deterministic workflow code.
 import { ApplicationFailure } from '@temporalio/workflow';
 import { ErrorType } from '../../shared/errors';
+import type { VerifiedSignature } from '../../shared/signed-decisions';
 import { PAUSE_CHOICES, type BatchStatus, type PauseChoice, type PauseDecision, type PauseStatus, type UpgradeStatus } from '../../shared/types';
 import { runBatch } from './batches';
 import { now, type FleetRun } from './run';
@@ -33,13 +34,14 @@ export function pauseDecisionFits(status: UpgradeStatus, d: PauseDecision | unde
   return !!d && status.pause?.state === 'waiting' && (PAUSE_CHOICES as readonly string[]).includes(d.choice);
 }
 
-export function applyPauseDecision(status: UpgradeStatus, d: PauseDecision): PauseStatus {
+export function applyPauseDecision(status: UpgradeStatus, d: PauseDecision, signer?: VerifiedSignature): PauseStatus {
   const p = status.pause as PauseStatus;
   p.state = 'decided';
   p.choice = d.choice;
   p.by = d.by || 'unknown';
   p.at = now();
   if (d.comment) p.comment = d.comment;
+  if (signer) p.signer = signer;
   return { ...p };
 }
 

@@ -163,5 +163,6 @@ function initialStatus(input: UpgradeInput, windows: WindowSpec[]): UpgradeStatu
     backups: [],
     errors: [],
     ...(input.window ? { window: windowStatusNow(windows, input.window, new Date()) } : {}),
+    ...(input.requireSignatures ? { signaturesRequired: true } : {}),
   };
 }

@@ -6,8 +6,9 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
-import { isOurFailureType } from '../../shared/errors';
-import { CliError, Exit } from '../exit-codes';
+import { isOurFailureType } from '../shared/errors';
+import { hostOfTaskQueue } from '../shared/names';
+import { CliError, Exit } from './exit-codes';
 
 const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 
@@ -45,6 +46,19 @@ export function formatEntry(entry: LogEntry, withStack: boolean): string {
   return line;
 }
 
+/**
+ * The SDK warns when a worker has no workflows. A host's own queue has none by design (the workflows run on the
+ * main queue, which the same process serves): say what it serves instead of a line that reads like a mistake.
+ */
+const NO_WORKFLOWS = 'No workflows registered, not polling for workflow tasks';
+export function reword(entry: LogEntry): LogEntry {
+  if (entry.message !== NO_WORKFLOWS) return entry;
+  const { taskQueue, ...meta } = (entry.meta ?? {}) as Record<string, unknown>;
+  const queue = String(taskQueue ?? '');
+  const host = hostOfTaskQueue(queue);
+  return { ...entry, level: 'INFO', meta, message: `${host ? `host ${host}: ` : ''}activities only on ${queue}` };
+}
+
 export function quietRuntime(level = 'WARN', opts: { logFile?: string } = {}): void {
   const upper = level.toUpperCase();
   if (!LEVELS.includes(upper)) throw new CliError(`--log-level: "${level}" must be one of ${LEVELS.join(', ')}`, Exit.Usage);
@@ -52,10 +66,10 @@ export function quietRuntime(level = 'WARN', opts: { logFile?: string } = {}): v
   if (logFile) mkdirSync(dirname(logFile), { recursive: true });
   const write = logFile
     ? (entry: LogEntry) => {
-        appendFileSync(logFile, `${formatEntry(entry, true)}\n`);
+        appendFileSync(logFile, `${formatEntry(reword(entry), true)}\n`);
         if (entry.level === 'ERROR') process.stderr.write(`worker: ${formatEntry(entry, false)} (more in ${logFile})\n`);
       }
-    : (entry: LogEntry) => process.stderr.write(`${formatEntry(entry, true)}\n`);
+    : (entry: LogEntry) => process.stderr.write(`${formatEntry(reword(entry), true)}\n`);
   // Core's own lines (gRPC retries while the server is away) go through the same logger instead of straight to
   // the console, so in dev and demo they land in the file too.
   Runtime.install({
