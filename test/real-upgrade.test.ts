@@ -152,6 +152,7 @@ describe('real Tyk 5.3.0 → 5.8.10 and pump 1.9.0 → 1.12.2, made by hand, beh
     const r = await traffic.stop();
     assert.equal(start.code, 0, start.stdout + start.stderr);
 
+    assert.equal(r.stoppedBy, 'stop', `the traffic ran until the upgrade ended (${describeTraffic(r)})`);
     assert.deepEqual(r.GET.failed, [], `no failed GET (${describeTraffic(r)})`);
     assert.deepEqual(r.POST.failed, [], `no failed POST (${describeTraffic(r)})`);
     assert.ok(r.GET.ok > 100 && r.POST.ok > 100, `traffic flowed throughout (${describeTraffic(r)})`);
