@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { getHello } from '../src/activities/tyk-http';
-import { decide, getStatus, startUpgrade } from '../src/client-lib/upgrades';
+import { decide, startUpgrade } from '../src/client-lib/upgrades';
 import { DEFAULTS } from '../src/plan/load';
 import type { UpgradeInput } from '../src/shared/types';
 import { configDiffersFromBackup, restartableRedis, type RestartableRedis } from './support/faults';
@@ -30,7 +30,7 @@ import {
 } from './support/real-tyk';
 import { docker, freePort, sleep, tempDir, waitFor } from './support/services';
 import { startUpstream, type Upstream } from './support/upstream';
-import { failureOf, keepHistory, waitForGate } from './support/upgrade';
+import { failureOf, keepHistory, waitForGate, waitUntil } from './support/upgrade';
 import { useUpgradeWorker } from './support/worker';
 
 const t = useUpgradeWorker();
@@ -111,18 +111,8 @@ async function servesAgain(s: OneGateway, version: string, before: Record<string
   assert.deepEqual(await configDiffersFromBackup(docker, manifest, s.gw.container), []);
 }
 
-function untilState(id: string, state: string) {
-  return waitFor(
-    `the gateway in state ${state}`,
-    async () => {
-      const s = await getStatus(t.env.client, id);
-      if (s.outcome !== 'running') throw new Error(`ended ${s.outcome} before ${state}: ${s.reason}`);
-      return s.instances[0]?.state === state ? true : undefined;
-    },
-    120_000,
-    50,
-  );
-}
+/** The (only) instance of the upgrade reached `state`. */
+const untilState = (id: string, state: string) => waitUntil(t.env.client, id, `the gateway in state ${state}`, (st) => st.instances[0]?.state === state);
 
 describe('real failures roll back to the real old version', () => {
   it('a real 5.8.10 build that cannot start (no C library): 5.3.0 is back, serving its API', async () => {

@@ -107,6 +107,19 @@ export interface HandMade {
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 const flags = (name: string, values: Record<string, string>) => Object.entries(values).flatMap(([k, v]) => [name, `${k}=${v}`]);
 
+/** `docker run -d` as a person runs Tyk: host networking, a restart policy, bind mounts, labels and env. */
+function runByHand(
+  container: string,
+  image: string,
+  binds: string[],
+  labels: Record<string, string> = {},
+  env: Record<string, string> = {},
+  dockerHost?: string,
+): Promise<string> {
+  const args = ['run', '-d', '--name', container, '--network', 'host', '--restart', 'unless-stopped'];
+  return dockerCli([...args, ...binds.flatMap((b) => ['-v', b]), ...flags('--label', labels), ...flags('-e', env), image], dockerHost);
+}
+
 export interface HandGatewayOptions {
   container: string;
   image: string;
@@ -129,28 +142,7 @@ export async function runGatewayByHand(o: HandGatewayOptions): Promise<HandMade>
   for (const api of o.apis) await writeFile(join(dir, 'apps', `${api.api_id}.json`), json(api));
   await writeFile(join(dir, 'policies', 'policies.json'), '{}\n');
   const at = (f: string) => `${join(dir, f)}:/opt/tyk-gateway/${f}`;
-  await dockerCli(
-    [
-      'run',
-      '-d',
-      '--name',
-      o.container,
-      '--network',
-      'host',
-      '--restart',
-      'unless-stopped',
-      '-v',
-      at('tyk.conf'),
-      '-v',
-      at('apps'),
-      '-v',
-      at('policies'),
-      ...flags('--label', o.labels ?? {}),
-      ...flags('-e', o.env ?? {}),
-      o.image,
-    ],
-    o.dockerHost,
-  );
+  await runByHand(o.container, o.image, ['tyk.conf', 'apps', 'policies'].map(at), o.labels, o.env, o.dockerHost);
   return { container: o.container, url: `http://${listenAddress}:${o.port}`, dir };
 }
 
@@ -178,20 +170,7 @@ export async function runPumpByHand(o: {
     dont_purge_uptime_data: true,
   };
   await writeFile(join(dir, 'pump.conf'), json(conf), { mode: o.mode ?? 0o644 });
-  await dockerCli([
-    'run',
-    '-d',
-    '--name',
-    o.container,
-    '--network',
-    'host',
-    '--restart',
-    'unless-stopped',
-    '-v',
-    `${join(dir, 'pump.conf')}:/opt/tyk-pump/pump.conf`,
-    ...flags('--label', o.labels ?? {}),
-    o.image,
-  ]);
+  await runByHand(o.container, o.image, [`${join(dir, 'pump.conf')}:/opt/tyk-pump/pump.conf`], o.labels);
   return { container: o.container, url: `http://127.0.0.1:${o.healthPort}/health`, dir };
 }
 
