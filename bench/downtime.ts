@@ -11,6 +11,8 @@
 // new gateway healthy (status pass, the target version, details.redis pass). Each round gets a fresh stack
 // (own gateway port) against one redis-server process started here; rounds alternate which mode goes first.
 //
+// The stand-ins here (5.2.0 → 5.3.0); bench/downtime-real.ts runs the same measurement on real Tyk.
+//
 // Run: npm run bench   (or: npm run build && node dist/bench/downtime.js [rounds])
 // Env: BENCH_ROUNDS (default 5), REGISTRY_ADDR (default 127.0.0.1:5000), BENCH_DRAIN_SEC (default 30).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -30,14 +32,41 @@ import { createStack, removeStack } from '../src/sandbox/stack';
 import type { InstancePlan } from '../src/shared/types';
 
 const REGISTRY = process.env.REGISTRY_ADDR ?? '127.0.0.1:5000';
-const FROM_IMAGE = `${REGISTRY}/standin/tyk-gateway:v5.2.0`;
-const TO_IMAGE = `${REGISTRY}/standin/tyk-gateway:v5.3.0`;
-const FROM_VERSION = '5.2.0';
-const TO_VERSION = '5.3.0';
 const ROUNDS = Number(process.argv[2] ?? process.env.BENCH_ROUNDS ?? 5);
 const DRAIN_SEC = Number(process.env.BENCH_DRAIN_SEC ?? 30);
-// Tyk 5.2/5.3 read check_duration in whole seconds (src/sandbox/stack.ts): 1 s is the shortest warm-up they have.
-const CHECK_DURATION_MS = 1000;
+
+/** What is upgraded, and how its warm-up is set. */
+export interface DowntimeCase {
+  fromImage: string;
+  toImage: string;
+  fromVersion: string;
+  toVersion: string;
+  /** liveness_check.check_duration through the stack's tyk.conf (src/sandbox/stack.ts). */
+  checkDurationMs?: number;
+  /** Extra env of the gateway (carried to its replacement like every env). */
+  env?: string[];
+  /** How the warm-up was set, for the header line. */
+  warmup: string;
+  /**
+   * The old gateway counts as serving once /hello passes on its version with details.redis ("healthy"), or once
+   * it passes at all ("answering": a warm-up set for the target that the old version reads as never over).
+   */
+  oldReady: 'healthy' | 'answering';
+  /** What to run when an image is missing. */
+  hint: string;
+}
+
+const STANDINS: DowntimeCase = {
+  fromImage: `${REGISTRY}/standin/tyk-gateway:v5.2.0`,
+  toImage: `${REGISTRY}/standin/tyk-gateway:v5.3.0`,
+  fromVersion: '5.2.0',
+  toVersion: '5.3.0',
+  // Tyk 5.2/5.3 read check_duration in whole seconds (src/sandbox/stack.ts): 1 s is the shortest warm-up they have.
+  checkDurationMs: 1000,
+  warmup: 'check_duration 1 s',
+  oldReady: 'healthy',
+  hint: 'run `npm run bench` (rig/setup.sh builds the stand-ins) first',
+};
 const PROBE_EVERY_MS = 10;
 const PREFIX = `tykbench-${randomBytes(3).toString('hex')}`;
 
@@ -82,6 +111,8 @@ interface Probe {
   answered: boolean;
   /** The version /hello reported, whatever its status (the gateway answers HTTP). */
   answeredOn?: string;
+  /** The version when /hello said pass, with or without details (in its warm-up). */
+  passingOn?: string;
   healthyOn?: string;
 }
 
@@ -125,7 +156,13 @@ class Prober {
     while (this.running) {
       const t = now();
       const r = await probeOnce(this.port);
-      this.probes.push({ t, answered: r.answered, answeredOn: r.body?.version, healthyOn: healthyVersion(r.body) });
+      this.probes.push({
+        t,
+        answered: r.answered,
+        answeredOn: r.body?.version,
+        passingOn: r.body?.status === 'pass' ? r.body.version : undefined,
+        healthyOn: healthyVersion(r.body),
+      });
       const wait = PROBE_EVERY_MS - (now() - t);
       if (wait > 0) await sleep(wait);
     }
@@ -229,7 +266,7 @@ interface RoundResult {
 const stackDirs: string[] = [];
 const stackNames: string[] = [];
 
-async function round(docker: Docker, calls: ApiCall[], redis: Redis, mode: Mode, n: number): Promise<RoundResult> {
+async function round(docker: Docker, calls: ApiCall[], redis: Redis, c: DowntimeCase, mode: Mode, n: number): Promise<RoundResult> {
   const name = `${PREFIX}-${n}-${mode}`;
   const dir = mkdtempSync(join(tmpdir(), `${name}-`));
   stackNames.push(name);
@@ -238,24 +275,26 @@ async function round(docker: Docker, calls: ApiCall[], redis: Redis, mode: Mode,
   const stack = await createStack(docker, {
     name,
     dir,
-    gatewayImage: FROM_IMAGE,
+    gatewayImage: c.fromImage,
     gateways: 1,
     gatewayPort: port,
     redisPort: redis.port,
-    checkDurationMs: CHECK_DURATION_MS,
+    checkDurationMs: c.checkDurationMs,
+    ...(c.env ? { gatewayExtra: { Env: c.env } } : {}),
   });
   const container = stack.gateways[0].container;
   const prober = new Prober(port);
   try {
     // The old gateway must be fully healthy before the clock starts.
-    await prober.waitFor((p) => p.healthyOn === FROM_VERSION, 0, 30_000, `${container} healthy on ${FROM_VERSION}`);
+    const oldServing = (p: Probe) => (c.oldReady === 'healthy' ? p.healthyOn : p.passingOn) === c.fromVersion;
+    await prober.waitFor(oldServing, 0, 30_000, `${container} serving on ${c.fromVersion}`);
 
     let floorNew: string | undefined;
     if (mode === 'floor') {
       // Same configuration as our replacement would get, created before the measured window.
       const old = await docker.getContainer(container).inspect();
       const oldImage = await docker.getImage(old.Image).inspect();
-      const spec = replacementSpec(old, oldImage, TO_IMAGE, `${container}-floor-new`);
+      const spec = replacementSpec(old, oldImage, c.toImage, `${container}-floor-new`);
       floorNew = (await docker.createContainer(spec.create)).id;
     }
     await sleep(50);
@@ -265,28 +304,29 @@ async function round(docker: Docker, calls: ApiCall[], redis: Redis, mode: Mode,
     let checkHealthDone: number | undefined;
     if (mode === 'ours') {
       const noop = () => undefined;
-      await recreateContainer(docker, { container, toImage: TO_IMAGE, drainTimeoutSec: DRAIN_SEC }, noop);
+      await recreateContainer(docker, { container, toImage: c.toImage, drainTimeoutSec: DRAIN_SEC }, noop);
       const instance: InstancePlan = {
         role: 'gateway',
         container,
         containerId: '',
-        fromImage: FROM_IMAGE,
-        toImage: TO_IMAGE,
-        fromVersion: FROM_VERSION,
-        toVersion: TO_VERSION,
+        fromImage: c.fromImage,
+        toImage: c.toImage,
+        fromVersion: c.fromVersion,
+        toVersion: c.toVersion,
         url: stack.gateways[0].url,
         helloPath: 'hello',
       };
-      await checkHealth(docker, { instance, version: `v${TO_VERSION}`, timeoutMs: 30_000 }, (s) => s, noop);
+      await checkHealth(docker, { instance, version: `v${c.toVersion}`, timeoutMs: 30_000 }, (s) => s, noop);
       checkHealthDone = now();
     } else {
       await docker.getContainer(container).stop({ t: DRAIN_SEC });
       await docker.getContainer(floorNew!).start();
     }
-    const healthy = await prober.waitFor((p) => p.healthyOn === TO_VERSION, t0, 30_000, `${container} healthy on ${TO_VERSION}`);
-    const firstFail = await prober.waitFor((p) => !p.healthyOn, t0, 1, 'the first failed probe');
+    const healthy = await prober.waitFor((p) => p.healthyOn === c.toVersion, t0, 30_000, `${container} healthy on ${c.toVersion}`);
+    // Failed: serving neither as the old gateway did before the clock nor healthy on the target.
+    const firstFail = await prober.waitFor((p) => !oldServing(p) && p.healthyOn !== c.toVersion, t0, 1, 'the first failed probe');
     if (firstFail.t > healthy.t) throw new Error('no failed probe before the new gateway was healthy');
-    const firstAnswer = await prober.waitFor((p) => p.answeredOn === TO_VERSION, t0, 1, 'the first answer from the new gateway');
+    const firstAnswer = await prober.waitFor((p) => p.answeredOn === c.toVersion, t0, 1, 'the first answer from the new gateway');
 
     const mine = calls.filter((c) => c.start >= t0).sort((a, b) => a.start - b.start);
     const stop = mine.find((c) => c.what === 'stop');
@@ -337,15 +377,16 @@ function describe(r: RoundResult): string {
   );
 }
 
-async function main(): Promise<void> {
+/** Runs the bench for one case and prints its report; resolves with the medians and their ratio. */
+export async function benchDowntime(c: DowntimeCase): Promise<{ ours: number; floor: number; ratio: number }> {
   if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`bad number of rounds: ${ROUNDS}`);
   const docker = new Docker();
-  for (const image of [FROM_IMAGE, TO_IMAGE]) {
+  for (const image of [c.fromImage, c.toImage]) {
     await docker
       .getImage(image)
       .inspect()
       .catch(() => {
-        throw new Error(`${image} is not on the engine: run \`npm run bench\` (rig/setup.sh builds the stand-ins) first`);
+        throw new Error(`${image} is not on the engine: ${c.hint}`);
       });
   }
   const calls: ApiCall[] = [];
@@ -362,15 +403,15 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
 
   console.log(
-    `tyk-upgrade downtime bench: ${FROM_IMAGE} → v${TO_VERSION} (target image already on the engine), ` +
+    `tyk-upgrade downtime bench: ${c.fromImage} → v${c.toVersion} (target image already on the engine), ` +
       `${ROUNDS} rounds per mode, alternating order; probe GET /hello every ${PROBE_EVERY_MS} ms; ` +
-      `check_duration ${CHECK_DURATION_MS} ms; drain timeout ${DRAIN_SEC} s; load average ${load0.map((l) => l.toFixed(2)).join(' ')}`,
+      `${c.warmup}; drain timeout ${DRAIN_SEC} s; load average ${load0.map((l) => l.toFixed(2)).join(' ')}`,
   );
   try {
     for (let n = 1; n <= ROUNDS; n++) {
       const order: Mode[] = n % 2 === 1 ? ['ours', 'floor'] : ['floor', 'ours'];
       for (const mode of order) {
-        const r = await round(docker, calls, redis, mode, n);
+        const r = await round(docker, calls, redis, c, mode, n);
         results.push(r);
         console.log(describe(r));
       }
@@ -388,8 +429,10 @@ async function main(): Promise<void> {
     const label = mode === 'ours' ? 'ours (recreate+checkHealth)' : 'floor (stop+start)';
     console.log(`downtime ${label.padEnd(28)}${ms(med(d))} ${ms(quantile(d, 0.9))}`);
   }
-  const ratio = med(col('ours', (r) => r.downtimeMs)) / med(col('floor', (r) => r.downtimeMs));
-  console.log(`ratio of medians ours/floor: ${ratio.toFixed(2)}x`);
+  const ours = med(col('ours', (r) => r.downtimeMs));
+  const floor = med(col('floor', (r) => r.downtimeMs));
+  const ratio = ours / floor;
+  console.log(`ratio of medians ours/floor: ${ratio.toFixed(2)}x (ours ${(ours - floor).toFixed(0)} ms longer)`);
   console.log('');
   console.log('where the downtime goes (medians, ms)      ours   floor');
   const rows: [string, (r: RoundResult) => number][] = [
@@ -408,7 +451,7 @@ async function main(): Promise<void> {
   const lag = col('ours', (r) => r.checkHealthLagMs ?? 0);
   console.log(`  checkHealth returned after the prober saw healthy: median ${med(lag).toFixed(0)} ms (not downtime)`);
 
-  const left = (await docker.listContainers({ all: true })).filter((c) => c.Names.some((x) => x.startsWith(`/${PREFIX}`)));
+  const left = (await docker.listContainers({ all: true })).filter((info) => info.Names.some((x) => x.startsWith(`/${PREFIX}`)));
   const rssMb = process.resourceUsage().maxRSS / 1024;
   console.log('');
   console.log(`peak RSS of this process: ${rssMb.toFixed(1)} MB`);
@@ -421,9 +464,12 @@ async function main(): Promise<void> {
     `cleanup: ${left.length} bench containers left, redis-server ${redis.child.exitCode !== null || redis.child.signalCode !== null ? 'stopped' : 'STILL RUNNING'}`,
   );
   if (left.length) process.exitCode = 1;
+  return { ours, floor, ratio };
 }
 
-main().catch((err) => {
-  console.error(`bench: ${(err as Error).stack ?? err}`);
-  process.exit(1);
-});
+if (require.main === module) {
+  benchDowntime(STANDINS).catch((err) => {
+    console.error(`bench: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  });
+}

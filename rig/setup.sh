@@ -2,11 +2,13 @@
 # Everything the demo or the tests need on this machine, idempotent and quick when already done. The profile says
 # which (package.json's scripts pass it):
 #   demo  `npm run demo`: Debian packages the demo uses, npm dependencies, the build (tsc and the workflow bundle),
-#         a Docker engine started without a bridge or iptables, the local registry, Redis, the Tyk images the
-#         sandbox runs, and the Temporal CLI (built once from its Go module and cached).
-#   test  `npm test`, `npm run bench` (the default): the same, and what only the suite uses: the packages of the
-#         load-balancer, cluster and browser tests, the Temporal server, SQL tool and Web UI server of the cluster
-#         tests, compose v2 for the compose tests, and the previous release's build for the tool-upgrade test.
+#         a Docker engine started without a bridge or iptables, the local registry, Redis, the images the demo's
+#         sandbox runs (real Tyk gateway v5.3.0 and v5.8.10, pump v1.9.0 and v1.12.2, and the sandbox's Redis), and the
+#         Temporal CLI (built once from its Go module and cached).
+#   test  `npm test`, `npm run bench` (the default): the same, and what only the suite uses: every real Tyk build,
+#         the Tyk stand-ins (faulty builds, fast fault tests), the packages of the load-balancer, cluster and browser
+#         tests, the Temporal server, SQL tool and Web UI server of the cluster tests, compose v2 for the compose
+#         tests, and the previous release's build for the tool-upgrade test.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
@@ -26,11 +28,15 @@ node dist/src/workflow-bundle.js
 bash rig/docker-engine.sh
 bash rig/registry.sh
 bash rig/redis.sh
-bash rig/standins.sh
-# Real Tyk images (rig/tyk-real.sh: built from TYK_SRC_DIR's archives, or pulled) for the suite's contract and
-# real-Tyk tests. The demo's sandbox runs the stand-ins (src/sandbox/images.ts), so the demo profile builds none;
-# when the sandbox moves to real images, list its own here: bash rig/tyk-real.sh gateway:v5.2.0 gateway:v5.3.0 ...
-if [ "$profile" = test ]; then bash rig/tyk-real.sh; fi
+# The real Tyk images (rig/tyk-real.sh: built from TYK_SRC_DIR's archives, or pulled) and the stand-ins; the demo
+# needs only the real builds it upgrades between and the sandbox's Redis image.
+if [ "$profile" = demo ]; then
+  bash rig/standins.sh redis
+  bash rig/tyk-real.sh gateway:v5.3.0 gateway:v5.8.10 pump:v1.9.0 pump:v1.12.2
+else
+  bash rig/standins.sh
+  bash rig/tyk-real.sh
+fi
 node dist/src/devserver/temporal-cli.js >/dev/null
 if [ "$profile" = test ]; then
   # Compose v2 (`docker compose`), built once from its Go module and installed as the Docker CLI plugin; compose v1

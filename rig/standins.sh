@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Tyk stand-in images (standins/) and makes sure the local registry has every tag listed in
-# standins/images.txt. Idempotent and cheap when warm:
+# standins/images.txt, or only those of the kinds named (`bash rig/standins.sh redis`: the sandbox's Redis, all the
+# demo needs of it). Idempotent and cheap when warm:
 #  - one base image FROM scratch: the host's node binary + exactly the libraries `ldd` lists, at their paths
 #    (local only: tyk-upgrade/standin-base:latest; its ~100 MB layer is shared by all tags, pushed once);
 #  - each tag FROM that base, adding only the small program files;
@@ -203,8 +204,10 @@ registry_config_digest() { # REPO TAG -> config digest of the manifest in the re
 
 built=0 pushed=0
 images=()
+kinds=" $* "
 while read -r kind repo tag version fault; do
   case $kind in '' | '#'*) continue ;; esac
+  [ $# -eq 0 ] || [[ $kinds == *" $kind "* ]] || continue
   image="$REGISTRY_ADDR/$repo:$tag"
   images+=("$image")
   want_hash=$standin_hash

@@ -42,6 +42,8 @@ describe('tyk-upgrade from a terminal', () => {
         `${redisPort}`,
         '--images',
         'standin',
+        '--gateway-version',
+        'v5.2.0',
       ]);
       assert.match(
         up.stdout,

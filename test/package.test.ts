@@ -78,16 +78,16 @@ describe('the npm package', () => {
       // No stand-ins where it looks: it says which images, and where they come from.
       const refused = await run(
         pkg,
-        ['sandbox', 'up', '--name', name, ...ports, '--images', 'standin', '--registry', `127.0.0.1:${await freePort()}`],
+        ['sandbox', 'up', '--name', name, ...ports, '--images', 'standin', '--gateway-version', 'v5.2.0', '--registry', `127.0.0.1:${await freePort()}`],
         env,
         cwd,
       );
       assert.equal(refused.code, 4, refused.stderr);
       assert.match(refused.stderr, /stand-in images from the local registry missing:\n {2}gateway 127\.0\.0\.1:\d+\/standin\/tyk-gateway:v5\.2\.0: /);
-      assert.match(refused.stderr, /built by the tyk-upgrade repository's rig, not shipped in the package: .*`bash rig\/setup\.sh demo`/);
+      assert.match(refused.stderr, /built by the tyk-upgrade repository's rig, not shipped in the package: .*`bash rig\/setup\.sh test`/);
       assert.deepEqual(await docker.listContainers({ all: true, filters: { label: [`io.tyk-upgrade.sandbox=${name}`] } }), [], 'nothing created');
 
-      const up = await run(pkg, ['sandbox', 'up', '--name', name, ...ports, '--images', 'standin'], env, cwd);
+      const up = await run(pkg, ['sandbox', 'up', '--name', name, ...ports, '--images', 'standin', '--gateway-version', 'v5.2.0'], env, cwd);
       assert.equal(up.code, 0, up.stderr);
       const init = await run(
         pkg,

@@ -2,10 +2,10 @@
 // entrypoint), where their health endpoints answer (from their own config and port bindings), what they run.
 import type Docker from 'dockerode';
 import type { ContainerInspectInfo } from 'dockerode';
-import { containerLogs, nameOf } from './docker-util';
+import { nameOf } from './docker-util';
 import { readConf, type TykConf } from './tyk-config';
 import { getHello } from './tyk-http';
-import { versionInLog } from './versions-from-logs';
+import { startupVersion } from './versions-from-logs';
 import { failedContainerName, newContainerName, oldContainerName } from '../shared/names';
 import type { Role } from '../shared/types';
 import { normaliseVersion, parseVersion, splitImage } from '../shared/version';
@@ -92,7 +92,7 @@ export async function describePump(docker: Docker, info: ContainerInspectInfo): 
   const port = Number(env.HEALTHCHECKENDPOINTPORT ?? get(conf, 'health_check_endpoint_port') ?? 8083);
   const name = String(env.HEALTHCHECKENDPOINTNAME ?? get(conf, 'health_check_endpoint_name') ?? 'health').replace(/^\//, '') || 'health';
   const where = reachable(info, port, '');
-  const fromLog = versionInLog('pump', await containerLogs(docker, info.Id, 500).catch(() => ''));
+  const fromLog = await startupVersion(docker, info.Id, 'pump').catch(() => undefined);
   const tag = splitImage(info.Config.Image).tag;
   const version = fromLog ?? (parseVersion(tag) ? tag : undefined);
   return {

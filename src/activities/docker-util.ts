@@ -55,6 +55,26 @@ export async function containerLogs(docker: Docker, id: string, tail = 200, sinc
   return demuxLogs(buf);
 }
 
+/** How long after its start a container's start-up lines are looked for. */
+const STARTUP_WINDOW_MS = 60_000;
+
+/**
+ * What a container wrote in the first minute of its current run: its start-up lines, however much it has logged
+ * since (a real pump's stdout pump writes every analytics record to its log, which pushes the start line out of
+ * any tail within seconds under load), and nothing from an earlier run.
+ */
+export async function startupLog(docker: Docker, id: string): Promise<string> {
+  const info = await docker.getContainer(id).inspect();
+  const started = Date.parse(info.State.StartedAt);
+  if (!Number.isFinite(started) || started <= 0) return '';
+  // Unix seconds with a fraction: the engine reads the digits after the point as parts of a second.
+  const until = Math.min(started + STARTUP_WINDOW_MS, Date.now() + 1000);
+  const buf = (await docker
+    .getContainer(id)
+    .logs({ stdout: true, stderr: true, follow: false, since: started / 1000, until: until / 1000 })) as unknown as Buffer;
+  return demuxLogs(buf);
+}
+
 /** Non-TTY container logs are framed: 8-byte header (stream, 0, 0, 0, size32) then the payload. */
 export function demuxLogs(buf: Buffer): string {
   const out: Buffer[] = [];

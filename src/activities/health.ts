@@ -9,7 +9,7 @@ import type { InstancePlan } from '../shared/types';
 import { gatewayHasReady, normaliseVersion, sameVersion } from '../shared/version';
 import { containerLogs, inspectContainer } from './docker-util';
 import { describeHello, getHello, getPumpHealth, getReady } from './tyk-http';
-import { versionInLog } from './versions-from-logs';
+import { startupVersion } from './versions-from-logs';
 
 export interface HealthInput {
   instance: InstancePlan;
@@ -144,7 +144,7 @@ async function observeGateway(docker: Docker, input: HealthInput): Promise<Obser
     if (!ready.ok) return { healthy: false, fatal: false, seen: `${seen}; /ready: ${ready.error ?? `HTTP ${ready.code}`}` };
   }
   // The log is Tyk's own word on the version; when log_level hides it, /hello is enough.
-  const logVersion = versionInLog('gateway', await containerLogs(docker, instance.container, 300));
+  const logVersion = await startupVersion(docker, instance.container, 'gateway');
   if (logVersion && !sameVersion(logVersion, input.version)) {
     return { healthy: false, fatal: true, seen: `${seen}; log says Tyk API Gateway ${logVersion}` };
   }
@@ -158,7 +158,7 @@ async function observePump(docker: Docker, input: HealthInput): Promise<Observat
   const health = await getPumpHealth(instance.url, 1000);
   const seen = `/health: ${health.ok ? health.body?.status : (health.error ?? `HTTP ${health.code}`)}`;
   if (!health.ok || health.body?.status !== 'ok') return { healthy: false, fatal: false, seen };
-  const logVersion = versionInLog('pump', await containerLogs(docker, instance.container, 300));
+  const logVersion = await startupVersion(docker, instance.container, 'pump');
   if (!logVersion) return { healthy: false, fatal: false, seen: `${seen}; no "## Tyk Pump" line in the log yet` };
   if (!sameVersion(logVersion, input.version)) return { healthy: false, fatal: true, seen: `${seen}; log says Tyk Pump ${logVersion}` };
   return { healthy: true, fatal: false, seen: `${seen}; log says ${logVersion}` };

@@ -7,12 +7,13 @@ import { failedContainerName, newContainerName, oldContainerName } from '../shar
 import type { InstancePlan, PreflightResult, Role, UpgradeInput } from '../shared/types';
 import { compareVersions, normaliseVersion, parseVersion, splitImage, tagForVersion } from '../shared/version';
 import { readArchive } from './archive';
-import { containerLogs, inspectContainer } from './docker-util';
+import { inspectContainer } from './docker-util';
 import { imageAvailable } from './images';
 import { findGoPlugins, pluginBuildName } from './go-plugins';
-import { confDir, confPath } from './tyk-config';
+import { checkDurationWarning } from './setting-units';
+import { confDir, confPath, readConf } from './tyk-config';
 import { describeHello, getHello, getPumpHealth } from './tyk-http';
-import { versionInLog } from './versions-from-logs';
+import { startupVersion } from './versions-from-logs';
 import { composePreflight, type ComposeFindings } from './compose/steps';
 
 function fail(type: string, message: string): never {
@@ -97,6 +98,14 @@ export async function preflightChecks(docker: Docker, input: UpgradeInput): Prom
     checkDirection(gw.container, fromVersion, input.gatewayVersion, input.allowDowngrade);
     const toImage = `${input.gatewayRepository ?? repository}:${tagForVersion(input.gatewayVersion)}`;
     await checkPlugins(docker, info, input.gatewayVersion);
+    const units = checkDurationWarning(
+      gw.container,
+      await readConf(docker, info, 'gateway').catch(() => undefined),
+      info.Config.Env ?? [],
+      fromVersion,
+      input.gatewayVersion,
+    );
+    if (units) warnings.push(units);
     instances.push({
       role: 'gateway',
       container: gw.container,
@@ -122,7 +131,7 @@ export async function preflightChecks(docker: Docker, input: UpgradeInput): Prom
       );
     }
     const { repository, tag } = splitImage(info.Config.Image);
-    const fromLog = versionInLog('pump', await containerLogs(docker, info.Id, 500));
+    const fromLog = await startupVersion(docker, info.Id, 'pump');
     const fromVersion = normaliseVersion(fromLog ?? tag);
     if (!parseVersion(fromVersion))
       fail(ErrorType.NotTyk, `cannot tell which version pump "${pump.container}" runs: no "## Tyk Pump" line in its log and image tag "${tag}"`);

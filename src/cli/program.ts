@@ -276,9 +276,11 @@ export function buildProgram(): Command {
     .addOption(new Option('--redis-port <port>', 'Redis port').argParser(intIn(1024, 65535)).default(d.redisPort))
     .option('--dir <path>', 'folder for its config files (default: .tyk-upgrade/sandbox/<name>)')
     .addOption(
-      new Option('--images <source>', "stand-ins from --registry, Tyk's published images, or auto").choices(['auto', ...IMAGE_SOURCES]).default('auto'),
+      new Option('--images <source>', "real Tyk or the stand-ins from --registry (both built by the rig), Tyk's published images, or auto")
+        .choices(['auto', ...IMAGE_SOURCES])
+        .default('auto'),
     )
-    .option('--registry <host:port>', 'registry holding the stand-in images', d.registry)
+    .option('--registry <host:port>', 'registry holding the rig-built images (real Tyk, stand-ins)', d.registry)
     .action(async (f) => (await import('./commands/sandbox')).sandboxUpCommand(f));
   sandbox
     .command('down')

@@ -1,6 +1,7 @@
 // The real Tyk builds the rig makes: which versions, where their archives are, and what the official image of each
 // version looks like (read from that tag's own release workflow, goreleaser config and Dockerfiles), so an image we
 // build FROM scratch matches it where the upgrade tool can see it: workdir, entrypoint, cmd, user, env, labels.
+import { REAL_TYK_REPOSITORY } from '../shared/names';
 
 export type TykComponent = 'gateway' | 'pump';
 
@@ -20,7 +21,7 @@ export const REAL_TYK_BUILDS: RealTykRef[] = [
 ];
 
 /** Our images live in a repository of their own under the local registry, never beside the stand-ins. */
-export const REAL_TYK_REPOSITORY: Record<TykComponent, string> = { gateway: 'tyk-real/tyk-gateway', pump: 'tyk-real/tyk-pump' };
+export { REAL_TYK_REPOSITORY };
 
 /** Where Tyk publishes them (pulled instead of built when no archives are given). */
 export const OFFICIAL_REPOSITORY: Record<TykComponent, string> = {

@@ -14,15 +14,14 @@ import { SANDBOX_DIR_LABEL, startSandboxRedis } from './redis';
 
 export const SANDBOX_DEFAULTS = {
   name: 'sandbox',
-  gatewayVersion: 'v5.2.0',
+  // The LTS line a rehearsal starts from (to 5.8.10, as the demo does); every image source has it.
+  gatewayVersion: 'v5.3.0',
   pumpVersion: 'v1.9.0',
   gatewayPort: 18080,
   pumpPort: 18083,
   redisPort: 16379,
   registry: '127.0.0.1:5000',
 };
-/** Tyk's warm-up (liveness_check.check_duration), shortened so a rehearsal does not wait 10 s per gateway. */
-const WARMUP_MS = 3000;
 const MARKER = 'sandbox.json';
 
 export interface SandboxSpec {
@@ -80,7 +79,8 @@ export async function sandboxUp(docker: Docker, spec: SandboxSpec, log: (line: s
       pumpHealthPort: spec.pumpPort,
       redisPort: spec.redisPort,
       redisPassword: password,
-      checkDurationMs: WARMUP_MS,
+      // Tyk's own warm-up (10 s): 5.2/5.3 read check_duration as seconds and 5.4+ as nanoseconds, so a shorter one
+      // written for the version it starts on would, after a rehearsed upgrade to 5.8, check Redis back to back.
       gatewayExtra: { Labels: { [SANDBOX_DIR_LABEL]: spec.dir } },
     });
     await waitHealthy(stack, 90_000);

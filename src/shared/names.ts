@@ -79,3 +79,9 @@ export function retiredContainerName(name: string, fromTag: string): string {
 export const SANDBOX_LABEL = 'io.tyk-upgrade.sandbox';
 /** Marks a container's Tyk role (gateway or pump) for discovery, whatever its image is called. */
 export const ROLE_LABEL = 'io.tyk-upgrade.role';
+
+/**
+ * Where the rig puts real Tyk built from Tyk's source, under the local registry, never beside the stand-ins: the
+ * rig (src/real-tyk) pushes there, the sandbox runs from there (the package leaves the rig out, not these names).
+ */
+export const REAL_TYK_REPOSITORY = { gateway: 'tyk-real/tyk-gateway', pump: 'tyk-real/tyk-pump' } as const;

@@ -104,6 +104,11 @@ export interface FleetOptions {
    * preflight derives for them (same repository, tag v5.3.0) is the faulty build: one host fails, the others not.
    */
   faultyHost?: number;
+  /**
+   * Another gateway image than the stand-in v5.2.0, e.g. real Tyk (test/support/real-tyk.ts). Its warm-up is left at
+   * Tyk's default: 5.3 reads check_duration as seconds and 5.8 as nanoseconds, so no short value suits both.
+   */
+  gatewayImage?: string;
 }
 
 export async function startFleet(opts: FleetOptions): Promise<Fleet> {
@@ -118,7 +123,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     // Persistent engines (images stay cached between files and runs); each host's containers on its own address.
     const engine = await engineFor(opts, i, `127.0.0.${(opts.firstAddress ?? 11) + i}`, id);
     const name = `h${n}-${id}`;
-    let gatewayImage = `${GATEWAY_REPO}:v5.2.0`;
+    let gatewayImage = opts.gatewayImage ?? `${GATEWAY_REPO}:v5.2.0`;
     if (opts.faultyHost === i) {
       await pullImage(engine.docker, gatewayImage, () => undefined, new AbortController().signal);
       const [repo, tag] = [FAULTY_REPO('hello-fail'), 'v5.2.0'];
@@ -137,7 +142,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       pumpHealthPort: await freePort(),
       redisPort: redis.port,
       redisPassword,
-      checkDurationMs: 500,
+      checkDurationMs: opts.gatewayImage ? undefined : 500,
     });
     hosts.push({ name, engine, stack });
   }

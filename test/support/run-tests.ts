@@ -1,8 +1,9 @@
 // `npm test`: one Temporal dev server for the whole run (the SDK's createLocal gives a busy machine too little
-// time to start one per file), then node's test runner over every test file in two lanes that run side by side.
+// time to start one per file), then node's test runner over every test file in three lanes that run side by side.
 // Within a lane files run one at a time. The second lane holds the files that bring their own Docker engines
-// (simulated hosts) or their own Temporal cluster, so the two lanes never share an engine's containers or a
-// fixed port; everything else shares the one engine and runs in the first lane.
+// (simulated hosts) or their own Temporal cluster, so the lanes never share an engine's containers or a fixed
+// port; the third the files on real Tyk (real-*.test.ts and the contract test: the images rig/tyk-real.sh builds, heavier
+// than the stand-ins, so one at a time beside the others); everything else shares the one engine in the first.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,8 @@ import { startDevServer } from '../../src/devserver/dev-server';
 
 /** Files with engines or a Temporal of their own. */
 const SECOND_LANE = [/^fleet\./, /^fleet-image\./, /^temporal-cluster\./, /^faults-engine\./];
+/** Real Tyk: the product end to end (real-*.test.ts, and the rig's own real-tyk.test.ts) and the contract test. */
+const REAL_LANE = [/^real-/, /^contract\./];
 
 interface LaneResult {
   code: number;
@@ -58,7 +61,8 @@ async function main(): Promise<number> {
     .filter((f) => f.endsWith('.test.js'))
     .filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
   const second = files.filter((f) => SECOND_LANE.some((re) => re.test(f)));
-  const first = files.filter((f) => !second.includes(f));
+  const real = files.filter((f) => REAL_LANE.some((re) => re.test(f)));
+  const first = files.filter((f) => !second.includes(f) && !real.includes(f));
   // Workers that are not given --backup-dir write under the run's folder, never into the user's state folder.
   const env = {
     ...process.env,
@@ -67,27 +71,29 @@ async function main(): Promise<number> {
     TYK_UPGRADE_TEST_DIR: dir,
     TYK_UPGRADE_BACKUP_DIR: join(dir, 'backups'),
   };
-  const lanes = await Promise.all([
-    runLane(
-      'shared-engine',
-      first.map((f) => join(testDir, f)),
-      env,
-      dir,
-      true,
+  // The first lane with files reports live; the others as one block each when they end.
+  const lanes = [
+    { name: 'shared-engine', files: first },
+    { name: 'own-engines', files: second },
+    { name: 'real-tyk', files: real },
+  ];
+  const live = lanes.find((l) => l.files.length)?.name;
+  const results = await Promise.all(
+    lanes.map((l) =>
+      runLane(
+        l.name,
+        l.files.map((f) => join(testDir, f)),
+        env,
+        dir,
+        l.name === live,
+      ),
     ),
-    runLane(
-      'own-engines',
-      second.map((f) => join(testDir, f)),
-      env,
-      dir,
-      false,
-    ),
-  ]);
+  );
   await server.stop();
-  const pass = lanes.reduce((n, l) => n + l.pass, 0);
-  const fail = lanes.reduce((n, l) => n + l.fail, 0);
+  const pass = results.reduce((n, l) => n + l.pass, 0);
+  const fail = results.reduce((n, l) => n + l.fail, 0);
   console.log(`\ntests: ${pass} passed, ${fail} failed`);
-  return lanes.find((l) => l.code !== 0)?.code ?? (pass === 0 ? 1 : 0);
+  return results.find((l) => l.code !== 0)?.code ?? (pass === 0 ? 1 : 0);
 }
 
 main().then(

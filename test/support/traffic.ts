@@ -1,7 +1,9 @@
-// Steady traffic through a load balancer while an upgrade runs: clients that alternate a GET and a POST of the
-// stand-in's slow endpoint (tens of ms, so requests are in flight when a gateway stops), counted per method.
-// Bounded in count and time so a stuck run cannot loop forever; a run that reached a bound says so (`stoppedBy`),
-// so a test can tell "no request failed" from "no request was sent for the last minute".
+// Steady traffic through a load balancer while an upgrade runs: clients that alternate a GET and a POST of a slow
+// endpoint (tens of ms, so requests are in flight when a gateway stops), counted per method. By default the
+// stand-in's own slow endpoint; `target` sends them through an API of the gateway to an upstream instead (real Tyk
+// has no such endpoint of its own). Bounded in count and time so a stuck run cannot loop forever; a run that
+// reached a bound says so (`stoppedBy`), so a test can tell "no request failed" from "no request was sent for the
+// last minute".
 import { request } from 'undici';
 
 export interface MethodCount {
@@ -26,8 +28,36 @@ export interface Traffic {
   ended: Promise<TrafficResult>;
 }
 
-export function startTraffic(baseUrl: string, opts: { clients?: number; slowMs?: number; maxRequests?: number; maxMs?: number } = {}): Traffic {
+/** Where the requests go and what a right answer is: e.g. an API's listen path to test/support/upstream.ts. */
+export interface TrafficTarget {
+  path(slowMs: number): string;
+  /** The answer to `sent` (the POST body, '' for a GET) is the right one. */
+  answered(method: 'GET' | 'POST', sent: string, body: string): boolean;
+}
+
+const STANDIN_SLOW: TrafficTarget = { path: (ms) => `/__standin/slow?ms=${ms}`, answered: (_m, _s, body) => body === 'done\n' };
+
+/** Through an API whose listen path is `listenPath` to the echoing upstream: its answer names the method and body. */
+export function upstreamApi(listenPath: string): TrafficTarget {
+  return {
+    path: (ms) => `${listenPath.replace(/\/$/, '')}/slow?ms=${ms}`,
+    answered: (method, sent, body) => {
+      try {
+        const seen = JSON.parse(body) as { method?: string; body?: string };
+        return seen.method === method && seen.body === sent;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+export function startTraffic(
+  baseUrl: string,
+  opts: { clients?: number; slowMs?: number; maxRequests?: number; maxMs?: number; target?: TrafficTarget } = {},
+): Traffic {
   const slowMs = opts.slowMs ?? 30;
+  const target = opts.target ?? STANDIN_SLOW;
   const maxRequests = opts.maxRequests ?? 40_000;
   const until = Date.now() + (opts.maxMs ?? 300_000);
   const result: TrafficResult = { GET: { ok: 0, failed: [] }, POST: { ok: 0, failed: [] }, servedBy: {}, stoppedBy: 'stop' };
@@ -44,17 +74,18 @@ export function startTraffic(baseUrl: string, opts: { clients?: number; slowMs?:
       sent++;
       const method = i % 2 ? 'POST' : 'GET';
       const count = result[method];
+      const sentBody = method === 'POST' ? JSON.stringify({ order: i }) : '';
       try {
-        const r = await request(`${baseUrl}/__standin/slow?ms=${slowMs}`, {
+        const r = await request(`${baseUrl}${target.path(slowMs)}`, {
           method,
-          ...(method === 'POST' ? { body: JSON.stringify({ order: i }), headers: { 'content-type': 'application/json' } } : {}),
+          ...(method === 'POST' ? { body: sentBody, headers: { 'content-type': 'application/json' } } : {}),
           headersTimeout: 10_000,
           bodyTimeout: 10_000,
         });
         const body = await r.body.text();
         const by = r.headers['x-served-by'];
         if (typeof by === 'string') result.servedBy[by] = (result.servedBy[by] ?? 0) + 1;
-        if (r.statusCode === 200 && body === 'done\n') count.ok++;
+        if (r.statusCode === 200 && target.answered(method, sentBody, body)) count.ok++;
         else count.failed.push(`HTTP ${r.statusCode}`);
       } catch (err) {
         count.failed.push((err as Error).message);

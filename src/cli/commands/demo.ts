@@ -1,7 +1,8 @@
 // `tyk-upgrade demo` (npm run demo): the product end to end on this machine, through the same code as the
-// commands. A dev server with the Web UI and an in-process worker, a sandbox at v5.2.0 with pump v1.9.0, a plan
-// written by `init` and checked by `plan`, then `start --watch` to v5.3.0 / v1.10.0. At a terminal the two
-// approvals are asked; elsewhere (CI, `</dev/null`) the demo approves them itself and says so.
+// commands. A dev server with the Web UI and an in-process worker, a sandbox of real Tyk (built by the rig from
+// Tyk's source) at gateway v5.3.0 with pump v1.9.0, a plan written by `init` and checked by `plan`, then
+// `start --watch` to v5.8.10 / v1.12.2. At a terminal the two approvals are asked; elsewhere (CI, `</dev/null`) the
+// demo approves them itself and says so.
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -29,6 +30,9 @@ const UI_URL = 'http://127.0.0.1:8233';
 const STACK = 'tyk-demo';
 const TASK_QUEUE = 'tyk-upgrade-demo';
 const STEPS = 6;
+// Tyk's LTS lines: the rig's demo profile builds exactly these real images (rig/setup.sh).
+const FROM = { gateway: 'v5.3.0', pump: 'v1.9.0' };
+const TO = { gateway: 'v5.8.10', pump: 'v1.12.2' };
 
 export async function demoCommand(f: { keep?: boolean; notify?: string }): Promise<void> {
   const started = Date.now();
@@ -93,13 +97,13 @@ export async function demoCommand(f: { keep?: boolean; notify?: string }): Promi
     print(`Worker polling (its log: ${workerLog}).`);
     announceNotify(notify);
 
-    step(3, 'sandbox: Redis, Tyk Gateway v5.2.0, Tyk Pump v1.9.0');
+    step(3, `sandbox: Redis, Tyk Gateway ${FROM.gateway}, Tyk Pump ${FROM.pump}`);
     await clearEarlierDemo(temporal, docker);
     const sb = await startSandbox(
       {
         name: STACK,
-        gatewayVersion: 'v5.2.0',
-        pumpVersion: 'v1.9.0',
+        gatewayVersion: FROM.gateway,
+        pumpVersion: FROM.pump,
         pump: true,
         gateways: 1,
         port: 18180,
@@ -123,8 +127,8 @@ export async function demoCommand(f: { keep?: boolean; notify?: string }): Promi
         label: [`${SANDBOX_LABEL}=${STACK}`],
         host: [],
         taskQueue: TASK_QUEUE,
-        gatewayVersion: 'v5.3.0',
-        pumpVersion: 'v1.10.0',
+        gatewayVersion: TO.gateway,
+        pumpVersion: TO.pump,
         output: planFile,
         force: true,
       },
