@@ -18,6 +18,8 @@ import { retireOldContainers } from './retire';
 import { rollbackContainer, type RollbackInput } from './rollback';
 import { readConf, redactor, secretValues } from './tyk-config';
 import { verifyStack } from './verify';
+import { checkServing, readInventory, type ServingInput } from './serving';
+import type { GatewayInventory } from '../shared/serving';
 import type { NotifyConfig } from '../notify/config';
 
 export interface ActivityDeps {
@@ -35,6 +37,8 @@ export interface ActivityDeps {
   hookHeaders?: Record<string, string>;
   /** Webhooks for notifications, from the worker's config (src/notify/config.ts); never in history. Absent: none. */
   notify?: NotifyConfig;
+  /** Where smoke requests' header values come from (the plan names the variables); default: the worker's own. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Heartbeats while a long step runs, so a dead worker is noticed by its heartbeat timeout. */
@@ -54,6 +58,7 @@ export function createActivities(deps: ActivityDeps) {
   const { docker } = deps;
   const checkpoint: Checkpoint = deps.checkpoint ?? (() => undefined);
   const lb = createLoadBalancerActivities({ hookHeaders: deps.hookHeaders });
+  const env = deps.env ?? process.env;
 
   /** The secrets of a container's config and environment, for redacting everything said about it. */
   async function secretsOf(p: InstancePlan): Promise<string[]> {
@@ -102,7 +107,7 @@ export function createActivities(deps: ActivityDeps) {
 
     async preflight(input: UpgradeInput) {
       await engineAnswers();
-      return heartbeating(() => preflightStack(docker, input));
+      return heartbeating(() => preflightStack(docker, input, env));
     },
 
     async backupStack(input: BackupInput) {
@@ -141,7 +146,19 @@ export function createActivities(deps: ActivityDeps) {
     async soakHealth(input: SoakInput) {
       const redact = redactor((await Promise.all(input.instances.map(secretsOf))).flat());
       const ctx = Context.current();
-      return soakHealth(docker, input, redact, () => ctx.heartbeat(), ctx.cancellationSignal);
+      return soakHealth(docker, input, redact, () => ctx.heartbeat(), ctx.cancellationSignal, env);
+    },
+
+    /** What the old gateway has loaded, read through its Gateway API before its stop (ids and paths, no secret). */
+    async readInventory(input: { instance: InstancePlan }): Promise<GatewayInventory> {
+      return readInventory(docker, input.instance);
+    },
+
+    /** After the health check: the same APIs and policies, and every smoke request answered as the plan expects. */
+    async checkServing(input: ServingInput): Promise<{ summary: string }> {
+      const redact = await redactFor(input.instance);
+      const ctx = Context.current();
+      return checkServing(docker, input, env, redact, () => ctx.heartbeat());
     },
 
     async rollbackContainer(input: RollbackInput) {
@@ -163,7 +180,7 @@ export function createActivities(deps: ActivityDeps) {
     /** This host's part of `plan`: looks only, changes nothing. */
     async dryRun(input: UpgradeInput): Promise<DryRunReport> {
       await engineAnswers();
-      return heartbeating(() => dryRun(docker, input, lb.lbCheck));
+      return heartbeating(() => dryRun(docker, input, lb.lbCheck, env));
     },
 
     async verifyStack(input: { instances: InstancePlan[] }) {

@@ -10,6 +10,7 @@ import { readArchive } from './archive';
 import { containerLogs, inspectContainer, nameOf } from './docker-util';
 import { imageAvailable } from './images';
 import { findGoPlugins, pluginBuildName } from './go-plugins';
+import { preflightServing, redisFacts } from './serving';
 import { confDir, confPath } from './tyk-config';
 import { describeHello, getHello, getPumpHealth } from './tyk-http';
 import { versionInLog } from './versions-from-logs';
@@ -80,9 +81,10 @@ function checkDirection(container: string, from: string, to: string, allowDowngr
   if (problem) fail(problem.type, problem.message);
 }
 
-export async function preflightStack(docker: Docker, input: UpgradeInput): Promise<PreflightResult> {
+export async function preflightStack(docker: Docker, input: UpgradeInput, env: NodeJS.ProcessEnv = process.env): Promise<PreflightResult> {
   const instances: InstancePlan[] = [];
   const warnings: string[] = [];
+  const redisSeen = new Set<string>();
 
   for (const gw of input.gateways) {
     const info = await runningContainer(docker, gw.container, 'gateway');
@@ -103,6 +105,15 @@ export async function preflightStack(docker: Docker, input: UpgradeInput): Promi
     await checkPlugins(docker, info, input.gatewayVersion);
     const compose = composeWarning(info, toImage);
     if (compose) warnings.push(compose);
+    await preflightServing(docker, info, gw, { inventory: input.inventory !== false, smoke: input.smoke }, env);
+    const redis = await redisFacts(docker, info, input.gatewayVersion);
+    if (redis && !redisSeen.has(redis.where)) {
+      redisSeen.add(redis.where);
+      if (redis.problem && input.unsupportedRedis === 'refuse') fail(ErrorType.UnsupportedRedis, `${redis.problem}; the plan says unsupportedRedis: refuse`);
+      if (redis.problem) warnings.push(redis.problem);
+      if (redis.error)
+        warnings.push(`cannot read the version of the gateway's Redis at ${redis.where} to check it against Tyk's supported versions: ${redis.error}`);
+    }
     instances.push({
       role: 'gateway',
       container: gw.container,
@@ -115,6 +126,7 @@ export async function preflightStack(docker: Docker, input: UpgradeInput): Promi
       toVersion: normaliseVersion(input.gatewayVersion),
       url: gw.url,
       helloPath: gw.helloPath,
+      ...(gw.apiUrl ? { apiUrl: gw.apiUrl } : {}),
     });
   }
 

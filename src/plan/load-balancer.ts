@@ -74,7 +74,7 @@ const hookUrl = z.string({ error: 'must be a URL such as https://lb.example/drai
 });
 
 /** Query parameters that usually carry a secret; the value itself is never repeated in the message. */
-const SECRET_PARAM = /token|secret|key|pass|auth|sig|credential|session|code/i;
+export const SECRET_PARAM = /token|secret|key|pass|auth|sig|credential|session|code/i;
 
 const hooks = z.strictObject(
   { beforeStop: hookUrl, afterHealthy: hookUrl, timeout: duration.optional() },

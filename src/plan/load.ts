@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { DEFAULT_GATES, type UpgradeInput } from '../shared/types';
 import { toLoadBalancerInput } from './load-balancer';
 import { parsePlanText } from './parse';
+import { toServingInput } from './serving';
 import { PlanError } from './problems';
 import type { PlanFile } from './schema';
 
@@ -67,6 +68,7 @@ export function toUpgradeInput(plan: PlanFile, file: string, o: PlanOverrides): 
       helloPath: (g.helloPath ?? DEFAULTS.helloPath).replace(/^\//, ''),
       ...(g.host ? { host: g.host } : {}),
       ...(g.pool ? { pool: g.pool } : {}),
+      ...(g.apiUrl ? { apiUrl: g.apiUrl.replace(/\/+$/, '') } : {}),
     })),
     pumps: [],
     gatewayVersion: o.gatewayVersion ?? plan.gateway.version,
@@ -95,6 +97,7 @@ export function toUpgradeInput(plan: PlanFile, file: string, o: PlanOverrides): 
   if (plan.approvalTimeout !== undefined) input.approvalTimeoutMs = plan.approvalTimeout;
   const lb = toLoadBalancerInput(plan.loadBalancer);
   if (lb) input.loadBalancer = lb;
+  Object.assign(input, toServingInput(plan));
   if (plan.window) input.window = (Array.isArray(plan.window) ? plan.window : [plan.window]).map((w) => w.trim().replace(/\s+/g, ' '));
   return input;
 }

@@ -7,6 +7,7 @@ import { GATES } from '../shared/types';
 import { parseWindow } from '../shared/window';
 import { parseDuration } from './duration';
 import { loadBalancerObject, loadBalancerSection, unknownServerContainers } from './load-balancer';
+import { analysisSection, inventoryObject, inventorySection, smokeSection, unsupportedRedisSection } from './serving';
 import { checkTargetVersion } from './version-policy';
 
 const CONTAINER_NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -104,6 +105,7 @@ const gatewayInstance = z.strictObject(
       .optional(),
     host: host.optional(),
     pool: pool.optional(),
+    apiUrl: httpUrl({ pathAllowed: false }).optional(),
   },
   { error: 'must be a mapping with container: and url:' },
 );
@@ -201,6 +203,10 @@ export function planShape(allowPrerelease: boolean) {
       allowPrerelease: flag.optional(),
       loadBalancer: loadBalancerSection.optional(),
       window: windows.optional(),
+      inventory: inventorySection.optional(),
+      smoke: smokeSection.optional(),
+      analysis: analysisSection.optional(),
+      unsupportedRedis: unsupportedRedisSection.optional(),
     },
     { error: 'must be a mapping of keys such as stack:, gateway:, pump:' },
   );
@@ -250,6 +256,13 @@ export function planSchema(allowPrerelease: boolean) {
       const ms = plan[k];
       if (ms !== undefined && ms < 1000) ctx.addIssue({ code: 'custom', path: [k], message: 'must be at least 1s' });
     }
+    if (plan.analysis && !(plan.loadBalancer && plan.loadBalancer !== 'none' && plan.loadBalancer.haproxy)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['analysis'],
+        message: "reads HAProxy's per-server counters, so it needs loadBalancer: with haproxy: (hooks and no load balancer have none)",
+      });
+    }
     for (const issue of unknownServerContainers(
       plan.loadBalancer,
       plan.gateway.instances.map((g) => g.container),
@@ -268,8 +281,9 @@ export function allowedKeys(path: PropertyKey[]): string[] {
     if (node instanceof z.ZodArray && typeof step === 'number') node = node.element as z.ZodType;
     else if (node instanceof z.ZodObject) node = node.shape[step as string] as z.ZodType;
     else return [];
-    // The section is parsed by a transform (none | mapping); its keys are the mapping's.
+    // A section parsed by a transform (none | mapping, false | mapping): its keys are the mapping's.
     if (unwrap(node) === loadBalancerSection) node = loadBalancerObject;
+    if (unwrap(node) === inventorySection) node = inventoryObject;
     if (!node) return [];
   }
   node = unwrap(node);

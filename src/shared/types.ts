@@ -1,6 +1,7 @@
 // Data that crosses the workflow boundary: workflow input, activity inputs/results, the status query.
 // Plain JSON only. Nothing here may carry a value read from tyk.conf or pump.conf: it lands in workflow history.
 import type { LoadBalancerInput } from '../activities/load-balancer/types';
+import type { InventoryTolerance, SmokeRequest, TrafficAnalysis } from './serving';
 
 export type Role = 'gateway' | 'pump';
 /** after-canary waits after the first batch of gateways, when there is more than one batch. */
@@ -20,6 +21,8 @@ export interface GatewayTarget {
   host?: string;
   /** Load-balancer pool: gateways that serve the same traffic; maxUnavailable applies per pool. */
   pool?: string;
+  /** Where its APIs answer (listen_port), when that is not `url` (a separate control_api_port); smoke requests go here. */
+  apiUrl?: string;
 }
 
 export interface PumpTarget {
@@ -82,6 +85,17 @@ export interface UpgradeInput {
    * outside them (preflight, backup and pull run any time). Absent: any time.
    */
   window?: string[];
+  /**
+   * Each gateway's APIs and policies, read through its Gateway API before its stop, must be there on the new
+   * version (`tolerate`: ids that may differ). Absent: checked, nothing tolerated; false: not checked.
+   */
+  inventory?: false | { tolerate?: InventoryTolerance };
+  /** Requests each new gateway must answer, directly, after its health check and during the soak; `plan` sends them today. */
+  smoke?: SmokeRequest[];
+  /** With the HAProxy driver: watch each gateway's real traffic for this window once it is back in rotation. */
+  analysis?: TrafficAnalysis;
+  /** A gateway Redis outside what the target supports (Tyk's docs): refuse at preflight; absent: a warning. */
+  unsupportedRedis?: 'refuse';
 }
 
 export interface InstancePlan {
@@ -97,6 +111,8 @@ export interface InstancePlan {
   /** Gateway: base URL and hello path; pump: health URL. */
   url: string;
   helloPath: string;
+  /** Gateway: where its APIs answer, when not `url`. */
+  apiUrl?: string;
 }
 
 export interface PreflightResult {
@@ -133,6 +149,8 @@ export type InstanceState =
   | 'health-check'
   /** Healthy on the new version, being put back into the load balancer. */
   | 'undraining'
+  /** Back in rotation; its real traffic is being watched (the plan's analysis window). */
+  | 'analysing'
   | 'upgraded'
   | 'rolling-back'
   | 'rolled-back'
@@ -148,6 +166,8 @@ export interface InstanceStatus {
   toVersion: string;
   state: InstanceState;
   detail?: string;
+  /** What the new gateway was seen serving: "40 APIs, 12 policies: same as before; 2 smoke requests passed". */
+  serving?: string;
 }
 
 export type GateState = 'not-reached' | 'waiting' | 'approved' | 'rejected' | 'timed-out' | 'skipped';
