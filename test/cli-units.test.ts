@@ -77,7 +77,7 @@ describe('plan files', () => {
     assert.deepEqual(problems(text), [
       '3: gateway.version: "5.3" names a release line, not a release (that tag moves with every patch); name an exact release such as v5.3.0',
       '6: gateway.instances[0].url: "ftp://x" must use http:// or https://',
-      '7: gateway.instances[0].hellopath: unknown key (did you mean "helloPath"?); allowed here: container, url, helloPath, host, pool',
+      '7: gateway.instances[0].hellopath: unknown key (did you mean "helloPath"?); allowed here: container, url, helloPath, host, pool, apiUrl',
       '12: batchSize: 0 is not a whole number of at least 1',
     ]);
   });

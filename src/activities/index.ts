@@ -151,7 +151,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** What the old gateway has loaded, read through its Gateway API before its stop (ids and paths, no secret). */
     async readInventory(input: { instance: InstancePlan }): Promise<GatewayInventory> {
-      return readInventory(docker, input.instance);
+      return heartbeating(() => readInventory(docker, input.instance));
     },
 
     /** After the health check: the same APIs and policies, and every smoke request answered as the plan expects. */

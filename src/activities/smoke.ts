@@ -27,21 +27,33 @@ function smokeUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
 }
 
+/** One request to a gateway: its status and body, or why there was none. */
+export async function probe(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ status: number; body: string } | { error: string }> {
+  try {
+    const res = await request(smokeUrl(base, path), { method: method as 'GET', headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    return { status: res.statusCode, body: await res.body.text() };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { error: e.code ?? e.message };
+  }
+}
+
 async function sendOne(base: string, r: SmokeRequest, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string | undefined> {
   const label = `smoke request "${smokeName(r)}" (${r.method} ${r.path})`;
   const { headers, missing } = smokeHeaders(r, env);
   if (missing.length) return `${label}: ${missing.join('; ')}`;
-  try {
-    const res = await request(smokeUrl(base, r.path), { method: r.method as 'GET', headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-    const body = await res.body.text();
-    if (res.statusCode !== r.expectStatus) return `${label} got HTTP ${res.statusCode}, expected ${r.expectStatus}`;
-    if (r.bodyContains !== undefined && !body.includes(r.bodyContains))
-      return `${label} got HTTP ${res.statusCode} but its body does not contain "${r.bodyContains}"`;
-    return undefined;
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    return `${label} failed: ${e.code ?? e.message}`;
-  }
+  const res = await probe(base, r.method, r.path, headers, timeoutMs);
+  if ('error' in res) return `${label} failed: ${res.error}`;
+  if (res.status !== r.expectStatus) return `${label} got HTTP ${res.status}, expected ${r.expectStatus}`;
+  if (r.bodyContains !== undefined && !res.body.includes(r.bodyContains))
+    return `${label} got HTTP ${res.status} but its body does not contain "${r.bodyContains}"`;
+  return undefined;
 }
 
 /** Every request once, in the plan's order, against the gateway whose APIs answer at `base`. */
