@@ -146,7 +146,9 @@ export function createActivities(deps: ActivityDeps) {
     async soakHealth(input: SoakInput) {
       const redact = redactor((await Promise.all(input.instances.map(secretsOf))).flat());
       const ctx = Context.current();
-      return soakHealth(docker, input, redact, () => ctx.heartbeat(), ctx.cancellationSignal, env);
+      // Smoke requests may hold a probe round longer than the heartbeat timeout: beat on a timer as well.
+      const soak = () => soakHealth(docker, input, redact, () => ctx.heartbeat(), ctx.cancellationSignal, env);
+      return input.smoke?.length ? heartbeating(soak) : soak();
     },
 
     /** What the old gateway has loaded, read through its Gateway API before its stop (ids and paths, no secret). */
@@ -157,8 +159,7 @@ export function createActivities(deps: ActivityDeps) {
     /** After the health check: the same APIs and policies, and every smoke request answered as the plan expects. */
     async checkServing(input: ServingInput): Promise<{ summary: string }> {
       const redact = await redactFor(input.instance);
-      const ctx = Context.current();
-      return checkServing(docker, input, env, redact, () => ctx.heartbeat());
+      return heartbeating(() => checkServing(docker, input, env, redact));
     },
 
     async rollbackContainer(input: RollbackInput) {

@@ -43,20 +43,13 @@ export interface ServingInput {
  * After the health check: the new gateway has the same APIs and policies (waiting up to waitMs, since Tyk loads
  * its APIs after it starts to listen) and answers every smoke request. Fails with what differs, by name.
  */
-export async function checkServing(
-  docker: Docker,
-  input: ServingInput,
-  env: NodeJS.ProcessEnv,
-  redact: (s: string) => string,
-  heartbeat: () => void,
-): Promise<{ summary: string }> {
+export async function checkServing(docker: Docker, input: ServingInput, env: NodeJS.ProcessEnv, redact: (s: string) => string): Promise<{ summary: string }> {
   const { instance } = input;
   const deadline = Date.now() + input.waitMs;
   const secret = input.before ? await containerSecret(docker, await running(docker, instance)) : '';
   const from = normaliseVersion(instance.fromVersion);
   const to = normaliseVersion(instance.toVersion);
   for (;;) {
-    heartbeat();
     const failure = await servingNow(input, secret, env, from, to);
     if (!failure.type) return { summary: failure.summary };
     if (Date.now() >= deadline) {
