@@ -6,6 +6,9 @@
 // With a load balancer in the plan, each gateway leaves it before its stop (lbDrain) and comes back once its
 // replacement is healthy and soaked (lbReady); a rollback puts the old container back the same way. Without
 // one, the activities and their order are exactly those of before (recorded histories replay).
+// Serving checks (behind patched('serving-checks')): each gateway's inventory is read before anything happens to it
+// and compared, with the plan's smoke requests, once the new one is healthy; with `analysis` (HAProxy), its real
+// traffic is watched after lbReady. Any of them failing rolls it back like a failed health check.
 import { patched, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { LoadBalancerInput } from '../activities/load-balancer/types';
 import { instanceKey } from '../shared/names';
@@ -319,7 +322,8 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
     const back = input.instances.filter((p) => st(p).state === 'upgraded' && lbOf(input.loadBalancer, p));
     failed.push(...(await Promise.all(back.map((p) => readyOne(input.loadBalancer as LoadBalancerInput, p)))).filter((f): f is InstanceFailure => !!f));
     const { analysis, loadBalancer } = input;
-    if (analysis && loadBalancer.type === 'haproxy') {
+    // Past the failure budget everything goes back anyway: no point in watching traffic first.
+    if (analysis && loadBalancer.type === 'haproxy' && failed.length <= input.failuresAllowed) {
       const inRotation = back.filter((p) => st(p).state === 'upgraded');
       failed.push(...(await Promise.all(inRotation.map((p) => analyseOne(loadBalancer, analysis, p)))).filter((f): f is InstanceFailure => !!f));
     }
