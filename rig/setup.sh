@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything the demo and the tests need on this machine, idempotent and quick when already done:
 # Debian packages, npm dependencies, the build, the Docker engine (no bridge), the local registry, Redis,
-# the Tyk stand-in images and the Temporal CLI (built once from its Go module and cached).
+# the Tyk stand-in images, the real Tyk images (rig/tyk-real.sh: built from TYK_SRC_DIR's archives, or pulled) and the
+# Temporal CLI (built once from its Go module and cached).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
@@ -18,6 +19,7 @@ bash rig/docker-engine.sh
 bash rig/registry.sh
 bash rig/redis.sh
 bash rig/standins.sh
+bash rig/tyk-real.sh
 node dist/src/devserver/temporal-cli.js >/dev/null
 # Temporal server, schema tool and Web UI server for the PostgreSQL-backed cluster tests (built once, cached).
 node dist/src/devserver/temporal-binaries.js >/dev/null

@@ -145,14 +145,18 @@ build_variant() { # KIND REPO TAG VERSION FAULT IMAGE
   esac
   mkdir -p "$dir" "$ctx/opt/tyk-standin"
   cp "$standins/$kind/Dockerfile" "$ctx/Dockerfile"
-  cp "$standins/lib/standin.js" "$ctx/opt/tyk-standin/standin.js"
+  cp "$standins"/lib/*.js "$ctx/opt/tyk-standin/"
   if [ "$kind" = gateway ]; then
     cp "$standins/gateway/tyk.js" "$dir/tyk"
     cp "$standins/gateway/tyk.conf" "$dir/tyk.conf"
     mkdir -p "$dir/apps" "$dir/middleware" "$dir/policies" "$dir/certs"
+    cp -r "$standins/gateway/templates" "$dir/templates"
   else
     cp "$standins/pump/tyk-pump.js" "$dir/tyk-pump"
     cp "$standins/pump/pump.conf" "$dir/pump.conf"
+    # Tyk's pump images from 1.12 are distroless :nonroot and run as 65532, so a pump.conf only root can read is
+    # not read (the real 1.12.2 then starts on its defaults); earlier ones run as root.
+    case $version in 1.[0-9].* | 1.1[01].*) ;; *) printf 'USER 65532\n' >>"$ctx/Dockerfile" ;; esac
   fi
   if [ "$fault" = - ]; then fault_json=null; else fault_json="\"$fault\""; fi
   printf '{"version":"%s","fault":%s}\n' "$version" "$fault_json" >"$dir/.standin.json"
@@ -160,9 +164,13 @@ build_variant() { # KIND REPO TAG VERSION FAULT IMAGE
   find "$ctx/opt" -type f -exec chmod 644 {} +
   chmod 755 "$dir/$prog"
   normalise_tree "$ctx/opt"
+  # Tyk's images label the version as goreleaser did up to gateway 5.3 / pump 1.9 (5.3.0), and with the git tag's v
+  # from the metadata-action builds on (v5.8.10, v1.12.2).
+  local label_version=$version
+  case $kind:$version in gateway:5.[0-7].* | gateway:[0-4].* | pump:1.[0-9].* | pump:1.1[01].*) ;; *) label_version="v$version" ;; esac
   old=$(image_id "$image")
   run_build "$image" "$ctx" \
-    --build-arg "BASE_IMAGE=$base_image" --build-arg "VERSION=$version" --build-arg "TAG=$tag" \
+    --build-arg "BASE_IMAGE=$base_image" --build-arg "VERSION=$version" --build-arg "LABEL_VERSION=$label_version" --build-arg "TAG=$tag" \
     --build-arg "STANDIN_HASH=$standin_hash"
   # Drop the image this tag pointed at before, unless something still uses it.
   [ -n "$old" ] && [ "$old" != "$(image_id "$image")" ] && docker rmi "$old" >/dev/null 2>&1 || true

@@ -26,7 +26,11 @@ export interface StackSpec {
   redisHost?: string;
   redisPort: number;
   redisPassword?: string;
-  /** liveness_check.check_duration (Tyk's warm-up); short in tests. */
+  /**
+   * Tyk's warm-up, liveness_check.check_duration; absent: Tyk's default (10 s). Written in whole seconds, the unit
+   * 5.2/5.3 read it in (`time.Second * n`); from 5.4 the same number is read as nanoseconds (TykTechnologies/tyk#6068),
+   * so after an upgrade to 5.8 the checks run back to back. No one number means the same on both lines.
+   */
   checkDurationMs?: number;
   /** Extra settings for each container (tests use them to make a container with many settings). */
   gatewayExtra?: Partial<ContainerCreateOptions>;
@@ -40,6 +44,17 @@ export interface StackInfo {
   gateways: { container: string; url: string; confDir: string }[];
   pump?: { container: string; healthUrl: string; confPath: string };
 }
+
+// In policies/ (policies.policy_path) each file is one policy, keyed by its "id".
+const POLICY = (name: string) => ({
+  id: `${name}-default`,
+  name: `${name} default`,
+  org_id: 'default',
+  rate: 1000,
+  per: 60,
+  active: true,
+  access_rights: { [`${name}-httpbin`]: { api_id: `${name}-httpbin`, api_name: `${name} httpbin`, versions: ['Default'] } },
+});
 
 const API_DEFINITION = (name: string) => ({
   name: `${name} httpbin`,
@@ -59,6 +74,10 @@ export function gatewayConf(spec: StackSpec, port: number, secret: string): Reco
     node_secret: secret,
     app_path: '/opt/tyk-gateway/apps/',
     middleware_path: '/opt/tyk-gateway/middleware',
+    // Without it the real gateway panics at start (no error template found).
+    template_path: '/opt/tyk-gateway/templates',
+    // Somewhere the gateway can always write, whatever is mounted over its folder.
+    pid_file_location: '/tmp/tyk-gateway.pid',
     storage: {
       type: 'redis',
       host: spec.redisHost ?? '127.0.0.1',
@@ -68,7 +87,7 @@ export function gatewayConf(spec: StackSpec, port: number, secret: string): Reco
     },
     policies: { policy_source: 'file', policy_path: '/opt/tyk-gateway/policies' },
     health_check_endpoint_name: 'hello',
-    liveness_check: { check_duration: (spec.checkDurationMs ?? 10_000) * 1_000_000 },
+    ...(spec.checkDurationMs === undefined ? {} : { liveness_check: { check_duration: Math.max(1, Math.round(spec.checkDurationMs / 1000)) } }),
     graceful_shutdown_timeout_duration: 30,
     log_level: 'info',
   };
@@ -86,7 +105,9 @@ export function pumpConf(spec: StackSpec): Record<string, unknown> {
     purge_delay: 2,
     health_check_endpoint_name: 'health',
     health_check_endpoint_port: spec.pumpHealthPort ?? 8083,
-    pumps: { stdout: { type: 'stdout' } },
+    pumps: { stdout: { type: 'stdout', meta: { log_field_name: 'tyk-analytics-record', format: 'json' } } },
+    // The real pump exits at start otherwise: the uptime pump wants a MongoDB there is none of.
+    dont_purge_uptime_data: true,
   };
 }
 
@@ -117,7 +138,7 @@ export async function createStack(docker: Docker, spec: StackSpec): Promise<Stac
     for (const d of ['apps', 'policies', 'middleware', 'certs']) await mkdir(join(confDir, d), { recursive: true });
     await writeFileSecure(join(confDir, 'tyk.conf'), `${JSON.stringify(gatewayConf(spec, port, secret), null, 2)}\n`);
     await writeFile(join(confDir, 'apps', 'httpbin.json'), `${JSON.stringify(API_DEFINITION(spec.name), null, 2)}\n`);
-    await writeFile(join(confDir, 'policies', 'policies.json'), '{}\n');
+    await writeFile(join(confDir, 'policies', 'default.json'), `${JSON.stringify(POLICY(spec.name), null, 2)}\n`);
     const extra = spec.gatewayExtra ?? {};
     const create: ContainerCreateOptions = {
       ...extra,
@@ -146,7 +167,9 @@ export async function createStack(docker: Docker, spec: StackSpec): Promise<Stac
     const container = `${spec.name}-pump`;
     const confPath = join(spec.dir, 'pump', 'pump.conf');
     await mkdir(join(spec.dir, 'pump'), { recursive: true });
-    await writeFileSecure(confPath, `${JSON.stringify(pumpConf(spec), null, 2)}\n`);
+    // Readable by the image's user: Tyk's 1.12 pump images run as 65532, not root (the folder is 0700 on the host).
+    await writeFile(confPath, `${JSON.stringify(pumpConf(spec), null, 2)}\n`, { mode: 0o644 });
+    await chmod(confPath, 0o644);
     const c = await docker.createContainer({
       name: container,
       Image: spec.pumpImage,

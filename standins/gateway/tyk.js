@@ -1,21 +1,23 @@
 #!/usr/bin/node
 'use strict';
-// Tyk Gateway stand-in. Behaves like the real gateway where the upgrade tool can see it (see
-// /work/shared/tyk-contract.md): --conf=PATH JSON + TYK_GW_ env overrides, GET /hello with the
-// liveness warm-up and cached Redis check, GET /ready on 5.8.3+, logrus text logs on stderr, the Redis key
-// version-check-gateway, and the version-dependent SIGTERM behaviour (cut before 5.8.3, drain from 5.8.3).
+// Tyk Gateway stand-in. Behaves like the real gateway of its version where the upgrade tool can see it, as measured
+// on the real binaries (test/contract.test.ts runs the same probes on both): --conf=PATH JSON + TYK_GW_ env
+// overrides, GET /hello with the liveness warm-up and cached Redis check, GET /ready on 5.8.3+, logrus text logs on
+// stderr, the API definitions and policies from files, the Gateway API and the proxy (../lib/apis.js), the Redis key
+// version-check-gateway (5.8+), and the version-dependent SIGTERM behaviour (cut before 5.8.3, drain from 5.8.3).
 // The version is "compiled in": it comes from .standin.json next to this program, never from the env.
 
 const fs = require('fs');
 const path = require('path');
 const http = require('http');
 
-function loadLib() {
-  const candidates = [path.join(__dirname, '..', 'lib', 'standin.js'), '/opt/tyk-standin/standin.js'];
+function loadLib(name) {
+  const candidates = [path.join(__dirname, '..', 'lib', name), path.join('/opt/tyk-standin', name)];
   for (const c of candidates) if (fs.existsSync(c)) return require(c);
-  throw new Error('standin.js not found');
+  throw new Error(`${name} not found`);
 }
-const lib = loadLib();
+const lib = loadLib('standin.js');
+const { createApis } = loadLib('apis.js');
 
 const DEFAULT_CONF = '/opt/tyk-gateway/tyk.conf';
 const REDIS_FAIL_OUTPUT = 'storage: Redis is either down or was not configured';
@@ -45,7 +47,8 @@ const ENV_OVERRIDES = {
 // ---------------------------------------------------------------------------------------------------------
 const standin = lib.readVersionFile(path.join(__dirname, '.standin.json'));
 const REAL_VERSION = standin.version; // drives version-dependent behaviour
-const FAULT = standin.fault; // null | 'hello-fail' | 'exit-at-start' | 'wrong-version'
+// null | 'hello-fail' | 'exit-at-start' | 'wrong-version' | 'drops-api'
+const FAULT = standin.fault;
 const VERSION = FAULT === 'wrong-version' ? '5.1.0' : REAL_VERSION; // what the gateway reports
 
 function parseVersion(v) {
@@ -58,12 +61,21 @@ const HAS_READY = (V.major === 5 && V.minor === 8 && V.patch >= 3) || lib.versio
 const GRACEFUL_SHUTDOWN = HAS_READY;
 // /hello answers 503 when failing only in 5.8.3, 5.8.6-5.8.12 and 5.9.0; 200 everywhere else.
 const HELLO_503 = V.major === 5 && ((V.minor === 8 && (V.patch === 3 || (V.patch >= 6 && V.patch <= 12))) || (V.minor === 9 && V.patch === 0));
+// Up to 5.3, liveness_check.check_duration is read as seconds (time.Second * n); later as a Go duration (ns):
+// TykTechnologies/tyk#6068. Seen on the real 5.2.0/5.3.0 (seconds) and 5.8.10 (ns); the line in between is assumed.
+const CHECK_IN_SECONDS = !lib.versionAtLeast(REAL_VERSION, 5, 4, 0);
+// 5.8 connects to Redis before it listens (and writes version-check-gateway then); 5.2/5.3 connect in the
+// background and never write the key. Seen on 5.2.0, 5.3.0 and 5.8.10; 5.8.0 is assumed.
+const REDIS_AT_START = lib.versionAtLeast(REAL_VERSION, 5, 8, 0);
+// 5.2 lists a definition it cannot parse as an empty one; 5.3 leaves it out.
+const VERSION_BEFORE_53 = !lib.versionAtLeast(REAL_VERSION, 5, 3, 0);
 
 // ---------------------------------------------------------------------------------------------------------
 const confFile = lib.confPathFromArgv(process.argv.slice(2), DEFAULT_CONF);
 const loaded = lib.readJsonConf(confFile);
 const conf = loaded.conf;
-// Durations from env are strings ("2s"); keep them as-is and parse below.
+// A Go duration in the file must be a number; a string does not unmarshal.
+const fileCheckDuration = conf.liveness_check && conf.liveness_check.check_duration;
 lib.applyEnvOverrides(conf, 'TYK_GW_', ENV_OVERRIDES);
 if (process.env.TYK_LOGLEVEL && !process.env.TYK_GW_LOGLEVEL) conf.log_level = process.env.TYK_LOGLEVEL;
 
@@ -84,34 +96,50 @@ let controlPort = Number(conf.control_api_port) || 0;
 if (controlPort === listenPort) controlPort = 0;
 const controlHost = conf.control_api_hostname || listenAddress;
 const healthName = String(conf.health_check_endpoint_name || 'hello').replace(/^\/+/, '') || 'hello';
-let checkMs = lib.parseGoDurationMs(conf.liveness_check && conf.liveness_check.check_duration);
-if (!checkMs || checkMs <= 0) checkMs = 10000;
+const readyName = String(conf.readiness_check_endpoint_name || 'ready').replace(/^\/+/, '') || 'ready';
 let gracefulSeconds = Number(conf.graceful_shutdown_timeout_duration) || 0;
 if (gracefulSeconds <= 0) gracefulSeconds = 30;
-const appPath = conf.app_path || '/opt/tyk-gateway/apps/';
+
+/** The liveness interval in ms as the real gateway of this version reads the setting; Infinity = never. */
+function checkIntervalMs() {
+  const raw = conf.liveness_check && conf.liveness_check.check_duration;
+  // From the file a number of ns; from env (envconfig) a Go duration string.
+  const ns = typeof raw === 'number' ? raw : typeof raw === 'string' ? (lib.parseGoDurationMs(raw) ?? 0) * 1e6 : 0;
+  if (!ns || ns <= 0) return 10_000;
+  const ms = CHECK_IN_SECONDS ? ns * 1000 : ns / 1e6;
+  // A ticker of a few ns runs checks back to back; one every 50 ms looks the same from outside.
+  return Math.max(ms, 50);
+}
+const checkMs = checkIntervalMs();
 
 // ---------------------------------------------------------------------------------------------------------
 // Start-up log, like the real gateway.
+if (loaded.error === 'invalid' && !VERSION_BEFORE_53) log.error(`Error loading config, using defaults: couldn't unmarshal config: ${loaded.message}`, main);
 log.info(`Tyk API Gateway ${VERSION}`, main);
-if (loaded.error === 'missing') {
-  log.error(`Error loading config, using defaults: open ${confFile}: no such file or directory`, main);
-} else if (loaded.error === 'invalid') {
-  log.fatal(`Error loading config: invalid character in ${confFile}`, main);
+if (loaded.error === 'invalid') log.fatal(`Error initialising system: couldn't unmarshal config: ${loaded.message}`, main);
+if (typeof fileCheckDuration === 'string') {
+  log.fatal(
+    `Error initialising system: couldn't unmarshal config: json: cannot unmarshal string into Go struct field LivenessCheckConfig.liveness_check.check_duration of type time.Duration`,
+    main,
+  );
 }
+if (loaded.error) log.warn(`No config file found, writing default to ${confFile}`);
 
 if (FAULT === 'exit-at-start') {
   log.fatal('Error starting gateway: failed to initialise the storage handler (stand-in fault exit-at-start)', main);
 }
 
-log.info('Starting Poller', { prefix: 'host-check-mgr' });
+// html/template.Must(ParseGlob(template_path/error*)) panics when nothing matches (Go exits 2 on a panic).
+const templatePath = conf.template_path || '';
+let hasErrorTemplate = false;
+try {
+  hasErrorTemplate = fs.readdirSync(templatePath || '.').some((f) => f.startsWith('error'));
+} catch {
+  hasErrorTemplate = false;
+}
 
-let versionKeyWritten = false;
 async function writeVersionKey() {
-  await lib.withRedis(redisOpts, async (c) => {
-    await c.command('PING');
-    await c.command('SET', 'version-check-gateway', VERSION);
-  });
-  versionKeyWritten = true;
+  await lib.withRedis(redisOpts, (c) => c.command('SET', 'version-check-gateway', VERSION));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -119,30 +147,33 @@ async function writeVersionKey() {
 // /hello has no details and says pass (the warm-up).
 let health = null; // { status, item }
 let checkRunning = false;
+// Tyk's own sentence (the real 5.8 sometimes gives the client's dial error instead, when it notices the lost
+// connection later than its check runs).
+async function redisPing() {
+  try {
+    await lib.withRedis(redisOpts, (c) => c.command('PING'));
+    return null;
+  } catch {
+    return REDIS_FAIL_OUTPUT;
+  }
+}
 
 async function runHealthCheck() {
   if (checkRunning) return;
   checkRunning = true;
-  let ok = false;
-  try {
-    await lib.withRedis(redisOpts, (c) => c.command('PING'));
-    ok = true;
-  } catch {
-    ok = false;
-  }
+  let failure = await redisPing();
   checkRunning = false;
-  if (FAULT === 'hello-fail') ok = false;
+  if (FAULT === 'hello-fail') failure = REDIS_FAIL_OUTPUT;
   const time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const item = ok ? { status: 'pass', componentType: 'datastore', time } : { status: 'fail', output: REDIS_FAIL_OUTPUT, componentType: 'datastore', time };
-  if (!ok && (!health || health.status === 'pass')) {
-    log.warn('Redis health check failed', { liveness_check: true, prefix: 'main' });
+  const item = failure ? { status: 'fail', output: failure, componentType: 'datastore', time } : { status: 'pass', componentType: 'datastore', time };
+  if (failure && (!health || health.status === 'pass')) {
+    log.error('Redis health check failed', { error: failure, 'liveness-check': true, prefix: 'main' });
   }
-  health = { status: ok ? 'pass' : 'fail', item };
-  if (ok && !versionKeyWritten) writeVersionKey().catch(() => {});
+  health = { status: failure ? 'fail' : 'pass', item };
 }
 
-function helloBody() {
-  const body = { status: 'pass', version: VERSION, description: 'Tyk GW' };
+function helloBody(description) {
+  const body = { status: 'pass', version: VERSION, description };
   if (health) {
     body.status = health.status;
     body.details = { redis: health.item };
@@ -150,29 +181,21 @@ function helloBody() {
   return body;
 }
 
-async function redisReachable() {
-  try {
-    await lib.withRedis({ ...redisOpts, timeoutMs: 500 }, (c) => c.command('PING'));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------------
 let shuttingDown = false;
+const closeHeader = () => (shuttingDown ? { Connection: 'close' } : {});
 
 function writeJson(res, code, obj) {
   const text = JSON.stringify(obj) + '\n'; // Go's json.Encoder adds the newline
-  const headers = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) };
-  if (shuttingDown) headers.Connection = 'close';
-  res.writeHead(code, headers);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...closeHeader() });
   res.end(text);
 }
 
 function methodNotAllowed(res) {
   writeJson(res, 405, { status: 'error', message: 'Method Not Allowed' });
 }
+
+let apis = null; // set once the definitions are loaded
 
 function makeHandler(role) {
   const servesHealth = controlPort ? role === 'control' : role === 'main';
@@ -186,29 +209,33 @@ function makeHandler(role) {
     const p = url.pathname;
     if (servesHealth && p === `/${healthName}`) {
       if (req.method !== 'GET') return methodNotAllowed(res);
-      const body = helloBody();
+      const body = helloBody('Tyk GW');
       return writeJson(res, body.status === 'fail' && HELLO_503 ? 503 : 200, body);
     }
-    if (servesHealth && HAS_READY && p === '/ready') {
+    if (servesHealth && HAS_READY && p === `/${readyName}`) {
       if (req.method !== 'GET') return methodNotAllowed(res);
-      redisReachable().then((ok) => {
-        if (ok) writeJson(res, 200, { status: 'pass', description: 'Tyk GW Ready' });
-        else writeJson(res, 503, { status: 'error', message: 'Redis connection not available' });
-      });
+      // The cached check when there is one; before it, whether the gateway holds a Redis connection.
+      const ready = (ok) =>
+        ok ? writeJson(res, 200, helloBody('Tyk GW Ready')) : writeJson(res, 503, { status: 'error', message: 'Redis connection not available' });
+      if (health) ready(health.status === 'pass');
+      else redisPing().then((failure) => ready(!failure));
       return undefined;
     }
+    if (servesHealth && apis && apis.handleGatewayApi(req, res, url)) return undefined;
     if (role === 'main' && p === '/__standin/slow') {
       const ms = Math.max(0, Math.min(Number(url.searchParams.get('ms')) || 0, 600000));
       setTimeout(() => {
         if (res.destroyed) return;
-        const headers = { 'Content-Type': 'text/plain', 'Content-Length': 5 };
-        if (shuttingDown) headers.Connection = 'close';
-        res.writeHead(200, headers);
+        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 5, ...closeHeader() });
         res.end('done\n');
       }, ms);
       return undefined;
     }
-    return writeJson(res, 404, { error: 'Not found' });
+    if (role === 'main' && apis && apis.handleProxy(req, res, url)) return undefined;
+    // The real proxy mux: 404 and the status text, no newline.
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': 9, ...closeHeader() });
+    res.end('Not Found');
+    return undefined;
   };
 }
 
@@ -221,7 +248,7 @@ function listen(role, port, host) {
     server.on('error', (err) => {
       log.fatal(`Error starting gateway: listen tcp ${host || ''}:${port}: ${err.code === 'EADDRINUSE' ? 'bind: address already in use' : err.message}`, main);
     });
-    log.info('--> Standard listener (http)', { port: `:${port}`, prefix: 'main' });
+    log.info('--> Standard listener (http)', { port: `${host || ''}:${port}`, prefix: 'main' });
     server.listen({ port, host: host || undefined }, () => {
       log.warn(`Starting HTTP server on:${host ? host : '[::]'}:${port}`, main);
       servers.push(server);
@@ -230,37 +257,35 @@ function listen(role, port, host) {
   });
 }
 
-function loadApis() {
-  let files = [];
-  try {
-    files = fs
-      .readdirSync(appPath)
-      .filter((f) => f.endsWith('.json'))
-      .sort();
-  } catch {
-    log.error(`Couldn't read API definitions from ${appPath}`, main);
-  }
-  for (const f of files) log.info(`Loading API Specification from ${path.join(appPath, f)}`);
-  log.info(`Detected ${files.length} APIs`, main);
-  if (files.length === 0) {
-    log.warn('No API Definitions found, not reloading', main);
-    return;
-  }
-  log.info('Loading API configurations.', main);
-  log.info('Initialising Tyk REST API Endpoints', main);
-  log.info('API reload complete', main);
+// The faulty image drops-api: a definition with the field "standin_unsupported" is refused the way a version that
+// changed a field's type refuses it (it does not unmarshal), so the API is missing after an upgrade.
+function refuse(def) {
+  if (FAULT !== 'drops-api' || !Object.prototype.hasOwnProperty.call(def, 'standin_unsupported')) return null;
+  return `json: cannot unmarshal ${lib.goType(def.standin_unsupported)} into Go struct field APIDefinition.standin_unsupported of type apidef.StandinUnsupported`;
 }
 
 async function start() {
-  log.info('PIDFile location set to: ./tyk-gateway.pid', main);
-  log.info('Initialising Tyk REST API Endpoints', main);
-  log.info('--> [REDIS] Creating single-node client');
-  try {
-    await writeVersionKey();
-    log.info('Connected to Redis', { prefix: 'storage' });
-  } catch (err) {
-    log.error('Connection to Redis failed, reconnect in 10s', { error: err.message, prefix: 'pub-sub' });
+  if (REDIS_AT_START) {
+    if (await redisPing()) {
+      log.error('storage: Redis is either down or was not configured');
+      log.error('Could not set version in versionStore', { error: REDIS_FAIL_OUTPUT, prefix: 'main' });
+      // 5.8 waits about a second for Redis before it goes on without it.
+      await new Promise((r) => setTimeout(r, 1000));
+    } else {
+      log.info('storage: connected to redis', main);
+      await writeVersionKey().catch(() => {});
+    }
+  } else {
+    log.error('Could not set version in versionStore', { error: REDIS_FAIL_OUTPUT, prefix: 'main' });
   }
+  log.info('Starting Poller', { prefix: 'host-check-mgr' });
+  if (!hasErrorTemplate) {
+    process.stderr.write(`panic: html/template: pattern matches no files: \`error*\`\n\ngoroutine 1 [running]:\n`);
+    process.exit(2);
+  }
+  log.info(`PIDFile location set to: ${conf.pid_file_location || './tyk-gateway.pid'}`, main);
+  if (!controlPort) log.warn('The control_api_port should be changed for production', main);
+  log.info('Initialising Tyk REST API Endpoints', main);
   if (controlPort) await listen('control', controlPort, controlHost);
   await listen('main', listenPort, listenAddress);
   log.info('Initialising distributed rate limiter', main);
@@ -268,15 +293,16 @@ async function start() {
   log.info(`--> Listening on address: ${listenAddress || '(open interface)'}`, main);
   log.info(`--> Listening on port: ${listenPort}`, main);
   log.info(`--> PID: ${process.pid}`, main);
+  if (!REDIS_AT_START) log.error('Connection to Redis failed, reconnect in 10s', { error: REDIS_FAIL_OUTPUT, prefix: 'pub-sub' });
   log.info('Starting gateway rate limiter notifications...');
-  log.info('Loading policies', main);
-  log.info('Policies found (0 total):', main);
-  loadApis();
+  apis = createApis({ conf, log, versionBefore53: VERSION_BEFORE_53, refuse, headers: closeHeader });
 
-  setTimeout(() => {
-    runHealthCheck();
-    setInterval(runHealthCheck, checkMs).unref();
-  }, checkMs).unref();
+  if (Number.isFinite(checkMs) && checkMs < 2 ** 31) {
+    setTimeout(() => {
+      runHealthCheck();
+      setInterval(runHealthCheck, checkMs).unref();
+    }, checkMs).unref();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -137,21 +137,45 @@ function confPathFromArgv(argv, fallback) {
   return fallback;
 }
 
-// { conf, error } where error is 'missing' | 'invalid' | null.
+// Go's encoding/json errors, approximately: what matters is that the file is refused and the line says why.
+function goJsonError(text, err) {
+  if (!text.trim() || /Unexpected end of JSON input|Unterminated string/.test(err.message)) return 'unexpected end of JSON input';
+  const m = /Unexpected token '?(.)'?/.exec(err.message);
+  return m ? `invalid character '${m[1]}' looking for beginning of value` : `invalid character in JSON (${err.message})`;
+}
+
+// Go's names for a JSON value's type, as its unmarshal errors use them.
+function goType(v) {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v === 'boolean' ? 'bool' : typeof v;
+}
+
+// { value } or { error } with the error as Go words it.
+function parseJson(text) {
+  try {
+    return { value: JSON.parse(text) };
+  } catch (err) {
+    return { error: goJsonError(text, err) };
+  }
+}
+
+// { conf, error, message }: error is 'missing' | 'unreadable' | 'invalid' | null; message as Go's os/json word it.
 function readJsonConf(file) {
   let text;
   try {
     text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return { conf: {}, error: 'missing' };
+  } catch (err) {
+    if (err.code === 'ENOENT') return { conf: {}, error: 'missing', message: `open ${file}: no such file or directory` };
+    return { conf: {}, error: 'unreadable', message: `open ${file}: ${err.code === 'EACCES' ? 'permission denied' : err.message}` };
   }
-  try {
-    const conf = JSON.parse(text);
-    if (conf === null || typeof conf !== 'object' || Array.isArray(conf)) return { conf: {}, error: 'invalid' };
-    return { conf, error: null };
-  } catch {
-    return { conf: {}, error: 'invalid' };
+  const parsed = parseJson(text);
+  if (parsed.error) return { conf: {}, error: 'invalid', message: parsed.error };
+  const conf = parsed.value;
+  if (conf === null || typeof conf !== 'object' || Array.isArray(conf)) {
+    return { conf: {}, error: 'invalid', message: 'json: cannot unmarshal value into Go value of type config.Config' };
   }
+  return { conf, error: null, message: '' };
 }
 
 // The version "compiled in": a JSON file baked into the image, {"version":"5.3.0","fault":null}.
@@ -352,6 +376,8 @@ module.exports = {
   applyEnvOverrides,
   confPathFromArgv,
   readJsonConf,
+  goType,
+  parseJson,
   readVersionFile,
   versionAtLeast,
   getPath,

@@ -1,9 +1,11 @@
 #!/usr/bin/node
 'use strict';
-// Tyk Pump stand-in (see /work/shared/tyk-contract.md): --conf=PATH JSON + TYK_PMP_ env overrides,
-// fatal exit when Redis is unreachable at start, Redis key version-check-pump, GET /health on 8083 that
-// does not check Redis, drains analytics-tyk-system-analytics every purge_delay, clean SIGTERM.
-// The version is "compiled in": it comes from .standin.json next to this program, never from the env.
+// Tyk Pump stand-in, as the real pump 1.9.0 / 1.12.2 behaves (test/contract.test.ts runs the same probes on both):
+// --conf=PATH JSON + TYK_PMP_ env overrides (an unreadable or unparsable file: an error line, then the defaults),
+// GET /health that does not check Redis, the fatal exits at start (no pumps configured; the uptime pump without a
+// MongoDB when dont_purge_uptime_data is not true), Redis key version-check-pump, the list
+// analytics-tyk-system-analytics drained every purge_delay, an error line per failed purge while Redis is away
+// (it keeps running), clean SIGTERM. The version is "compiled in": .standin.json next to this program.
 
 const fs = require('fs');
 const path = require('path');
@@ -45,6 +47,14 @@ if (process.env.TYK_LOGLEVEL && !process.env.TYK_PMP_LOGLEVEL) conf.log_level = 
 const log = lib.createLogger(conf.log_level || 'info');
 const main = { prefix: 'main' };
 
+// The real pump says so and goes on with its defaults (and the env).
+if (loaded.error === 'missing' || loaded.error === 'unreadable') {
+  log.error(`Couldn't load configuration file: ${loaded.message}`);
+  log.error("Couldn't unmarshal configuration: unexpected end of JSON input");
+} else if (loaded.error === 'invalid') {
+  log.error(`Couldn't unmarshal configuration: ${loaded.message}`);
+}
+
 const store = conf.analytics_storage_config || {};
 const redisOpts = {
   host: store.host || '127.0.0.1',
@@ -57,69 +67,43 @@ const healthName = String(conf.health_check_endpoint_name || 'health').replace(/
 const healthPort = Number(conf.health_check_endpoint_port) || 8083;
 let purgeDelay = Number(conf.purge_delay);
 if (!Number.isFinite(purgeDelay) || purgeDelay <= 0) purgeDelay = 10;
-const pumps = conf.pumps && typeof conf.pumps === 'object' ? Object.keys(conf.pumps) : [];
+const pumps = conf.pumps && typeof conf.pumps === 'object' ? Object.entries(conf.pumps).map(([name, p]) => String((p && p.type) || name)) : [];
+const pumpName = (type) => `${type.charAt(0).toUpperCase()}${type.slice(1)} Pump`;
 
 log.info(`## Tyk Pump, ${VERSION} ##`, main);
-if (loaded.error === 'missing') {
-  log.error(`Couldn't load configuration file: open ${confFile}: no such file or directory`, main);
-} else if (loaded.error === 'invalid') {
-  log.fatal(`Couldn't unmarshal configuration: invalid character in ${confFile}`, main);
-}
 
 let client = null;
 let purging = false;
 
+async function connect() {
+  if (!client || client.closed) client = await new lib.RedisClient(redisOpts).connect();
+  return client;
+}
+
+// Returns false when Redis could not be reached (the loop then comes back sooner, as the real one does).
 async function purge() {
-  if (purging || !client) return;
+  if (purging) return true;
   purging = true;
   try {
-    await client.command('MULTI');
-    await client.command('LRANGE', ANALYTICS_KEY, 0, -1);
-    await client.command('DEL', ANALYTICS_KEY);
-    const [records] = await client.command('EXEC');
+    const c = await connect();
+    await c.command('MULTI');
+    await c.command('LRANGE', ANALYTICS_KEY, 0, -1);
+    await c.command('DEL', ANALYTICS_KEY);
+    const [records] = await c.command('EXEC');
     const n = Array.isArray(records) ? records.length : 0;
-    if (n > 0) log.info(`Purged ${n} records...`, main);
+    if (n > 0) for (const type of pumps) log.info(`Purged ${n} records...`, { prefix: `${type}-pump` });
+    return true;
   } catch (err) {
-    log.error('Multi command failed', { error: err.message, prefix: 'redis' });
-    try {
-      client.close();
-      client = await new lib.RedisClient(redisOpts).connect();
-    } catch {
-      client = null;
-      reconnectLater();
-    }
+    if (client) client.close();
+    client = null;
+    log.error(`Error on Purge Loop. Is Temporal Storage down?: ${err.message}`, main);
+    return false;
   } finally {
     purging = false;
   }
 }
 
-function reconnectLater() {
-  setTimeout(async () => {
-    try {
-      client = await new lib.RedisClient(redisOpts).connect();
-    } catch {
-      reconnectLater();
-    }
-  }, 1000).unref();
-}
-
-async function start() {
-  log.info('--> [REDIS] Creating single-node client', { prefix: 'redis' });
-  try {
-    client = await new lib.RedisClient(redisOpts).connect();
-    await client.command('PING');
-    await client.command('SET', 'version-check-pump', VERSION);
-  } catch (err) {
-    if (client) client.close();
-    log.fatal(`Error connecting to Redis: ${err.message}`, { prefix: 'main' });
-  }
-  log.info(`Purge loop is set to: ${purgeDelay} seconds`, main);
-  for (const name of pumps) {
-    const type = (conf.pumps[name] && conf.pumps[name].type) || name;
-    log.info(`Init Pump: ${type}`, main);
-  }
-  if (pumps.length === 0) log.warn('No pumps configured', main);
-
+function serveHealth() {
   const server = http.createServer((req, res) => {
     const p = req.url.split('?')[0];
     if (p === `/${healthName}`) {
@@ -131,13 +115,37 @@ async function start() {
     res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
     res.end('404 page not found\n');
   });
-  server.on('error', (err) => {
-    log.fatal(`Error serving health check endpoint: ${err.message}`, main);
-  });
-  await new Promise((resolve) => server.listen({ port: healthPort }, resolve));
-  log.info(`Serving health check endpoint at http://localhost:${healthPort}/${healthName} ...`, main);
-  log.info('Starting purge loop @' + purgeDelay + ' (s)', main);
-  setInterval(purge, purgeDelay * 1000);
+  server.on('error', (err) => log.fatal(`Error serving health check endpoint: ${err.message}`, main));
+  server.listen({ port: healthPort });
+  log.info(`Serving health check endpoint at http://localhost:${healthPort}/${healthName} ...`, { prefix: 'server' });
+}
+
+async function start() {
+  serveHealth();
+  try {
+    await (await connect()).command('SET', 'version-check-pump', VERSION);
+  } catch (err) {
+    client = null;
+    log.error(`Error trying to set value: ${err.message}`);
+    log.error(`Error storing version: ${err.message}`, main);
+  }
+  for (const type of pumps) {
+    log.info(`${pumpName(type)} Initialized`, { prefix: `${type}-pump` });
+    log.info(`Init Pump: ${type.toUpperCase()}`, main);
+  }
+  if (pumps.length === 0) log.fatal('No pumps configured', main);
+  if (conf.dont_purge_uptime_data !== true) {
+    // The uptime pump is MongoDB by default, and there is none here (nor a connection string to one).
+    log.info("'dont_purge_uptime_data' set to false, attempting to start Uptime pump! ", main);
+    log.info('Init', { collection_name: '', prefix: 'mongo-pump', url: '' });
+    log.fatal("Failed to connect: can't connect without connection string", { prefix: 'mongo-pump' });
+  }
+  log.info(`Starting purge loop @${purgeDelay}, chunk size 0`, main);
+  const loop = async () => {
+    const ok = await purge();
+    setTimeout(loop, ok ? purgeDelay * 1000 : 200);
+  };
+  setTimeout(loop, purgeDelay * 1000);
 }
 
 let stopping = false;
@@ -153,6 +161,7 @@ async function shutdown() {
     // best effort
   }
   if (client) client.close();
+  for (const type of pumps) log.info(`${pumpName(type)} gracefully stopped.`, main);
   log.info('Tyk-pump stopped.', main);
   process.exit(0);
 }

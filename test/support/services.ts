@@ -11,7 +11,10 @@ import Docker from 'dockerode';
 export const REGISTRY = process.env.REGISTRY_ADDR ?? '127.0.0.1:5000';
 export const GATEWAY_REPO = `${REGISTRY}/tyk-gateway/tyk-gateway`;
 export const PUMP_REPO = `${REGISTRY}/tyk-pump/tyk-pump`;
-export const FAULTY_REPO = (fault: 'hello-fail' | 'exit-at-start' | 'wrong-version') => `${REGISTRY}/tyk-gateway-faulty/${fault}`;
+export const FAULTY_REPO = (fault: 'hello-fail' | 'exit-at-start' | 'wrong-version' | 'drops-api') => `${REGISTRY}/tyk-gateway-faulty/${fault}`;
+/** The real Tyk builds (rig/tyk-real.sh), in a repository of their own. */
+export const REAL_GATEWAY_REPO = `${REGISTRY}/tyk-real/tyk-gateway`;
+export const REAL_PUMP_REPO = `${REGISTRY}/tyk-real/tyk-pump`;
 
 export function temporalAddress(): string {
   const a = process.env.TEMPORAL_ADDRESS;
@@ -64,10 +67,11 @@ export interface RedisServer {
  * A real redis-server on a free port, for one test. The port is free when chosen but may be taken by another
  * process's outgoing connection before Redis binds it (the ephemeral range is shared): then try another port.
  */
-export async function startRedis(password?: string): Promise<RedisServer> {
+export async function startRedis(password?: string, fixedPort?: number): Promise<RedisServer> {
   let lastError = '';
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
+  for (let attempt = 0; attempt < (fixedPort ? 1 : 5); attempt++) {
+    // A fixed port: Redis back where its clients expect it after a stop.
+    const port = fixedPort ?? (await freePort());
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tempDir('redis')];
     if (password) args.push('--requirepass', password);
     const child: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'ignore'] });
