@@ -2,7 +2,7 @@
 // input mapping, watch's event lines and exit codes, Web UI links. No engine or server needed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseDuration } from '../src/plan/duration';
+import { parseDuration } from '../src/shared/duration';
 import { toUpgradeInput } from '../src/plan/load';
 import { parsePlanText } from '../src/plan/parse';
 import { PlanError } from '../src/plan/problems';

@@ -7,7 +7,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { LoadBalancerInput } from '../src/activities/load-balancer';
+import type { LoadBalancerInput } from '../src/shared/load-balancer';
 import { serversOf, serverStat } from '../src/activities/load-balancer/haproxy-runtime';
 import { getHello } from '../src/activities/tyk-http';
 import { dryRunPlan } from '../src/client-lib/fleet';

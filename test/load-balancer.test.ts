@@ -12,16 +12,10 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { request } from 'undici';
 import { z } from 'zod';
-import {
-  createLoadBalancerActivities,
-  haproxyServers,
-  matchServers,
-  readHookHeaders,
-  type LbGateway,
-  type LoadBalancerInput,
-} from '../src/activities/load-balancer';
+import { createLoadBalancerActivities, haproxyServers, matchServers, readHookHeaders } from '../src/activities/load-balancer';
 import { serverStat } from '../src/activities/load-balancer/haproxy-runtime';
 import { ErrorType } from '../src/shared/errors';
+import type { LbGateway, LoadBalancerInput } from '../src/shared/load-balancer';
 import { haproxySectionFor, loadBalancerSection, toLoadBalancerInput, unknownServerContainers } from '../src/plan/load-balancer';
 import { startHaproxy, type TestHaproxy } from './support/haproxy';
 import { docker, freePort, tempDir, waitFor } from './support/services';

@@ -100,14 +100,15 @@ describe('maintenance windows', () => {
       assert.ok(done.errors.some((e) => /dave chose to go on outside the maintenance window/.test(e)));
     }));
 
-  it('start --at 5 s ahead: status and list say when; nothing runs until then', () =>
+  it('start --at 15 s ahead: status and list say when; nothing runs until then', () =>
     withStack('win-at', 1, async (stack) => {
       const gw = stack.gateways[0];
       const before = await idOf(gw.container);
-      const at = new Date(Date.now() + 5000);
+      // Far enough ahead for four CLI processes to answer on a busy 2-core machine.
+      const at = new Date(Date.now() + 15_000);
       const handle = await startUpgrade(t.env.client, stack.input({ gates: [] }), { taskQueue: t.worker.taskQueue, startAt: at });
 
-      // Asked at once, side by side: all of it must happen inside the 5 s.
+      // Asked at once, side by side: all of it must happen before the start time.
       const [status, jsonOut, list, report] = await Promise.all([
         runCli(['status', handle.workflowId]),
         runCli(['status', handle.workflowId, '--json']),

@@ -12,7 +12,7 @@ import { versionInLog } from './versions-from-logs';
 import { failedContainerName, newContainerName, oldContainerName } from '../shared/names';
 import type { Role } from '../shared/types';
 import { normaliseVersion, parseVersion, splitImage } from '../shared/version';
-import { ROLE_LABEL, SANDBOX_LABEL } from '../sandbox/stack';
+import { ROLE_LABEL, SANDBOX_LABEL } from '../shared/names';
 
 const COMPOSE_PROJECT = 'com.docker.compose.project';
 

@@ -89,7 +89,7 @@ export async function preflightStack(docker: Docker, input: UpgradeInput, env: N
   for (const gw of input.gateways) {
     const info = await runningContainer(docker, gw.container, 'gateway');
     const hello = await getHello(gw.url, gw.helloPath);
-    if (!hello.body || hello.body.description !== 'Tyk GW' || !hello.body.version) {
+    if (hello.body?.description !== 'Tyk GW' || !hello.body.version) {
       fail(
         ErrorType.NotTyk,
         `"${gw.container}" does not answer like a Tyk gateway at ${gw.url}/${gw.helloPath} (${describeHello(hello)}); check the container and the url in the plan`,

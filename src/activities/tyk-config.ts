@@ -75,7 +75,7 @@ export function secretValues(conf: TykConf | undefined, env: string[] = []): str
     if (typeof value === 'string') {
       if (underSecretMap || SECRET_KEYS.has(key) || SECRET_SCHEMES.test(value)) found.add(value);
     } else if (Array.isArray(value)) {
-      value.forEach((v) => walk(v, key, underSecretMap));
+      for (const v of value) walk(v, key, underSecretMap);
     } else if (value && typeof value === 'object') {
       for (const [k, v] of Object.entries(value)) walk(v, k, underSecretMap || k === 'secrets' || k === 'header_map');
     }

@@ -1,6 +1,6 @@
 // Checking option values the way plan files are checked, but reported as command-line errors (exit 2).
 import { InvalidArgumentError } from 'commander';
-import { parseDuration } from '../plan/duration';
+import { parseDuration } from '../shared/duration';
 import { checkTargetVersion } from '../plan/version-policy';
 import { CliError, Exit } from './exit-codes';
 

@@ -1,7 +1,7 @@
 // What the CLI prints about plans and upgrades. Pure: data in, text out. Nothing here may see a config value:
 // the inputs are the plan, the dry-run report and the workflow status, none of which hold secrets.
 import type { UpgradeExecution, UpgradeSummary } from '../client-lib/upgrades';
-import { formatDuration } from '../plan/duration';
+import { formatDuration } from '../shared/duration';
 import type { DryRunReport } from '../activities/dry-run';
 import { planBatches, failureBudget } from '../shared/batches';
 import { instanceKey, workflowIdFor } from '../shared/names';
@@ -121,7 +121,7 @@ export function renderDryRun(input: UpgradeInput, r: DryRunReport, planFile: str
   out.push(
     `Gateway batches (${batches.length}; each one finishes healthy${input.soakMs ? ` and soaks ${formatDuration(input.soakMs)}` : ''} before the next):`,
   );
-  batches.forEach((b, i) => out.push(`  ${i + 1}${i === 0 && batches.length > 1 ? ' (canary)' : ''}: ${b.join(', ')}`));
+  for (const [i, b] of batches.entries()) out.push(`  ${i + 1}${i === 0 && batches.length > 1 ? ' (canary)' : ''}: ${b.join(', ')}`);
   const all = input.gateways.length + input.pumps.length;
   out.push(
     `Failure budget: ${failureBudget(input.maxFailures, all)} of ${all} instances (each failed one is rolled back on its own); past it: ${input.onFailure === 'pause' ? `pause for a person (retry, continue or roll back${input.pauseTimeoutMs ? `; roll back after ${formatDuration(input.pauseTimeoutMs)}` : ''})` : 'roll back everything this run changed, on every host'}.`,

@@ -2,7 +2,7 @@
 // workflow received, its final (or live) status and what Temporal knows about the run in, text out. None of these
 // hold a tyk.conf value, so neither does the report.
 import type { UpgradeExecution } from '../client-lib/upgrades';
-import { formatDuration } from '../plan/duration';
+import { formatDuration } from '../shared/duration';
 import { failureBudget, rampOf } from '../shared/batches';
 import { childWorkflowId, instanceKey } from '../shared/names';
 import type { GateStatus, InstanceStatus, UpgradeInput, UpgradeStatus } from '../shared/types';

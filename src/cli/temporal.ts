@@ -91,11 +91,17 @@ export async function tcpProblem(address: string): Promise<string | undefined> {
   const host = m[1].replace(/^\[|\]$/g, '');
   return new Promise((resolve) => {
     const s = new Socket();
-    s.setTimeout(CONNECT_TIMEOUT_MS, () => (s.destroy(), resolve(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)));
+    s.setTimeout(CONNECT_TIMEOUT_MS, () => {
+      s.destroy();
+      resolve(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`);
+    });
     s.once('error', (e: NodeJS.ErrnoException) =>
       resolve(e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' ? `host "${host}" not found` : e.message),
     );
-    s.connect(Number(m[2]), host, () => (s.destroy(), resolve(undefined)));
+    s.connect(Number(m[2]), host, () => {
+      s.destroy();
+      resolve(undefined);
+    });
   });
 }
 

@@ -203,7 +203,9 @@ export async function upgradeInput(client: Client, workflowId: string, runId: st
   const started = res.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
   if (!started) throw new Error(`the history of ${workflowId} (run ${runId}) does not begin with its start event`);
   const [input] = await decodeArrayFromPayloads(client.options.loadedDataConverter, started.input?.payloads, { type: 'workflow', namespace, workflowId });
-  return input as UpgradeInput;
+  // A run that continued from another carries that run's whole state beside the plan: the plan is the rest.
+  const { continued: _state, ...plan } = input as UpgradeInput;
+  return plan;
 }
 
 export interface UpgradeSummary {

@@ -143,8 +143,9 @@ async function stopChild(child: ChildProcess): Promise<void> {
 export async function answers(address: string, timeoutMs: number): Promise<boolean> {
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
-    await connection.withDeadline(Date.now() + timeoutMs, () => connection!.workflowService.getSystemInfo({}));
+    const c = await Connection.connect({ address, connectTimeout: timeoutMs });
+    connection = c;
+    await c.withDeadline(Date.now() + timeoutMs, () => c.workflowService.getSystemInfo({}));
     return true;
   } catch {
     return false;

@@ -4,8 +4,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { formatDuration, parseDuration } from '../plan/duration';
-import { fieldName } from '../plan/problems';
+import { formatDuration, parseDuration } from '../shared/duration';
+import { fieldName } from '../shared/field-path';
 import { NOTIFY_EVENTS, type NotifyEventName } from '../shared/types';
 
 export const NOTIFY_FILE_ENV = 'TYK_UPGRADE_NOTIFY_FILE';

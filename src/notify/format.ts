@@ -1,7 +1,7 @@
 // What a webhook receives (docs/notifications.md): a versioned generic JSON body, or a Slack-compatible incoming-
 // webhook body ({"text": …} in mrkdwn, which Mattermost and Rocket.Chat accept too). Both carry the exact CLI
 // commands a person needs next and a link to the run in the Temporal Web UI. Pure functions of the request.
-import { formatDuration } from '../plan/duration';
+import { formatDuration } from '../shared/duration';
 import type { GateStatus, NotifyRequest } from '../shared/types';
 
 export const SCHEMA = 'tyk-upgrade.notification/v1';

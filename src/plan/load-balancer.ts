@@ -2,8 +2,8 @@
 // rest of the plan; hook credentials are refused here because the plan ends up in workflow history — they belong
 // in the worker's TYK_UPGRADE_HOOK_HEADERS (docs/load-balancers.md).
 import { z } from 'zod';
-import type { LoadBalancerInput } from '../activities/load-balancer/types';
-import { parseDuration } from './duration';
+import type { LoadBalancerInput } from '../shared/load-balancer';
+import { parseDuration } from '../shared/duration';
 
 export const DEFAULT_LB_DRAIN_TIMEOUT_MS = 30_000;
 export const DEFAULT_LB_READY_TIMEOUT_MS = 30_000;
@@ -149,7 +149,9 @@ export function toLoadBalancerInput(section: LoadBalancerSection | undefined): L
       timeoutMs: section.hooks.timeout ?? DEFAULT_HOOK_TIMEOUT_MS,
     };
   }
-  const h = section.haproxy!;
+  const h = section.haproxy;
+  // The schema admits a section with exactly one of hooks and haproxy.
+  if (!h) throw new Error('loadBalancer: neither haproxy nor hooks (the schema should have refused it)');
   return {
     type: 'haproxy',
     ...(h.socket ? { socket: h.socket } : { address: h.address }),

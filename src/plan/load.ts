@@ -97,6 +97,7 @@ export function toUpgradeInput(plan: PlanFile, file: string, o: PlanOverrides): 
   if (plan.approvalTimeout !== undefined) input.approvalTimeoutMs = plan.approvalTimeout;
   const lb = toLoadBalancerInput(plan.loadBalancer);
   if (lb) input.loadBalancer = lb;
+  if (plan.maxHistoryEvents !== undefined) input.maxHistoryEvents = plan.maxHistoryEvents;
   Object.assign(input, toServingInput(plan));
   if (plan.window) input.window = (Array.isArray(plan.window) ? plan.window : [plan.window]).map((w) => w.trim().replace(/\s+/g, ' '));
   return input;

@@ -3,7 +3,8 @@
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { allowedKeys, planSchema, type PlanFile } from './schema';
-import { fieldName, PlanError, type PlanProblem } from './problems';
+import { fieldName } from '../shared/field-path';
+import { PlanError, type PlanProblem } from './problems';
 
 export function parsePlanText(text: string, file: string): PlanFile {
   const lineCounter = new LineCounter();

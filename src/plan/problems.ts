@@ -20,8 +20,3 @@ export function formatProblems(file: string, problems: PlanProblem[]): string {
   const n = problems.length;
   return [`${file} is not a valid plan (${n} problem${n === 1 ? '' : 's'}):`, ...lines].join('\n');
 }
-
-/** gateway.instances[0].url */
-export function fieldName(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || '(top level)';
-}

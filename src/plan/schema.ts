@@ -5,7 +5,7 @@ import { stepProblem } from '../shared/batches';
 import { HOST_NAME } from '../shared/names';
 import { GATES } from '../shared/types';
 import { parseWindow } from '../shared/window';
-import { parseDuration } from './duration';
+import { parseDuration } from '../shared/duration';
 import { loadBalancerObject, loadBalancerSection, unknownServerContainers } from './load-balancer';
 import { analysisSection, inventoryObject, inventorySection, smokeSection, unsupportedRedisSection } from './serving';
 import { checkTargetVersion } from './version-policy';
@@ -203,6 +203,11 @@ export function planShape(allowPrerelease: boolean) {
       allowPrerelease: flag.optional(),
       loadBalancer: loadBalancerSection.optional(),
       window: windows.optional(),
+      maxHistoryEvents: z
+        .int({ error: 'must be a whole number of history events' })
+        .min(50, { error: 'must be at least 50 (each batch adds about 20 events)' })
+        .max(10_000, { error: 'must be at most 10000 (Temporal warns past 10,240 events)' })
+        .optional(),
       inventory: inventorySection.optional(),
       smoke: smokeSection.optional(),
       analysis: analysisSection.optional(),

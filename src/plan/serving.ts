@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { SmokeRequest, TrafficAnalysis } from '../shared/serving';
 import type { UpgradeInput } from '../shared/types';
-import { parseDuration } from './duration';
+import { parseDuration } from '../shared/duration';
 import { SECRET_PARAM } from './load-balancer';
 
 export const DEFAULT_MIN_REQUESTS = 20;

@@ -5,7 +5,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { Redis } from 'ioredis';
-import { ROLE_LABEL, SANDBOX_LABEL } from './stack';
+import { ROLE_LABEL, SANDBOX_LABEL } from '../shared/names';
 
 /** Where `sandbox down` finds the folder to delete; recreated containers keep their labels. */
 export const SANDBOX_DIR_LABEL = 'io.tyk-upgrade.sandbox-dir';

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { imageAvailable } from '../activities/images';
 import { getHello, getPumpHealth } from '../activities/tyk-http';
-import { createStack, removeStack, SANDBOX_LABEL, stackContainers, type StackInfo } from './stack';
+import { SANDBOX_LABEL } from '../shared/names';
+import { createStack, removeStack, stackContainers, type StackInfo } from './stack';
 import { SANDBOX_DIR_LABEL, startSandboxRedis } from './redis';
 
 export const SANDBOX_DEFAULTS = {

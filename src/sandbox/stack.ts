@@ -7,9 +7,7 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
 import { pullImage } from '../activities/images';
-
-export const SANDBOX_LABEL = 'io.tyk-upgrade.sandbox';
-export const ROLE_LABEL = 'io.tyk-upgrade.role';
+import { ROLE_LABEL, SANDBOX_LABEL } from '../shared/names';
 
 export interface StackSpec {
   name: string;

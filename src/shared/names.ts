@@ -60,3 +60,8 @@ export function failedContainerName(name: string): string {
 export function retiredContainerName(name: string, fromTag: string): string {
   return `${name}-pre-${fromTag}`;
 }
+
+/** Containers of a throwaway stack made by `tyk-upgrade sandbox` carry the sandbox's name in this label. */
+export const SANDBOX_LABEL = 'io.tyk-upgrade.sandbox';
+/** Marks a container's Tyk role (gateway or pump) for discovery, whatever its image is called. */
+export const ROLE_LABEL = 'io.tyk-upgrade.role';

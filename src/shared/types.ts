@@ -1,6 +1,6 @@
 // Data that crosses the workflow boundary: workflow input, activity inputs/results, the status query.
 // Plain JSON only. Nothing here may carry a value read from tyk.conf or pump.conf: it lands in workflow history.
-import type { LoadBalancerInput } from '../activities/load-balancer/types';
+import type { LoadBalancerInput } from './load-balancer';
 import type { InventoryTolerance, SmokeRequest, TrafficAnalysis } from './serving';
 
 export type Role = 'gateway' | 'pump';
@@ -96,6 +96,26 @@ export interface UpgradeInput {
   analysis?: TrafficAnalysis;
   /** A gateway Redis outside what the target supports (Tyk's docs): refuse at preflight; absent: a warning. */
   unsupportedRedis?: 'refuse';
+  /**
+   * Parent history events after which the run continues as new at the next safe point between gateway batches,
+   * so the parent's history stays bounded whatever the fleet's size (default 1000; Temporal warns at 10,240).
+   */
+  maxHistoryEvents?: number;
+  /** Set only by the workflow itself when it continues as new: where the upgrade stands. Absent from plans. */
+  continued?: FleetCarry;
+}
+
+/** What one run of an upgrade hands the next when it continues as new: its whole state, and where to go on. */
+export interface FleetCarry {
+  status: UpgradeStatus;
+  plan: InstancePlan[];
+  manifests: Record<string, string>;
+  changed: { batch: string; keys: string[] }[];
+  accepted: number;
+  pauses: number;
+  rejectedWithRollback: boolean;
+  /** The gateway batch (0-based, in the planned order) the next run starts with. */
+  nextBatch: number;
 }
 
 export interface InstancePlan {
@@ -254,6 +274,8 @@ export interface UpgradeStatus {
    * cannot be replayed into another upgrade of the same stack. Absent in runs recorded before 0.4.
    */
   upgradeId?: string;
+  /** Which run of the upgrade this is: 1, then one more each time it continues as new (absent: 1). */
+  run?: number;
   outcome: Outcome;
   stage: StageName | 'done';
   stages: { name: StageName; state: StageState; startedAt?: string; endedAt?: string }[];

@@ -10,7 +10,7 @@
 // and compared, with the plan's smoke requests, once the new one is healthy; with `analysis` (HAProxy), its real
 // traffic is watched after lbReady. Any of them failing rolls it back like a failed health check.
 import { patched, setCurrentDetails, setHandler } from '@temporalio/workflow';
-import type { LoadBalancerInput } from '../activities/load-balancer/types';
+import type { LoadBalancerInput } from '../shared/load-balancer';
 import { instanceKey } from '../shared/names';
 import type { GatewayInventory, InventoryTolerance, SmokeRequest, TrafficAnalysis } from '../shared/serving';
 import type { InstancePlan, InstanceStatus } from '../shared/types';
@@ -110,6 +110,7 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
   setHandler(batchStatusQuery, () => live, { description: 'The state of each instance of this batch' });
   publish();
   const inventoryOn = input.inventory !== false;
+  const tolerate = input.inventory ? input.inventory.tolerate : undefined;
   // Histories recorded before the serving checks have no marker and replay without them.
   const serving = input.instances.some((p) => p.role === 'gateway') && (inventoryOn || !!input.smoke?.length) && patched(SERVING_PATCH);
   const servingOf = (p: InstancePlan) => serving && p.role === 'gateway';
@@ -233,7 +234,7 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
         const r = await on(p.host, SHORT, `Check ${p.container} serves what it served`).checkServing({
           instance: p,
           ...(before ? { before } : {}),
-          ...(inventoryOn && input.inventory && input.inventory.tolerate ? { tolerate: input.inventory.tolerate } : {}),
+          ...(tolerate ? { tolerate } : {}),
           ...(input.smoke?.length ? { smoke: input.smoke } : {}),
           // Tyk loads its APIs just after it starts to listen: a short wait, not the whole health timeout.
           waitMs: Math.min(input.healthTimeoutMs, 15_000),

@@ -24,7 +24,7 @@ export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
     for (const i of s.instances) {
       const batch = i.batch === undefined ? '' : i.batch === 0 ? 'pumps' : String(i.batch);
       lines.push(
-        `| ${i.host ?? ''} | ${i.container} | ${i.role} | ${batch} | ${i.fromVersion ?? ''} | ${i.toVersion} | ${i.state}${i.detail ? `: ${escape(i.detail)}` : ''}${i.serving ? ` — ${escape(i.serving)}` : ''} |`,
+        `| ${i.host ?? ''} | ${i.container} | ${i.role} | ${batch} | ${i.fromVersion ?? ''} | ${i.toVersion} | ${i.state}${i.detail ? `: ${escapeCell(i.detail)}` : ''}${i.serving ? ` — ${escapeCell(i.serving)}` : ''} |`,
       );
     }
   }
@@ -41,7 +41,7 @@ export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
     const id = workflowIdFor(s.stack);
     lines.push(
       '',
-      `**Waiting for the maintenance window** since ${s.pause.since}: ${escape(s.pause.reason)}. It goes on by itself when the window opens.`,
+      `**Waiting for the maintenance window** since ${s.pause.since}: ${escapeCell(s.pause.reason)}. It goes on by itself when the window opens.`,
       '',
       `Decide now: \`tyk-upgrade resume ${id} continue\` (go on outside the window) or \`rollback\` (stop, and roll back what this run changed).`,
       '',
@@ -51,7 +51,7 @@ export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
     const id = workflowIdFor(s.stack);
     lines.push(
       '',
-      `**Paused** since ${s.pause.since}: ${escape(s.pause.reason)}`,
+      `**Paused** since ${s.pause.since}: ${escapeCell(s.pause.reason)}`,
       '',
       `Decide: \`tyk-upgrade resume ${id} retry\` (the failed instances again), \`continue\` (without them) or \`rollback\` (everything this run changed).`,
       '',
@@ -66,7 +66,7 @@ export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
         : w.state === 'overridden'
           ? `overridden by ${w.overriddenBy} at ${w.overriddenAt}`
           : `closed; next opens ${w.opensAt ?? 'not within a week'}`;
-    lines.push('', `**Maintenance window** ${escape(w.windows.join('; '))}: ${now}.`);
+    lines.push('', `**Maintenance window** ${escapeCell(w.windows.join('; '))}: ${now}.`);
   }
   const waiting = s.gates.find((g) => g.state === 'waiting');
   if (waiting) {
@@ -85,12 +85,12 @@ export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
   const decided = s.gates.filter((g) => g.by);
   if (decided.length) {
     lines.push('', '| gate | decision | by | at | comment |', '|---|---|---|---|---|');
-    for (const g of decided) lines.push(`| ${g.gate} | ${g.state} | ${g.by} | ${g.at} | ${escape(g.comment ?? '')} |`);
+    for (const g of decided) lines.push(`| ${g.gate} | ${g.state} | ${g.by} | ${g.at} | ${escapeCell(g.comment ?? '')} |`);
   }
-  if (s.reason) lines.push('', `**Reason:** ${escape(s.reason)}`);
+  if (s.reason) lines.push('', `**Reason:** ${escapeCell(s.reason)}`);
   return lines.join('\n');
 }
 
-function escape(text: string): string {
+function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }

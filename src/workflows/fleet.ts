@@ -1,6 +1,7 @@
 // The upgrade of one Tyk stack on one host or a fleet of hosts:
 // preflight → backup → pull (each host on its own worker, in parallel) → gate → gateways batch by batch (a child
-// workflow per batch) → [gate after the canary] → gate → pumps → verify.
+// workflow per batch; past maxHistoryEvents the run continues as new between batches) → [gate after the canary]
+// → gate → pumps → verify.
 // A failure past the plan's budget rolls back everything this run changed on every host, or pauses for a person.
 // This file is the sequence and the handlers; each step lives in src/workflows/fleet/ under its own name
 // (docs/architecture.md). Deterministic workflow code: no Node modules, no I/O; every side effect is an activity.
@@ -9,6 +10,7 @@ import { ErrorType } from '../shared/errors';
 import { instanceKey } from '../shared/names';
 import type { BatchStatus, Decision, UpgradeInput, UpgradeStatus } from '../shared/types';
 import { runBatch } from './fleet/batches';
+import { continueUpgrade, isContinueAsNew, timeToContinue } from './fleet/continue';
 import { finish, finishFailed } from './fleet/finish';
 import { applyApproval, applyDecision, approvalRules, awaitGate, validateApprover, validateDecision, waitingGate } from './fleet/gates';
 import { backup, preflight, pull, verify } from './fleet/hosts';
@@ -21,14 +23,20 @@ import * as m from './messages';
 export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> {
   const run = new FleetRun(input);
   registerHandlers(run);
-  run.setStage('preflight');
+  if (input.continued) run.publish();
+  else run.setStage('preflight');
   try {
-    const batches = await preflight(run);
-    await backup(run);
-    await pull(run);
-    await awaitGate(run, 'before-gateways');
-    run.enterStage('gateways');
-    for (const [i, batch] of batches.entries()) {
+    if (!input.continued) {
+      await preflight(run);
+      await backup(run);
+      await pull(run);
+      await awaitGate(run, 'before-gateways');
+      run.enterStage('gateways');
+    }
+    const batches = run.gatewayBatches();
+    for (let i = run.firstBatch; i < batches.length; i++) {
+      const batch = batches[i];
+      if (i > run.firstBatch && timeToContinue(run)) return await continueUpgrade(run, i);
       safePoint(run);
       await awaitWindow(run);
       await runBatch(run, batch.name, batch.instances, batch);
@@ -53,7 +61,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
     await verify(run);
     return await finish(run);
   } catch (err) {
-    if (run.status.outcome === 'partial') throw err;
+    if (run.status.outcome === 'partial' || isContinueAsNew(err)) throw err;
     return await CancellationScope.nonCancellable(() => finishFailed(run, err));
   }
 }

@@ -1,7 +1,7 @@
 // The load-balancer step around a gateway's recreate, as the batch workflows call it: the activities' input and
 // their timeouts. Deterministic: workflow code only.
 import type { ActivityOptions } from '@temporalio/workflow';
-import type { LbGateway, LoadBalancerInput } from '../activities/load-balancer/types';
+import type { LbGateway, LoadBalancerInput } from '../shared/load-balancer';
 import type { InstancePlan } from '../shared/types';
 import { retry } from './routing';
 

@@ -50,7 +50,8 @@ export function createNotifier(input: UpgradeInput, status: UpgradeStatus, publi
         (r) => {
           reminderMs = r.reminderMs;
           if (!r.delivered.length && !r.failed.length) return;
-          (status.notifications ??= []).push({
+          status.notifications ??= [];
+          status.notifications.push({
             event,
             at: req.at,
             delivered: r.delivered.map((d) => d.webhook),

@@ -58,6 +58,22 @@ export async function keepHistory(handle: WorkflowHandle, name: string, client?:
   }
 }
 
+/** Every run of a workflow id, oldest first (more than one when it continued as new). */
+export async function runsOf(client: Client, workflowId: string): Promise<{ runId: string; status: string; historyLength: number }[]> {
+  const runs: { runId: string; status: string; historyLength: number; start: number }[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    runs.push({ runId: w.runId, status: w.status.name, historyLength: w.historyLength, start: w.startTime.getTime() });
+  }
+  return runs.sort((a, b) => a.start - b.start).map(({ start: _s, ...r }) => r);
+}
+
+/** keepHistory for each run of a workflow that continued as new: `<name>.run-1.json`, … and every child. */
+export async function keepRunHistories(client: Client, workflowId: string, name: string): Promise<void> {
+  if (!process.env.RECORD_HISTORIES) return;
+  const runs = await runsOf(client, workflowId);
+  for (const [i, r] of runs.entries()) await keepHistory(client.workflow.getHandle(workflowId, r.runId), `${name}.run-${i + 1}`, client);
+}
+
 /**
  * Wait until the workflow has nothing in flight (no activity pending, the history length steady), so a check that
  * "the history did not change" measures what the test did, not a notification finishing meanwhile.

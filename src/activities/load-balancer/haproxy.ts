@@ -3,11 +3,12 @@
 // Both are idempotent: HAProxy accepts the same state twice, and the waits only look.
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../shared/errors';
-import { formatDuration } from '../../plan/duration';
+import { formatDuration } from '../../shared/duration';
 import { backendNames, describeTarget, serversOf, serverStat, setServerState, type RuntimeTarget, type ServerStat } from './haproxy-runtime';
 import { describeServers, serverMatches } from './discover';
+import type { LbGateway, LoadBalancerInput } from '../../shared/load-balancer';
 import type { TrafficAnalysis } from '../../shared/serving';
-import type { DrainResult, LbGateway, LbServer, LoadBalancerInput, Pacer, ReadyResult } from './types';
+import type { DrainResult, LbServer, Pacer, ReadyResult } from './types';
 
 type HaproxyInput = Extract<LoadBalancerInput, { type: 'haproxy' }>;
 

@@ -5,8 +5,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { request } from 'undici';
 import { ErrorType } from '../../shared/errors';
-import { formatDuration } from '../../plan/duration';
-import type { LbGateway, LoadBalancerInput, Pacer } from './types';
+import { formatDuration } from '../../shared/duration';
+import type { LbGateway, LoadBalancerInput } from '../../shared/load-balancer';
+import type { Pacer } from './types';
 
 type HooksInput = Extract<LoadBalancerInput, { type: 'hooks' }>;
 export type HookEvent = 'beforeStop' | 'afterHealthy';

@@ -7,9 +7,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../shared/errors';
 import type { TrafficAnalysis } from '../../shared/serving';
 import { haproxyAnalyse, haproxyCheck, haproxyDrain, haproxyReady, type AnalysisResult } from './haproxy';
-import type { DrainResult, LbGateway, LbServer, LoadBalancerInput, Pacer, ReadyResult } from './types';
+import type { LbGateway, LoadBalancerInput } from '../../shared/load-balancer';
+import type { DrainResult, LbServer, Pacer, ReadyResult } from './types';
 
-export type { DrainResult, LbGateway, LbServer, LoadBalancerInput, ReadyResult } from './types';
+export type { DrainResult, LbServer, ReadyResult } from './types';
 export { readHookHeaders } from './hook-config';
 export { haproxyServers, matchServers, type HaproxyServer, type ServerMatch };
 

@@ -81,8 +81,8 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
       throw explainTemporalError(err, 'HAProxy discovery failed', f.taskQueue);
     });
     const where = haproxy.socket ?? haproxy.address;
-    if (asked.error) throw new CliError(`cannot read HAProxy's servers at ${where}: ${asked.error}`, Exit.StackNotReady);
-    const match = asked.result!.match;
+    if (asked.error || !asked.result) throw new CliError(`cannot read HAProxy's servers at ${where}: ${asked.error}`, Exit.StackNotReady);
+    const match = asked.result.match;
     if ('problem' in match) throw new CliError(`cannot match the gateways to HAProxy's servers at ${where}: ${match.problem}`, Exit.StackNotReady);
     return { found: all, loadBalancer: haproxySectionFor(haproxy, match) };
   });

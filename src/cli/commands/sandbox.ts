@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import type Docker from 'dockerode';
 import { listSandboxes, SandboxRefused, sandboxDown, sandboxUp, type ImageSource, type Sandbox } from '../../sandbox/sandbox';
-import { ROLE_LABEL, SANDBOX_LABEL } from '../../sandbox/stack';
+import { ROLE_LABEL, SANDBOX_LABEL } from '../../shared/names';
 import { connectDocker } from '../docker';
 import { describeGateway, describePump } from '../../activities/discover';
 import { CliError, Exit } from '../exit-codes';

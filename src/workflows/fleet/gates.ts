@@ -1,11 +1,11 @@
 // Approval gates: where the run waits for people, and the rules a decision must pass. The validators and the
 // appliers are plain functions of the status, so they are tested without a worker (test/gate-rules.test.ts);
 // the workflow registers them as an Update's validator and handler, and a Signal with the same meaning.
-import { ApplicationFailure, condition } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/workflow';
 import { ErrorType } from '../../shared/errors';
 import { GATES, type Decision, type GateName, type GateStatus, type StageName, type UpgradeInput, type UpgradeStatus } from '../../shared/types';
 import { now, type FleetRun } from './run';
-import { Abort, abortIfAsked } from './stops';
+import { Abort, abortIfAsked, waitUntil } from './stops';
 
 /** Four-eyes as the plan says it: how many distinct people approve each gate, and whether the starter may. */
 export interface ApprovalRules {
@@ -130,7 +130,7 @@ export async function awaitGate(run: FleetRun, name: GateName): Promise<void> {
       notifier.notify('gate.decided', `Gate ${name} of ${input.stack} ${how}`, { gate: { ...g, ...(decided ? {} : { state: 'timed-out' as const }) } });
     }
   } else {
-    decided = input.approvalTimeoutMs ? await condition(isDecided, input.approvalTimeoutMs) : (await condition(isDecided), true);
+    decided = await waitUntil(isDecided, input.approvalTimeoutMs);
   }
   if (g.state === 'waiting' && status.abort) {
     g.state = 'not-reached';

@@ -5,7 +5,7 @@ import { failureBudget, planBatches } from '../../shared/batches';
 import { ErrorType } from '../../shared/errors';
 import { instanceKey } from '../../shared/names';
 import type { BatchStatus, HostBackup, InstancePlan } from '../../shared/types';
-import type { LoadBalancerInput } from '../../activities/load-balancer/types';
+import type { LoadBalancerInput } from '../../shared/load-balancer';
 import { pendingStatus } from '../batch';
 import { lbGateway } from '../load-balancer';
 import { byHost, explainNoWorker, failureMessage, firstContact, on, PULL, SHORT } from '../routing';
@@ -60,11 +60,13 @@ export async function preflight(run: FleetRun): Promise<BatchStatus[]> {
     input.maxUnavailable,
   );
   status.batches = batches.map((keys, i) => ({ name: String(i + 1), instances: keys, state: 'pending' }));
-  batches.forEach((keys, i) => keys.forEach((k) => (run.statusOf(k).batch = i + 1)));
+  batches.forEach((keys, i) => {
+    for (const k of keys) run.statusOf(k).batch = i + 1;
+  });
   const pumps = run.plan.filter((p) => p.role === 'pump');
   if (pumps.length) {
     status.batches.push({ name: 'pumps', instances: pumps.map(instanceKey), state: 'pending' });
-    pumps.forEach((p) => (run.statusOf(instanceKey(p)).batch = 0));
+    for (const p of pumps) run.statusOf(instanceKey(p)).batch = 0;
   }
   if (batches.length < 2 && run.gateOf('after-canary').state !== 'skipped') run.gateOf('after-canary').state = 'skipped';
   if (input.loadBalancer) await checkLoadBalancer(run, input.loadBalancer, gateways);

@@ -1,12 +1,12 @@
 // The failure budget and the pause: past the plan's budget the run rolls everything back, or (onFailure: pause)
 // waits for a person to retry the failed instances, continue without them, or roll back. The validator and the
 // applier are plain functions of the status (test/gate-rules.test.ts). Deterministic workflow code.
-import { ApplicationFailure, condition } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/workflow';
 import { ErrorType } from '../../shared/errors';
 import { PAUSE_CHOICES, type BatchStatus, type PauseChoice, type PauseDecision, type PauseStatus, type UpgradeStatus } from '../../shared/types';
 import { runBatch } from './batches';
 import { now, type FleetRun } from './run';
-import { abortIfAsked, FleetFailure } from './stops';
+import { abortIfAsked, FleetFailure, waitUntil } from './stops';
 import { awaitWindow } from './windows';
 
 /** A pause decision is only taken while the run is paused, and `retry` only when instances failed. */
@@ -79,7 +79,7 @@ async function pause(run: FleetRun, reason: string, failed: string[]): Promise<P
   run.notifier.notify('upgrade.paused', `Upgrade of ${input.stack} paused: ${reason}`, { pause: { ...status.pause } });
   const p = status.pause;
   const settled = () => p.state !== 'waiting' || !!status.abort;
-  const decided = input.pauseTimeoutMs ? await condition(settled, input.pauseTimeoutMs) : (await condition(settled), true);
+  const decided = await waitUntil(settled, input.pauseTimeoutMs);
   abortIfAsked(run);
   run.setStage(status.stage);
   if (!decided) {

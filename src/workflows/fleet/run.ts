@@ -7,6 +7,8 @@ import { instanceKey, SA_STAGE } from '../../shared/names';
 import {
   GATES,
   STAGES,
+  type BatchStatus,
+  type FleetCarry,
   type GateName,
   type GateStatus,
   type InstancePlan,
@@ -28,39 +30,45 @@ export interface ChangedBatch {
 export class FleetRun {
   readonly status: UpgradeStatus;
   /** Each instance as preflight found it, in the plan's order. */
-  plan: InstancePlan[] = [];
+  plan: InstancePlan[];
   /** Backup manifest of each host (key: host name, "" without hosts); each host restores from its own disk. */
-  readonly manifests: Record<string, string> = {};
-  readonly changed: ChangedBatch[] = [];
+  readonly manifests: Record<string, string>;
+  readonly changed: ChangedBatch[];
   /** Failed instances (rolled back on their own) a person chose to go on without. */
-  accepted = 0;
+  accepted: number;
   /** Pauses so far: each has a number, and decisions are deduplicated per pause. */
-  pauses = 0;
+  pauses: number;
   /** The reject that stopped the run also asked for everything to be rolled back. */
-  rejectedWithRollback = false;
+  rejectedWithRollback: boolean;
+  /** The gateway batch this run starts with: 0, or where the run before it stopped (continue-as-new). */
+  readonly firstBatch: number;
   readonly windows: WindowSpec[];
   readonly notifier: Notifier;
 
   constructor(readonly input: UpgradeInput) {
     this.windows = parseWindows(input.window);
-    const hosts = [...new Set([...input.gateways, ...input.pumps].map((t) => t.host).filter((h): h is string => !!h))].sort();
-    this.status = {
-      stack: input.stack,
-      upgradeId: workflowInfo().firstExecutionRunId,
-      outcome: 'running',
-      stage: 'preflight',
-      stages: STAGES.map((name) => ({ name, state: 'pending' })),
-      instances: [],
-      gates: GATES.map((gate) => ({ gate, state: input.gates.includes(gate) ? 'not-reached' : 'skipped' })),
-      hosts,
-      batches: [],
-      failures: { count: 0, budget: 0 },
-      backups: [],
-      errors: [],
-      ...(input.window ? { window: windowStatusNow(this.windows, input.window, new Date()) } : {}),
-    };
+    const carried = input.continued;
+    this.status = carried ? { ...carried.status, run: (carried.status.run ?? 1) + 1 } : initialStatus(input, this.windows);
+    this.plan = carried?.plan ?? [];
+    this.manifests = carried?.manifests ?? {};
+    this.changed = carried?.changed ?? [];
+    this.accepted = carried?.accepted ?? 0;
+    this.pauses = carried?.pauses ?? 0;
+    this.rejectedWithRollback = carried?.rejectedWithRollback ?? false;
+    this.firstBatch = carried?.nextBatch ?? 0;
     // The worker knows the webhooks; the workflow only says what happened. Its patch marker is the run's first command.
     this.notifier = createNotifier(input, this.status, () => this.publish());
+  }
+
+  /** The whole state, for the next run when this one continues as new before gateway batch `nextBatch`. */
+  carry(nextBatch: number): FleetCarry {
+    const { status, plan, manifests, changed, accepted, pauses, rejectedWithRollback } = this;
+    return { status, plan, manifests, changed, accepted, pauses, rejectedWithRollback, nextBatch };
+  }
+
+  /** The gateway batches as preflight planned them ("1", "2", …), in the order they run. */
+  gatewayBatches(): BatchStatus[] {
+    return this.status.batches.filter((b) => /^\d+$/.test(b.name));
   }
 
   get workflowId(): string {
@@ -137,4 +145,23 @@ function parseWindows(windows: string[] | undefined): WindowSpec[] {
     if (!r.ok) throw ApplicationFailure.nonRetryable(`invalid maintenance window: ${r.message}`, ErrorType.InvalidPlan);
     return r.spec;
   });
+}
+
+/** The status of a run that has not begun: every stage pending, the plan's gates not reached. */
+function initialStatus(input: UpgradeInput, windows: WindowSpec[]): UpgradeStatus {
+  return {
+    stack: input.stack,
+    upgradeId: workflowInfo().firstExecutionRunId,
+    outcome: 'running',
+    stage: 'preflight',
+    stages: STAGES.map((name) => ({ name, state: 'pending' })),
+    instances: [],
+    gates: GATES.map((gate) => ({ gate, state: input.gates.includes(gate) ? 'not-reached' : 'skipped' })),
+    hosts: [...new Set([...input.gateways, ...input.pumps].map((t) => t.host).filter((h): h is string => !!h))].sort(),
+    batches: [],
+    failures: { count: 0, budget: 0 },
+    backups: [],
+    errors: [],
+    ...(input.window ? { window: windowStatusNow(windows, input.window, new Date()) } : {}),
+  };
 }

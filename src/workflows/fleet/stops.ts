@@ -1,5 +1,5 @@
 // How a run stops early on purpose, and the safe points where it may. Deterministic workflow code.
-import { CancelledFailure, CancellationScope } from '@temporalio/workflow';
+import { CancelledFailure, CancellationScope, condition } from '@temporalio/workflow';
 import type { Outcome } from '../../shared/types';
 import type { FleetRun } from './run';
 
@@ -27,4 +27,11 @@ export function abortIfAsked(run: FleetRun): void {
 export function safePoint(run: FleetRun): void {
   abortIfAsked(run);
   if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled by request');
+}
+
+/** Wait until `done`, or `timeoutMs` when there is one: true when done, false when the time ran out. */
+export async function waitUntil(done: () => boolean, timeoutMs: number | undefined): Promise<boolean> {
+  if (timeoutMs) return condition(done, timeoutMs);
+  await condition(done);
+  return true;
 }
