@@ -114,11 +114,12 @@ describe('rolling upgrade of three gateways, batch size 1, with steady GET and P
       assert.ok(r.GET.ok > 100 && r.POST.ok > 100, `traffic flowed throughout (${describeTraffic(r)})`);
       assert.deepEqual(Object.keys(r.servedBy).sort(), ['gw1', 'gw2', 'gw3'], 'every gateway served');
       assert.deepEqual(await serverStates(h), allReady(3));
-      // Each batch's own history: out of rotation before the stop, back only once healthy and soaked.
+      // Each batch's own history: what it serves read first, out of rotation before the stop, back only once
+      // healthy, serving the same and soaked.
       for (const b of result.batches)
         assert.deepEqual(
           await activitiesOf(b.workflowId as string),
-          ['lbDrain', 'recreateContainer', 'checkHealth', 'soakHealth', 'lbReady'],
+          ['readInventory', 'lbDrain', 'recreateContainer', 'checkHealth', 'checkServing', 'soakHealth', 'lbReady'],
           `batch ${b.name}`,
         );
     } finally {
