@@ -16,6 +16,8 @@ const ALLOWED: Record<string, { values: string[]; types?: string[] }> = {
   plan: { values: ['shared'] },
   notify: { values: ['shared'] },
   devserver: { values: ['shared'] },
+  // h-realtyk's builder of the real Tyk images (rig/tyk-real.sh): on the devserver's Go helpers.
+  'real-tyk': { values: ['shared', 'devserver'] },
   activities: { values: ['shared', 'notify'] },
   workflows: { values: ['shared'], types: ['activities'] },
   'temporal-config': { values: ['shared'] },
