@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { parseDuration } from '../src/shared/duration';
 import { toUpgradeInput } from '../src/plan/load';
 import { parsePlanText } from '../src/plan/parse';
-import { PlanError } from '../src/plan/problems';
+import { problems } from './support/plan-problems';
 import { renderPlan } from '../src/plan/render';
 import { checkTargetVersion } from '../src/plan/version-policy';
 import { statusEvents } from '../src/cli/status-events';
@@ -24,16 +24,6 @@ pump:
   container: pump
   healthUrl: http://127.0.0.1:8083/health
 `;
-
-function problems(text: string): string[] {
-  try {
-    parsePlanText(text, 'p.yaml');
-  } catch (err) {
-    assert.ok(err instanceof PlanError);
-    return err.problems.map((p) => `${p.line}: ${p.field}: ${p.message}`);
-  }
-  assert.fail('the plan should have been refused');
-}
 
 describe('plan files', () => {
   it('a minimal plan gets the documented defaults', () => {

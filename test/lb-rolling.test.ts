@@ -8,7 +8,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { LoadBalancerInput } from '../src/shared/load-balancer';
-import { serversOf, serverStat } from '../src/activities/load-balancer/haproxy-runtime';
 import { getHello } from '../src/activities/tyk-http';
 import { dryRunPlan } from '../src/client-lib/fleet';
 import { startUpgrade } from '../src/client-lib/upgrades';
@@ -19,11 +18,11 @@ import { renderDryRun } from '../src/cli/render';
 import { ErrorType } from '../src/shared/errors';
 import type { UpgradeInput } from '../src/shared/types';
 import { gatewayHasReady } from '../src/shared/version';
-import { startHaproxy, type TestHaproxy } from './support/haproxy';
+import { haproxyFor, lbOf, serverStates, type TestHaproxy } from './support/haproxy';
 import { startNginx } from './support/nginx';
 import { Exit } from '../src/cli/exit-codes';
 import { runCli } from './support/cli';
-import { docker, FAULTY_REPO, sleep, tempDir, waitFor } from './support/services';
+import { docker, FAULTY_REPO, sleep, tempDir } from './support/services';
 import { containerNames, testStack, type TestStack } from './support/stack';
 import { describeTraffic, startTraffic, type TrafficResult } from './support/traffic';
 import { historyText } from './support/history';
@@ -35,37 +34,6 @@ const t = useUpgradeWorker();
 // nginx needs the soak to cover its fail_timeout (docs/load-balancers.md, "none"); the same soak for both.
 const SOAK_MS = 3_000;
 
-const lbOf = (h: TestHaproxy): Extract<LoadBalancerInput, { type: 'haproxy' }> => ({
-  type: 'haproxy',
-  socket: h.socketPath,
-  backend: h.backend,
-  drainTimeoutMs: 10_000,
-  readyTimeoutMs: 15_000,
-});
-
-/** HAProxy in front of the stack's gateways (servers gw1, gw2, …), each seen UP before the test goes on. */
-async function haproxyFor(stack: TestStack): Promise<TestHaproxy> {
-  const h = await startHaproxy({ servers: stack.gateways.map((g, i) => ({ name: `gw${i + 1}`, address: g.url.replace('http://', '') })) });
-  for (const s of stack.gateways.map((_, i) => `gw${i + 1}`)) {
-    await waitFor(
-      `HAProxy to see ${s} UP`,
-      async () => ((await serverStat({ socket: h.socketPath }, h.backend, s))?.status === 'UP' ? true : undefined),
-      15_000,
-    );
-  }
-  return h;
-}
-
-/** Each server as "gw1 UP READY": its health (show stat) and its admin state (show servers state; 0 is ready). */
-async function serverStates(h: TestHaproxy): Promise<string[]> {
-  const admin = (await serversOf({ socket: h.socketPath }, h.backend)) ?? [];
-  const out: string[] = [];
-  for (const s of admin) {
-    const stat = await serverStat({ socket: h.socketPath }, h.backend, s.server);
-    out.push(`${s.server} ${stat?.status} ${s.adminState === 0 ? 'READY' : s.adminState & 0x8 ? 'DRAIN' : `ADMIN ${s.adminState}`}`);
-  }
-  return out;
-}
 const allReady = (n: number) => Array.from({ length: n }, (_, i) => `gw${i + 1} UP READY`);
 
 async function versions(stack: TestStack): Promise<(string | undefined)[]> {

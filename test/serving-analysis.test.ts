@@ -4,49 +4,17 @@
 // its figures recorded; a window with too little traffic fails unless the plan accepts it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { LoadBalancerInput } from '../src/shared/load-balancer';
-import { serversOf, serverStat } from '../src/activities/load-balancer/haproxy-runtime';
 import { getHello } from '../src/activities/tyk-http';
 import { startUpgrade } from '../src/client-lib/upgrades';
 import type { UpgradeInput } from '../src/shared/types';
-import { startHaproxy, type TestHaproxy } from './support/haproxy';
-import { docker, FAULTY_REPO, waitFor } from './support/services';
+import { haproxyFor, lbOf, serverStates, type TestHaproxy } from './support/haproxy';
+import { docker, FAULTY_REPO } from './support/services';
 import { testStack, type TestStack } from './support/stack';
 import { describeTraffic, startTraffic } from './support/traffic';
 import { failureOf, keepHistory } from './support/upgrade';
 import { useUpgradeWorker } from './support/worker';
 
 const t = useUpgradeWorker();
-
-const lbOf = (h: TestHaproxy): Extract<LoadBalancerInput, { type: 'haproxy' }> => ({
-  type: 'haproxy',
-  socket: h.socketPath,
-  backend: h.backend,
-  drainTimeoutMs: 10_000,
-  readyTimeoutMs: 15_000,
-});
-
-async function haproxyFor(stack: TestStack): Promise<TestHaproxy> {
-  const h = await startHaproxy({ servers: stack.gateways.map((g, i) => ({ name: `gw${i + 1}`, address: g.url.replace('http://', '') })) });
-  for (const s of stack.gateways.map((_, i) => `gw${i + 1}`)) {
-    await waitFor(
-      `HAProxy to see ${s} UP`,
-      async () => ((await serverStat({ socket: h.socketPath }, h.backend, s))?.status === 'UP' ? true : undefined),
-      15_000,
-    );
-  }
-  return h;
-}
-
-/** "gw1 UP READY" per server: health from show stat, admin state from show servers state. */
-async function serverStates(h: TestHaproxy): Promise<string[]> {
-  const out: string[] = [];
-  for (const s of (await serversOf({ socket: h.socketPath }, h.backend)) ?? []) {
-    const stat = await serverStat({ socket: h.socketPath }, h.backend, s.server);
-    out.push(`${s.server} ${stat?.status} ${s.adminState === 0 ? 'READY' : `ADMIN ${s.adminState}`}`);
-  }
-  return out;
-}
 
 const input = (stack: TestStack, h: TestHaproxy, o: Partial<UpgradeInput>) =>
   stack.input({ gates: [], pumps: [], pumpVersion: undefined, batchSize: 1, soakMs: 1_000, loadBalancer: lbOf(h), ...o });

@@ -11,7 +11,7 @@ import { renderDryRun } from '../src/cli/render';
 import { statusEvents } from '../src/cli/status-events';
 import { toUpgradeInput } from '../src/plan/load';
 import { parsePlanText } from '../src/plan/parse';
-import { PlanError } from '../src/plan/problems';
+import { problems } from './support/plan-problems';
 import { renderPlan } from '../src/plan/render';
 import { REDIS_SUPPORT, redisSupportProblem } from '../src/shared/release-notes';
 import { compareInventories, inventoryCounts, inventoryVerdict, type GatewayInventory } from '../src/shared/serving';
@@ -86,16 +86,6 @@ gateway:
   instances:
     - { container: gw, url: "http://127.0.0.1:8080", apiUrl: "http://127.0.0.1:8081/" }
 `;
-
-function problems(text: string): string[] {
-  try {
-    parsePlanText(text, 'p.yaml');
-  } catch (err) {
-    assert.ok(err instanceof PlanError);
-    return err.problems.map((p) => `${p.line}: ${p.field}: ${p.message}`);
-  }
-  assert.fail('the plan should have been refused');
-}
 
 describe('plan keys', () => {
   it('inventory is on by default; smoke, analysis and unsupportedRedis map to the workflow input', () => {

@@ -20,7 +20,8 @@ const text = (what: string) =>
     .trim()
     .min(1, { error: `must be ${what}` });
 
-const duration = z.unknown().transform((value, ctx) => {
+/** A duration of at least a second, in ms (also the serving checks' analysis window). */
+export const duration = z.unknown().transform((value, ctx) => {
   const d = parseDuration(value);
   if (!d.ok) {
     ctx.addIssue({ code: 'custom', message: d.message });

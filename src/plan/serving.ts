@@ -5,8 +5,7 @@
 import { z } from 'zod';
 import type { SmokeRequest, TrafficAnalysis } from '../shared/serving';
 import type { UpgradeInput } from '../shared/types';
-import { parseDuration } from '../shared/duration';
-import { SECRET_PARAM } from './load-balancer';
+import { duration, SECRET_PARAM } from './load-balancer';
 
 export const DEFAULT_MIN_REQUESTS = 20;
 
@@ -92,19 +91,6 @@ const smokeRequest = z.strictObject(
 
 export const smokeSection = z.array(smokeRequest, { error: 'must be a list of requests, each with path: (and expect:, default 200)' }).min(1, {
   error: 'must list at least one request (or leave smoke: out)',
-});
-
-const duration = z.unknown().transform((value, ctx) => {
-  const d = parseDuration(value);
-  if (!d.ok) {
-    ctx.addIssue({ code: 'custom', message: d.message });
-    return z.NEVER;
-  }
-  if (d.ms < 1000) {
-    ctx.addIssue({ code: 'custom', message: 'must be at least 1s' });
-    return z.NEVER;
-  }
-  return d.ms;
 });
 
 const rate = z.unknown().transform((value, ctx) => {
