@@ -154,6 +154,8 @@ export function createActivities(deps: ActivityDeps) {
 
     /** What the old gateway has loaded, read through its Gateway API before its stop (ids and paths, no secret). */
     async readInventory(input: { instance: InstancePlan }): Promise<GatewayInventory> {
+      // The first step of a gateway's turn: an engine that is not there is said so, as recreate would.
+      await engineAnswers(engineWait);
       return heartbeating(() => readInventory(docker, input.instance));
     },
 

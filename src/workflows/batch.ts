@@ -16,7 +16,8 @@ import type { GatewayInventory, InventoryTolerance, SmokeRequest, TrafficAnalysi
 import type { InstancePlan, InstanceStatus } from '../shared/types';
 import { lbGateway, lbOf, lbOptions } from './load-balancer';
 import { batchStatusQuery } from './messages';
-import { DOCKER_CHANGE, failureMessage, on, retry, SHORT } from './routing';
+import { ErrorType } from '../shared/errors';
+import { DOCKER_CHANGE, failureMessage, failureType, on, retry, SHORT } from './routing';
 
 export interface BatchInput {
   stack: string;
@@ -195,11 +196,13 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
     try {
       return await on(p.host, SHORT, `Read what ${p.container} serves`).readInventory({ instance: p });
     } catch (err) {
-      const reason = `not stopped: cannot read what it serves through its Gateway API: ${failureMessage(err)}`;
-      st(p).state = 'rolled-back';
+      // Its engine gone, nobody can say the gateway still serves: a failure the fleet's rollback tries again.
+      const engineDown = failureType(err) === ErrorType.DockerUnreachable;
+      const reason = `not stopped: cannot read what it serves${engineDown ? '' : ' through its Gateway API'}: ${failureMessage(err)}`;
+      st(p).state = engineDown ? 'failed' : 'rolled-back';
       st(p).detail = reason;
       publish();
-      return { key: instanceKey(p), reason, rolledBack: true };
+      return { key: instanceKey(p), reason, rolledBack: !engineDown };
     }
   }
 

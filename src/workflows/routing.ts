@@ -67,6 +67,16 @@ export function failureMessage(err: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** The type of the ApplicationFailure inside a failure chain, if there is one. */
+export function failureType(err: unknown): string | undefined {
+  let e: unknown = err;
+  while (e instanceof Error) {
+    if (e instanceof ApplicationFailure) return e.type ?? undefined;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** Group items by host, keeping the order in which hosts first appear. */
 export function byHost<T extends { host?: string }>(items: T[]): [string | undefined, T[]][] {
   const groups = new Map<string | undefined, T[]>();
