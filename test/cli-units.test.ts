@@ -96,7 +96,7 @@ describe('plan files', () => {
   });
 
   it('rules across fields: a container listed twice, a gate twice', () => {
-    const text = PLAN.replace('  container: pump', '  container: gw-1') + 'gates: [before-pump, before-pump]\n';
+    const text = `${PLAN.replace('  container: pump', '  container: gw-1')}gates: [before-pump, before-pump]\n`;
     assert.deepEqual(problems(text), ['9: pump.container: "gw-1" is already listed at gateway.instances[0]', '11: gates[1]: "before-pump" is listed twice']);
   });
 
