@@ -6,14 +6,19 @@
 // With a load balancer in the plan, each gateway leaves it before its stop (lbDrain) and comes back once its
 // replacement is healthy and soaked (lbReady); a rollback puts the old container back the same way. Without
 // one, the activities and their order are exactly those of before (recorded histories replay).
-import { setCurrentDetails, setHandler } from '@temporalio/workflow';
+// Serving checks (behind patched('serving-checks')): each gateway's inventory is read before anything happens to it
+// and compared, with the plan's smoke requests, once the new one is healthy; with `analysis` (HAProxy), its real
+// traffic is watched after lbReady. Any of them failing rolls it back like a failed health check.
+import { patched, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { LoadBalancerInput } from '../shared/load-balancer';
 import { instanceKey } from '../shared/names';
+import type { GatewayInventory, InventoryTolerance, SmokeRequest, TrafficAnalysis } from '../shared/serving';
 import type { InstancePlan, InstanceStatus } from '../shared/types';
 import { lbGateway, lbOf, lbOptions } from './load-balancer';
 import { batchStatusQuery } from './messages';
-import { DOCKER_CHANGE, SHORT } from './activity-options';
-import { failureMessage } from './failures';
+import { ErrorType } from '../shared/errors';
+import { DOCKER_CHANGE, retry, SHORT } from './activity-options';
+import { failureMessage, failureType } from './failures';
 import { on } from './routing';
 
 export interface BatchInput {
@@ -30,7 +35,15 @@ export interface BatchInput {
   failuresAllowed: number;
   /** The plan's load balancer: absent, no gateway is taken out of one. */
   loadBalancer?: LoadBalancerInput;
+  /** Serving checks (0.4): each gateway's APIs and policies before and after (absent: on; false: off), smoke requests. */
+  inventory?: false | { tolerate?: InventoryTolerance };
+  smoke?: SmokeRequest[];
+  /** With the HAProxy driver: each gateway's real traffic watched for a window once it is back in rotation. */
+  analysis?: TrafficAnalysis;
 }
+
+/** The serving checks' patch: batches recorded before them replay without their activities. */
+export const SERVING_PATCH = 'serving-checks';
 
 export interface InstanceFailure {
   key: string;
@@ -42,6 +55,8 @@ export interface InstanceFailure {
 export interface BatchResult {
   upgraded: string[];
   failed: InstanceFailure[];
+  /** What each upgraded gateway was seen serving (instance key → "40 APIs, 12 policies: same as before; …"). */
+  serving?: Record<string, string>;
 }
 
 export interface RollbackBatchInput {
@@ -83,9 +98,10 @@ async function undrain(lb: LoadBalancerInput, p: InstancePlan, stack: string): P
 }
 
 function publishTable(title: string, live: InstanceStatus[]): void {
+  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const rows = live.map(
     (i) =>
-      `| ${i.host ?? ''} | ${i.container} | ${i.fromVersion ?? ''} → ${i.toVersion} | ${i.state}${i.detail ? `: ${i.detail.replace(/\|/g, '\\|').replace(/\n/g, ' ')}` : ''} |`,
+      `| ${i.host ?? ''} | ${i.container} | ${i.fromVersion ?? ''} → ${i.toVersion} | ${i.state}${i.detail ? `: ${cell(i.detail)}` : ''}${i.serving ? ` — ${cell(i.serving)}` : ''} |`,
   );
   setCurrentDetails([`**${title}**`, '', '| host | container | version | state |', '|---|---|---|---|', ...rows].join('\n'));
 }
@@ -96,11 +112,17 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
   const publish = () => publishTable(`Batch ${input.name} of ${input.stack}`, live);
   setHandler(batchStatusQuery, () => live, { description: 'The state of each instance of this batch' });
   publish();
+  const inventoryOn = input.inventory !== false;
+  const tolerate = input.inventory ? input.inventory.tolerate : undefined;
+  // Histories recorded before the serving checks have no marker and replay without them.
+  const serving = input.instances.some((p) => p.role === 'gateway') && (inventoryOn || !!input.smoke?.length) && patched(SERVING_PATCH);
+  const servingOf = (p: InstancePlan) => serving && p.role === 'gateway';
 
   /** `inRotation`: the failure came after lbReady began, so the gateway may be taking requests again. */
   async function rollBack(p: InstancePlan, reason: string, inRotation = false): Promise<InstanceFailure> {
     const lb = lbOf(input.loadBalancer, p);
     st(p).state = 'rolling-back';
+    st(p).serving = undefined;
     publish();
     try {
       if (lb && inRotation) await drainBeforeRollback(lb, p);
@@ -171,8 +193,29 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
     }
   }
 
+  /** What the old gateway serves, read before anything happens to it; a failure stops this gateway here, untouched. */
+  async function inventoryBefore(p: InstancePlan): Promise<GatewayInventory | InstanceFailure> {
+    try {
+      return await on(p.host, SHORT, `Read what ${p.container} serves`).readInventory({ instance: p });
+    } catch (err) {
+      // Its engine gone, nobody can say the gateway still serves: a failure the fleet's rollback tries again.
+      const engineDown = failureType(err) === ErrorType.DockerUnreachable;
+      const reason = `not stopped: cannot read what it serves${engineDown ? '' : ' through its Gateway API'}: ${failureMessage(err)}`;
+      st(p).state = engineDown ? 'failed' : 'rolled-back';
+      st(p).detail = reason;
+      publish();
+      return { key: instanceKey(p), reason, rolledBack: !engineDown };
+    }
+  }
+
   async function upgradeOne(p: InstancePlan): Promise<InstanceFailure | undefined> {
     const lb = lbOf(input.loadBalancer, p);
+    let before: GatewayInventory | undefined;
+    if (servingOf(p) && inventoryOn) {
+      const read = await inventoryBefore(p);
+      if ('key' in read) return read;
+      before = read;
+    }
     if (lb) {
       const notDrained = await drainOne(lb, p);
       if (notDrained) return notDrained;
@@ -194,6 +237,17 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
         version: p.toVersion,
         timeoutMs: input.healthTimeoutMs,
       });
+      if (servingOf(p)) {
+        const r = await on(p.host, SHORT, `Check ${p.container} serves what it served`).checkServing({
+          instance: p,
+          ...(before ? { before } : {}),
+          ...(tolerate ? { tolerate } : {}),
+          ...(input.smoke?.length ? { smoke: input.smoke } : {}),
+          // Tyk loads its APIs just after it starts to listen: a short wait, not the whole health timeout.
+          waitMs: Math.min(input.healthTimeoutMs, 15_000),
+        });
+        st(p).serving = r.summary;
+      }
     } catch (err) {
       st(p).state = 'failed';
       st(p).detail = failureMessage(err);
@@ -215,6 +269,7 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
       ).soakHealth({
         instances: [p],
         durationMs: input.soakMs as number,
+        ...(servingOf(p) && input.smoke?.length ? { smoke: input.smoke } : {}),
       });
       return undefined;
     } catch (err) {
@@ -242,6 +297,28 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
     return undefined;
   }
 
+  /** Back in rotation: its real traffic over the analysis window; too many 5xx take it out again and roll it back. */
+  async function analyseOne(lb: LoadBalancerInput, analysis: TrafficAnalysis, p: InstancePlan): Promise<InstanceFailure | undefined> {
+    st(p).state = 'analysing';
+    publish();
+    try {
+      const r = await on(
+        p.host,
+        { startToCloseTimeout: analysis.windowMs + 60_000, heartbeatTimeout: '10s', retry: retry(3) },
+        `Watch ${p.container}'s traffic for ${analysis.windowMs / 1000} s`,
+      ).lbAnalyse({ lb, gateway: lbGateway(p, input.stack), analysis });
+      st(p).serving = [st(p).serving, r.summary].filter(Boolean).join('; ');
+    } catch (err) {
+      st(p).state = 'failed';
+      st(p).detail = failureMessage(err);
+      publish();
+      return rollBack(p, st(p).detail as string, true);
+    }
+    st(p).state = 'upgraded';
+    publish();
+    return undefined;
+  }
+
   // Every instance of the batch finishes (healthy, or rolled back) before the batch reports: never half a batch.
   const failed = (await Promise.all(input.instances.map(upgradeOne))).filter((f): f is InstanceFailure => !!f);
   if (input.soakMs && failed.length <= input.failuresAllowed) {
@@ -252,9 +329,16 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
     // Even past the failure budget: a healthy gateway is never left out of rotation.
     const back = input.instances.filter((p) => st(p).state === 'upgraded' && lbOf(input.loadBalancer, p));
     failed.push(...(await Promise.all(back.map((p) => readyOne(input.loadBalancer as LoadBalancerInput, p)))).filter((f): f is InstanceFailure => !!f));
+    const { analysis, loadBalancer } = input;
+    // Past the failure budget everything goes back anyway: no point in watching traffic first.
+    if (analysis && loadBalancer.type === 'haproxy' && failed.length <= input.failuresAllowed) {
+      const inRotation = back.filter((p) => st(p).state === 'upgraded');
+      failed.push(...(await Promise.all(inRotation.map((p) => analyseOne(loadBalancer, analysis, p)))).filter((f): f is InstanceFailure => !!f));
+    }
   }
-  const upgraded = input.instances.filter((p) => st(p).state === 'upgraded').map(instanceKey);
-  return { upgraded, failed };
+  const upgraded = input.instances.filter((p) => st(p).state === 'upgraded');
+  const seen = upgraded.filter((p) => st(p).serving).map((p) => [instanceKey(p), st(p).serving as string]);
+  return { upgraded: upgraded.map(instanceKey), failed, ...(seen.length ? { serving: Object.fromEntries(seen) } : {}) };
 }
 
 export async function rollbackBatch(input: RollbackBatchInput): Promise<RollbackBatchResult> {
