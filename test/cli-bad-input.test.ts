@@ -316,7 +316,7 @@ describe('workflows that do not allow it: exit 7', () => {
       await waitFor('the end', async () => ((await env.client.workflow.getHandle(id).describe()).status.name !== 'RUNNING' ? true : undefined));
       await refused(['approve', id], 7, new RegExp(`cannot approve ${id}: the upgrade has already finished \\(FAILED\\)`));
       await refused(['reject', id, '--reason', 'again'], 7, /the upgrade has already finished/);
-      await refused(['cancel', id], 7, new RegExp(`cannot cancel ${id}: it has already finished`));
+      await refused(['cancel', id], 7, new RegExp(`cannot cancel ${id}: the upgrade has already finished`));
     });
   });
 });

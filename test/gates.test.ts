@@ -200,7 +200,7 @@ describe('stop and roll back (reject --rollback, cancel --rollback)', () => {
       for (const [i, c] of configs(stack).entries()) assert.ok(c.equals(before[i]), `tyk.conf of gateway ${i + 1} byte-identical`);
       const again = await runCli(['cancel', handle.workflowId, '--rollback']);
       assert.equal(again.code, 7, `an ended upgrade cannot be cancelled again\n${again.stderr}`);
-      assert.match(again.stderr, new RegExp(`cannot cancel ${handle.workflowId}: it has already finished \\(FAILED\\)`));
+      assert.match(again.stderr, new RegExp(`cannot cancel ${handle.workflowId}: the upgrade has already finished \\(FAILED\\)`));
     } finally {
       await stack.remove();
     }
