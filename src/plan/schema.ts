@@ -1,5 +1,5 @@
 // The plan file: what a person writes (YAML), checked field by field. Strict objects, so a misspelt key is an
-// error rather than a silently ignored setting. Durations stay text here; to-input.ts turns them into numbers.
+// error rather than a silently ignored setting. Durations stay text here; load.ts turns them into numbers (toUpgradeInput).
 import { z } from 'zod';
 import { stepProblem } from '../shared/batches';
 import { HOST_NAME } from '../shared/names';
