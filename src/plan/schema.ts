@@ -1,5 +1,5 @@
 // The plan file: what a person writes (YAML), checked field by field. Strict objects, so a misspelt key is an
-// error rather than a silently ignored setting. Durations stay text here; load.ts turns them into numbers (toUpgradeInput).
+// error rather than a silently ignored setting. Durations become milliseconds here (parseDuration); load.ts maps the plan onto the workflow input.
 import { z } from 'zod';
 import { stepProblem } from '../shared/batches';
 import { HOST_NAME } from '../shared/names';
