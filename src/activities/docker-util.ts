@@ -57,6 +57,8 @@ export async function containerLogs(docker: Docker, id: string, tail = 200, sinc
 
 /** How long after its start a container's start-up lines are looked for. */
 const STARTUP_WINDOW_MS = 60_000;
+/** How far ahead of the StartedAt the engine records a process may already have logged. */
+const STARTED_AT_LAG_MS = 5_000;
 
 /**
  * What a container wrote in the first minute of its current run: its start-up lines, however much it has logged
@@ -67,11 +69,15 @@ export async function startupLog(docker: Docker, id: string): Promise<string> {
   const info = await docker.getContainer(id).inspect();
   const started = Date.parse(info.State.StartedAt);
   if (!Number.isFinite(started) || started <= 0) return '';
+  // A fast binary logs before the engine records StartedAt (seen: a real pump's "## Tyk Pump" line 1 ms ahead of
+  // it), so look a little earlier, but never before the previous run ended (FinishedAt, while running, is that).
+  const finished = Date.parse(info.State.FinishedAt);
+  const since = Math.max(started - STARTED_AT_LAG_MS, Number.isFinite(finished) && finished > 0 && finished < started ? finished + 1 : 0);
   // Unix seconds with a fraction: the engine reads the digits after the point as parts of a second.
   const until = Math.min(started + STARTUP_WINDOW_MS, Date.now() + 1000);
   const buf = (await docker
     .getContainer(id)
-    .logs({ stdout: true, stderr: true, follow: false, since: started / 1000, until: until / 1000 })) as unknown as Buffer;
+    .logs({ stdout: true, stderr: true, follow: false, since: since / 1000, until: until / 1000 })) as unknown as Buffer;
   return demuxLogs(buf);
 }
 
