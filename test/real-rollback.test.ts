@@ -172,8 +172,9 @@ describe('real failures roll back to the real old version', () => {
     await waitForGate(t.env.client, handle.workflowId, 'before-gateways');
     const old = await docker.getContainer(s.gw.container).inspect();
     const sent = Date.now();
-    // 3 s, and 12 s: longer than Docker's default stop timeout (10 s), so it ends well only on the tool's timeout.
-    const inflight = [3_000, 12_000].map((ms) =>
+    // 6 s (the stop comes within it, after the inventory read and the recreate's start, even on a loaded machine),
+    // and 12 s: longer than Docker's default stop timeout (10 s), so it ends well only on the tool's timeout.
+    const inflight = [6_000, 12_000].map((ms) =>
       request(`${s.gw.url}${LISTEN_PATH}slow?ms=${ms}`, { headersTimeout: 60_000, bodyTimeout: 60_000 }).then(
         async (r) => ({ at: Date.now(), answer: `${r.statusCode} ${(JSON.parse(await r.body.text()) as { path: string }).path}` }),
         (err: Error) => ({ at: Date.now(), answer: `cut: ${err.message}` }),

@@ -206,7 +206,11 @@ describe('real Tyk 5.3.0 → 5.8.10 and pump 1.9.0 → 1.12.2, made by hand, beh
       texts.push(historyText(h));
       const activities = (h.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
       if (activities.includes('lbDrain'))
-        assert.deepEqual(activities, ['lbDrain', 'recreateContainer', 'checkHealth', 'soakHealth', 'lbReady'], c.workflowId ?? '');
+        assert.deepEqual(
+          activities,
+          ['readInventory', 'lbDrain', 'recreateContainer', 'checkHealth', 'checkServing', 'soakHealth', 'lbReady'],
+          `${c.workflowId}: what it serves read before the drain and compared after the health check`,
+        );
     }
     assert.equal(texts.filter((x) => x.includes('lbDrain')).length, 2, 'each gateway batch went through the driver');
     for (const text of texts) {
