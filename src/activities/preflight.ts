@@ -6,8 +6,8 @@ import { ErrorType } from '../shared/errors';
 import { failedContainerName, newContainerName, oldContainerName } from '../shared/names';
 import type { InstancePlan, PreflightResult, Role, UpgradeInput } from '../shared/types';
 import { compareVersions, normaliseVersion, parseVersion, splitImage, tagForVersion } from '../shared/version';
-import { readArchive } from './archive';
 import { inspectContainer } from './docker-util';
+import { readContainerPath } from './host-files';
 import { imageAvailable } from './images';
 import { findGoPlugins, pluginBuildName } from './go-plugins';
 import { checkDurationWarning } from './setting-units';
@@ -166,13 +166,13 @@ export async function preflightChecks(docker: Docker, input: UpgradeInput): Prom
 /** API definitions that load Go plugins need a build named for the target version beside the old one. */
 async function checkPlugins(docker: Docker, info: ContainerInspectInfo, target: string): Promise<void> {
   const appsPath = `${confDir(confPath(info, 'gateway'))}/apps`;
-  const apps = await readArchive(docker, info.Id, appsPath);
+  const apps = await readContainerPath(docker, info, appsPath);
   if (!apps) return;
   const arch = (await docker.info()).Architecture === 'aarch64' ? 'arm64' : 'amd64';
   const missing: string[] = [];
   for (const plugin of await findGoPlugins(apps)) {
     const wanted = pluginBuildName(plugin.path, target, arch, info.Config.WorkingDir);
-    if (!(await readArchive(docker, info.Id, wanted))) missing.push(`API "${plugin.api}" needs ${wanted}`);
+    if (!(await readContainerPath(docker, info, wanted))) missing.push(`API "${plugin.api}" needs ${wanted}`);
   }
   if (missing.length) {
     fail(
