@@ -139,7 +139,7 @@ function probeOnce(port: number): Promise<{ answered: boolean; body?: HelloBody 
 
 /** The version /hello reports when the gateway is fully healthy (past the warm-up, Redis check passing). */
 function healthyVersion(body: HelloBody | undefined): string | undefined {
-  if (!body || body.status !== 'pass' || body.details?.redis?.status !== 'pass') return undefined;
+  if (body?.status !== 'pass' || body.details?.redis?.status !== 'pass') return undefined;
   return body.version;
 }
 

@@ -24,6 +24,7 @@ import { freePort, waitFor } from '../test/support/services';
 import { testStack } from '../test/support/stack';
 import { startTraffic, type TrafficResult } from '../test/support/traffic';
 import { serverStat } from '../src/activities/load-balancer/haproxy-runtime';
+import type { LoadBalancerInput } from '../src/shared/load-balancer';
 
 const ROUNDS = Number(process.argv[2] ?? process.env.BENCH_LB_ROUNDS ?? 1);
 const SOAK_MS = 3_000;
@@ -43,7 +44,7 @@ async function round(client: Client, taskQueue: string, mode: Mode): Promise<Rou
   let stop: () => Promise<void> = async () => undefined;
   try {
     let url: string;
-    let loadBalancer;
+    let loadBalancer: LoadBalancerInput | undefined;
     if (mode === 'nginx') {
       const nginx = await startNginx(addresses);
       stop = async () => nginx.stop();

@@ -165,11 +165,11 @@ describe('bad plan files: exit 3, the field and its line named', () => {
     await refused(start(p), 3, /gates\[0\]: must be one of before-gateways, after-canary, before-pump/);
   });
   it('no gateway containers', async () => {
-    const p = planWith('no-gateways', (t) => t.replace(/  instances:\n(    .*\n|      .*\n)+/, '  instances: []\n'));
+    const p = planWith('no-gateways', (t) => t.replace(/ {2}instances:\n( {4}.*\n| {6}.*\n)+/, '  instances: []\n'));
     await refused(start(p), 3, /gateway\.instances: must list at least one gateway container/);
   });
   it('a pump without its version', async () => {
-    const p = planWith('pump-no-version', (t) => t.replace(/  version: v1\.10\.0.*\n/, ''));
+    const p = planWith('pump-no-version', (t) => t.replace(/ {2}version: v1\.10\.0.*\n/, ''));
     await refused(start(p), 3, /pump\.version: is missing; it must be an exact release such as v1\.10\.0/);
   });
   it('a key given twice', async () => {
@@ -206,7 +206,7 @@ describe('a stack that is not ready for the plan: exit 4, nothing started', () =
       t
         .replace(`container: ${stack.gateways[0].container}`, `container: ${stack.pump!.container}`)
         .replace(stack.gateways[0].url, pumpBase)
-        .replace(/pump:\n(  .*\n)+/, ''),
+        .replace(/pump:\n( {2}.*\n)+/, ''),
     );
     await refused(start(p), 4, /does not answer like a Tyk gateway at http:\/\/127\.0\.0\.1:\d+\/hello/);
   });
@@ -236,7 +236,7 @@ describe('unreachable services: fail fast with where they were looked for', () =
   });
   it('a host named in the plan with no worker polling: exit 6 naming the host, nothing started', async () => {
     const p = planWith('no-worker-host', (t) =>
-      t.replace(/(    - container: .*\n)/, '$1      host: ghost-host\n').replace('  container:', '  host: ghost-host\n  container:'),
+      t.replace(/( {4}- container: .*\n)/, '$1      host: ghost-host\n').replace('  container:', '  host: ghost-host\n  container:'),
     );
     await refused(start(p), 6, /no worker polls host "ghost-host"; nothing was changed\. Start `tyk-upgrade worker --host ghost-host` on that machine/);
   });
@@ -316,7 +316,7 @@ describe('workflows that do not allow it: exit 7', () => {
       await waitFor('the end', async () => ((await env.client.workflow.getHandle(id).describe()).status.name !== 'RUNNING' ? true : undefined));
       await refused(['approve', id], 7, new RegExp(`cannot approve ${id}: the upgrade has already finished \\(FAILED\\)`));
       await refused(['reject', id, '--reason', 'again'], 7, /the upgrade has already finished/);
-      await refused(['cancel', id], 7, new RegExp(`cannot cancel ${id}: it has already finished`));
+      await refused(['cancel', id], 7, new RegExp(`cannot cancel ${id}: the upgrade has already finished`));
     });
   });
 });

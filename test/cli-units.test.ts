@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { parseDuration } from '../src/shared/duration';
 import { toUpgradeInput } from '../src/plan/load';
 import { parsePlanText } from '../src/plan/parse';
-import { PlanError } from '../src/plan/problems';
+import { problems } from './support/plan-problems';
 import { renderPlan } from '../src/plan/render';
 import { checkTargetVersion } from '../src/plan/version-policy';
 import { describeGateDecision } from '../src/cli/decisions';
@@ -25,16 +25,6 @@ pump:
   container: pump
   healthUrl: http://127.0.0.1:8083/health
 `;
-
-function problems(text: string): string[] {
-  try {
-    parsePlanText(text, 'p.yaml');
-  } catch (err) {
-    assert.ok(err instanceof PlanError);
-    return err.problems.map((p) => `${p.line}: ${p.field}: ${p.message}`);
-  }
-  assert.fail('the plan should have been refused');
-}
 
 describe('plan files', () => {
   it('a minimal plan gets the documented defaults', () => {
@@ -78,7 +68,7 @@ describe('plan files', () => {
     assert.deepEqual(problems(text), [
       '3: gateway.version: "5.3" names a release line, not a release (that tag moves with every patch); name an exact release such as v5.3.0',
       '6: gateway.instances[0].url: "ftp://x" must use http:// or https://',
-      '7: gateway.instances[0].hellopath: unknown key (did you mean "helloPath"?); allowed here: container, url, helloPath, host, pool',
+      '7: gateway.instances[0].hellopath: unknown key (did you mean "helloPath"?); allowed here: container, url, helloPath, host, pool, apiUrl',
       '12: batchSize: 0 is not a whole number of at least 1',
     ]);
   });
@@ -106,7 +96,7 @@ describe('plan files', () => {
   });
 
   it('rules across fields: a container listed twice, a gate twice', () => {
-    const text = PLAN.replace('  container: pump', '  container: gw-1') + 'gates: [before-pump, before-pump]\n';
+    const text = `${PLAN.replace('  container: pump', '  container: gw-1')}gates: [before-pump, before-pump]\n`;
     assert.deepEqual(problems(text), ['9: pump.container: "gw-1" is already listed at gateway.instances[0]', '11: gates[1]: "before-pump" is listed twice']);
   });
 

@@ -156,7 +156,7 @@ describe('a gateway on the second host fails its health check', () => {
       );
       assert.match(s.reason ?? '', new RegExp(`1 instance failed \\(budget 0\\): ${h2}: .*/hello`));
       assert.deepEqual(Object.values(await servedVersions(fleet)), ['5.2.0', '5.2.0', '5.2.0']);
-      fleet.hosts.forEach((_, i) => assert.ok(readFileSync(confOf(fleet, i)).equals(before[i]), `tyk.conf of host ${i + 1} byte-identical`));
+      for (const i of fleet.hosts.keys()) assert.ok(readFileSync(confOf(fleet, i)).equals(before[i]), `tyk.conf of host ${i + 1} byte-identical`);
       const containers = await fleetContainers(fleet);
       assert.equal(containers.length, 3, `one container per name on every host: ${containers.join(', ')}`);
       assert.ok(containers.every((c) => c.endsWith('running')));
@@ -207,9 +207,8 @@ describe('a gateway on the second host fails its health check', () => {
         ['decided', 'rollback', 'carol', 'CHG-7'],
       );
       assert.deepEqual(Object.values(await servedVersions(fleet)), ['5.2.0', '5.2.0', '5.2.0']);
-      fleet.hosts.forEach((_, i) =>
-        assert.ok(readFileSync(confOf(fleet, i)).equals(before[i]), `tyk.conf of host ${i + 1} byte-identical to before the upgrade`),
-      );
+      for (const i of fleet.hosts.keys())
+        assert.ok(readFileSync(confOf(fleet, i)).equals(before[i]), `tyk.conf of host ${i + 1} byte-identical to before the upgrade`);
       assert.equal((await fleetContainers(fleet)).length, 3);
     });
   });
@@ -404,7 +403,7 @@ describe('the CLI with no Docker socket at all', () => {
         await cli(['approve', id, '--by', 'alice']);
         await waitUntil(env.client, id, 'the pump gate', (s) => s.gates.find((g) => g.gate === 'before-pump')?.state === 'waiting');
         const status = await cli(['status', id]);
-        assert.match(status.stdout, new RegExp(`HOST\\s+CONTAINER\\s+ROLE\\s+BATCH`));
+        assert.match(status.stdout, /HOST\s+CONTAINER\s+ROLE\s+BATCH/);
         assert.match(
           status.stdout,
           new RegExp(`${fleet.hosts[1].name}\\s+${fleet.input().stack}-gateway-1\\s+gateway\\s+2\\s+5\\.2\\.0\\s+5\\.3\\.0\\s+upgraded`),

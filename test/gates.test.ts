@@ -173,7 +173,7 @@ describe('stop and roll back (reject --rollback, cancel --rollback)', () => {
         ['rolled-back', 'rolled-back', 'pending'],
       );
       assert.deepEqual(await versions(stack), ['5.2.0', '5.2.0']);
-      configs(stack).forEach((c, i) => assert.ok(c.equals(before[i]), `tyk.conf of gateway ${i + 1} byte-identical`));
+      for (const [i, c] of configs(stack).entries()) assert.ok(c.equals(before[i]), `tyk.conf of gateway ${i + 1} byte-identical`);
       assert.deepEqual(await containerNames(stack.name), [...stack.gateways.map((g) => g.container), stack.pump!.container].sort());
     } finally {
       await stack.remove();
@@ -197,10 +197,10 @@ describe('stop and roll back (reject --rollback, cancel --rollback)', () => {
         ['rolled-back', 'rolled-back'],
       );
       assert.deepEqual(await versions(stack), ['5.2.0', '5.2.0']);
-      configs(stack).forEach((c, i) => assert.ok(c.equals(before[i]), `tyk.conf of gateway ${i + 1} byte-identical`));
+      for (const [i, c] of configs(stack).entries()) assert.ok(c.equals(before[i]), `tyk.conf of gateway ${i + 1} byte-identical`);
       const again = await runCli(['cancel', handle.workflowId, '--rollback']);
       assert.equal(again.code, 7, `an ended upgrade cannot be cancelled again\n${again.stderr}`);
-      assert.match(again.stderr, new RegExp(`cannot cancel ${handle.workflowId}: it has already finished \\(FAILED\\)`));
+      assert.match(again.stderr, new RegExp(`cannot cancel ${handle.workflowId}: the upgrade has already finished \\(FAILED\\)`));
     } finally {
       await stack.remove();
     }

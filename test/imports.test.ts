@@ -1,34 +1,16 @@
 // Imports point one way (docs/architecture.md): shared depends on nothing of ours; plan, notify, activities and
 // devserver on shared; workflows on shared (and `import type` from activities); sandbox, client-lib and the
-// worker below the CLI; the CLI on everything below it. Read from the source with TypeScript's own parser, so a
-// new upward import, or a circle between files, fails here with the line that made it.
+// worker below the CLI; the CLI on everything below it (the table: support/import-rules.ts). Read from the
+// source with TypeScript's own parser, so a new upward import, or a circle between files, fails here with the
+// line that made it.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
+import { ALLOWED } from './support/import-rules';
 
 const SRC = resolve(__dirname, '../../src');
-
-/** What each part of src/ may import (value imports); `types` lists what it may name in `import type` only. */
-const ALLOWED: Record<string, { values: string[]; types?: string[] }> = {
-  shared: { values: [] },
-  plan: { values: ['shared'] },
-  notify: { values: ['shared'] },
-  devserver: { values: ['shared'] },
-  // Builds the real Tyk images from Tyk's source for the rig, with the Go build helpers of devserver.
-  'real-tyk': { values: ['shared', 'devserver'] },
-  activities: { values: ['shared', 'notify'] },
-  workflows: { values: ['shared'], types: ['activities'] },
-  'temporal-config': { values: ['shared'] },
-  sandbox: { values: ['shared', 'activities'] },
-  'client-lib': { values: ['shared', 'workflows'], types: ['activities'] },
-  // Finds the prebuilt workflow bundle (it names the workflows by path, never imports them).
-  'workflow-bundle': { values: [] },
-  worker: { values: ['shared', 'activities', 'notify', 'workflow-bundle'] },
-  cli: { values: ['shared', 'plan', 'notify', 'devserver', 'activities', 'workflows', 'temporal-config', 'sandbox', 'client-lib', 'worker'] },
-  client: { values: ['cli'] },
-};
 
 interface Import {
   from: string;

@@ -7,8 +7,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { serverStat } from '../src/activities/load-balancer/haproxy-runtime';
 import type { LoadBalancerInput } from '../src/shared/load-balancer';
-import { serversOf, serverStat } from '../src/activities/load-balancer/haproxy-runtime';
 import { getHello } from '../src/activities/tyk-http';
 import { dryRunPlan } from '../src/client-lib/fleet';
 import { startUpgrade } from '../src/client-lib/upgrades';
@@ -19,7 +19,7 @@ import { renderDryRun } from '../src/cli/render';
 import { ErrorType } from '../src/shared/errors';
 import type { UpgradeInput } from '../src/shared/types';
 import { gatewayHasReady } from '../src/shared/version';
-import { startHaproxy, type TestHaproxy } from './support/haproxy';
+import { haproxyFor, lbOf, serverStates, type TestHaproxy } from './support/haproxy';
 import { startNginx } from './support/nginx';
 import { Exit } from '../src/cli/exit-codes';
 import { runCli } from './support/cli';
@@ -35,41 +35,6 @@ const t = useUpgradeWorker();
 // nginx needs the soak to cover its fail_timeout (docs/load-balancers.md, "none"); the same soak for both.
 const SOAK_MS = 3_000;
 
-const lbOf = (h: TestHaproxy): Extract<LoadBalancerInput, { type: 'haproxy' }> => ({
-  type: 'haproxy',
-  socket: h.socketPath,
-  backend: h.backend,
-  drainTimeoutMs: 10_000,
-  readyTimeoutMs: 15_000,
-});
-
-/**
- * HAProxy in front of the stack's gateways (servers gw1, gw2, …), each seen UP before the test goes on. Without
- * HAProxy's retries: a request sent to a gateway that is not listening (put back too early, or never taken out)
- * fails where the traffic sees it, so "no failed request" is the driver's doing, not a retry's.
- */
-async function haproxyFor(stack: TestStack): Promise<TestHaproxy> {
-  const h = await startHaproxy({ servers: stack.gateways.map((g, i) => ({ name: `gw${i + 1}`, address: g.url.replace('http://', '') })), retries: false });
-  for (const s of stack.gateways.map((_, i) => `gw${i + 1}`)) {
-    await waitFor(
-      `HAProxy to see ${s} UP`,
-      async () => ((await serverStat({ socket: h.socketPath }, h.backend, s))?.status === 'UP' ? true : undefined),
-      15_000,
-    );
-  }
-  return h;
-}
-
-/** Each server as "gw1 UP READY": its health (show stat) and its admin state (show servers state; 0 is ready). */
-async function serverStates(h: TestHaproxy): Promise<string[]> {
-  const admin = (await serversOf({ socket: h.socketPath }, h.backend)) ?? [];
-  const out: string[] = [];
-  for (const s of admin) {
-    const stat = await serverStat({ socket: h.socketPath }, h.backend, s.server);
-    out.push(`${s.server} ${stat?.status} ${s.adminState === 0 ? 'READY' : s.adminState & 0x8 ? 'DRAIN' : `ADMIN ${s.adminState}`}`);
-  }
-  return out;
-}
 const allReady = (n: number) => Array.from({ length: n }, (_, i) => `gw${i + 1} UP READY`);
 
 /** Traffic ran the whole time: enough requests of each kind, and the clients stopped by the test, not a bound. */
@@ -109,7 +74,8 @@ describe('rolling upgrade of three gateways, batch size 1, with steady GET and P
       const result = await handle.result();
       await keepHistory(handle, 'lb-rolling-haproxy', t.env.client);
       await sleep(300);
-      const r = (measured.haproxy = await traffic.stop());
+      const r = await traffic.stop();
+      measured.haproxy = r;
 
       assert.equal(result.outcome, 'succeeded', result.reason);
       assert.deepEqual(await versions(stack), ['5.3.0', '5.3.0', '5.3.0']);
@@ -118,8 +84,9 @@ describe('rolling upgrade of three gateways, batch size 1, with steady GET and P
       assertFlowed(r, 100);
       assert.deepEqual(Object.keys(r.servedBy).sort(), ['gw1', 'gw2', 'gw3'], 'every gateway served');
       assert.deepEqual(await serverStates(h), allReady(3));
-      // Each batch's own history (the children as Temporal recorded them): out of rotation before the stop, back
-      // only once healthy and soaked, all of it for the same gateway, one gateway per batch in order.
+      // Each batch's own history (the children as Temporal recorded them): what it serves read first, out of rotation
+      // before the stop, back only once healthy, serving the same and soaked, all of it for the same gateway, one
+      // gateway per batch in order.
       const children = childrenOf(await upgradeHistories(t.env.client, handle.workflowId));
       assert.deepEqual(
         children.map((c) => c.workflowId),
@@ -130,7 +97,9 @@ describe('rolling upgrade of three gateways, batch size 1, with steady GET and P
         const acts = activitiesIn(c.history);
         assert.deepEqual(
           acts.map((a) => `${a.type} ${containersOf(a).join(',')}`),
-          ['lbDrain', 'recreateContainer', 'checkHealth', 'soakHealth', 'lbReady'].map((a) => `${a} ${stack.gateways[i].container}`),
+          ['readInventory', 'lbDrain', 'recreateContainer', 'checkHealth', 'checkServing', 'soakHealth', 'lbReady'].map(
+            (a) => `${a} ${stack.gateways[i].container}`,
+          ),
           c.workflowId,
         );
       }
@@ -148,7 +117,8 @@ describe('rolling upgrade of three gateways, batch size 1, with steady GET and P
       const handle = await startUpgrade(t.env.client, stack.input({ gates: [], batchSize: 1, soakMs: SOAK_MS }), { taskQueue: t.worker.taskQueue });
       const result = await handle.result();
       await sleep(300);
-      const r = (measured.nginx = await traffic.stop());
+      const r = await traffic.stop();
+      measured.nginx = r;
       assert.equal(result.outcome, 'succeeded', result.reason);
       assert.deepEqual(await versions(stack), ['5.3.0', '5.3.0', '5.3.0']);
       assertFlowed(r, 100);
@@ -316,7 +286,7 @@ describe('init and plan with HAProxy', () => {
     assert.equal(plan.code, 0, plan.stdout + plan.stderr);
     assert.match(plan.stdout, new RegExp(`Load balancer: HAProxy backend tyk at ${h.socketPath}`));
     assert.match(plan.stdout, new RegExp(`${c1} +gw1 +UP\n +${c2} +gw2 +UP`));
-    assert.match(plan.stdout, new RegExp(`by the load balancer only .*: ${c1}, ${c2}\.`));
+    assert.match(plan.stdout, new RegExp(`by the load balancer only .*: ${c1}, ${c2}.`));
 
     const wrong = await runCli(
       [

@@ -66,7 +66,11 @@ async function receiver(answer: (n: number) => { status: number; body?: string }
   return {
     url: `http://127.0.0.1:${port}/hooks/${TOKEN}?token=${TOKEN}`,
     seen,
-    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 

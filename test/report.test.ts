@@ -17,9 +17,10 @@ import { testStack } from './support/stack';
 import { failureOf, waitForGate } from './support/upgrade';
 import { startWorker, type RunningWorker } from './support/worker';
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** A Markdown table row of the report, cells in order, each cell matched exactly or by a pattern. */
-const row = (...cells: (string | RegExp)[]) => new RegExp(`^\\| ${cells.map((c) => (typeof c === 'string' ? escape(c) : c.source)).join(' \\| ')} \\|$`, 'm');
+const row = (...cells: (string | RegExp)[]) =>
+  new RegExp(`^\\| ${cells.map((c) => (typeof c === 'string' ? escapeRegExp(c) : c.source)).join(' \\| ')} \\|$`, 'm');
 const TIME = /\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ/;
 const DURATION = /\d+ (ms|s)/;
 
@@ -57,10 +58,10 @@ describe('tyk-upgrade report and status --json', () => {
       const r1 = await runCli(['report', id]);
       assert.equal(r1.code, 0, r1.stderr);
       assert.match(r1.stdout, new RegExp(`^# Tyk upgrade of stack \`${stack.name}\`: rolled-back$`, 'm'));
-      assert.match(r1.stdout, row('Reason', new RegExp(`.*${escape(gw)} is not healthy on 5\\.3\\.0.*`)));
+      assert.match(r1.stdout, row('Reason', new RegExp(`.*${escapeRegExp(gw)} is not healthy on 5\\.3\\.0.*`)));
       assert.match(
         r1.stdout,
-        row('', `\`${gw}\``, 'gateway', '1', '5.2.0', '5.3.0', '5.2.0', 'rolled-back', /.*not healthy on 5\.3\.0.*/),
+        row('', `\`${gw}\``, 'gateway', '1', '5.2.0', '5.3.0', '5.2.0', 'rolled-back', '', /.*not healthy on 5\.3\.0.*/),
         'before 5.2.0, after 5.2.0 again',
       );
       assert.match(r1.stdout, /^## Failures and rollbacks\n\nFailed instances: 1 \(budget 0\)\./m);
@@ -92,7 +93,11 @@ describe('tyk-upgrade report and status --json', () => {
       assert.match(md, row('Started by', /sam .*/));
       assert.match(md, row('Outcome', 'succeeded'));
       assert.match(md, row('Duration', DURATION));
-      assert.match(md, row('', `\`${gw}\``, 'gateway', '1', '5.2.0', '5.3.0', '5.3.0', 'upgraded', ''), 'before 5.2.0, after 5.3.0');
+      assert.match(
+        md,
+        row('', `\`${gw}\``, 'gateway', '1', '5.2.0', '5.3.0', '5.3.0', 'upgraded', '1 API, 1 policy: same as before', ''),
+        'before 5.2.0, after 5.3.0, serving the same',
+      );
       assert.match(md, row('before-gateways', 'approved', TIME, '2 of 2', new RegExp(`approved at ${TIME.source}`)));
       assert.match(md, row('before-gateways', 'alice', TIME, 'CHG-1234'));
       assert.match(md, row('before-gateways', 'bob', TIME, ''));
@@ -213,11 +218,11 @@ describe('report rendering of the rarer parts of a record', () => {
     assert.match(md, row('upgrade.paused', '2026-11-26 10:05:01Z', 'ops-slack', 'pager: HTTP 500'));
     assert.match(
       md,
-      /^- Pause 1 \(failures past the budget\), since 2026-11-26 10:05:00Z: 1 instance failed — failed: web-1\/gw-1\n  - Decision: \*\*rollback\*\* by dave at 2026-11-26 10:40:00Z: CHG-9$/m,
+      /^- Pause 1 \(failures past the budget\), since 2026-11-26 10:05:00Z: 1 instance failed — failed: web-1\/gw-1\n {2}- Decision: \*\*rollback\*\* by dave at 2026-11-26 10:40:00Z: CHG-9$/m,
     );
     assert.match(md, row('before-gateways', 'rejected', '2026-11-26 10:00:10Z', '0 of 1', 'rejected by erin at 2026-11-26 10:00:30Z: CAB \\| said no'));
     assert.match(md, row('1', 'web-1/gw-1', 'rolled-back', '`tyk-upgrade-prod/batch-1`', '`tyk-upgrade-prod/rollback-1`'));
-    assert.match(md, row('web-1', '`gw-1`', 'gateway', '1', '5.2.0', '5.3.0', '5.2.0', 'rolled-back', ''));
+    assert.match(md, row('web-1', '`gw-1`', 'gateway', '1', '5.2.0', '5.3.0', '5.2.0', 'rolled-back', '', ''));
     assert.match(md, /^- Maintenance windows: Sat 02:00-04:00 Europe\/Berlin$/m);
     assert.match(md, /^- Batches: 1, 50% .*; maxUnavailable per pool: all but one of the pool$/m);
     assert.match(md, row('Duration', '43 min'));

@@ -6,13 +6,13 @@ import { mkdir, readFile, rename, rm, writeFile, chmod } from 'node:fs/promises'
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
-import { Redis } from 'ioredis';
 import { ErrorType } from '../shared/errors';
 import type { BackupFile, BackupResult, InstancePlan } from '../shared/types';
 import { sha256, tarFileHashes } from './archive';
 import { freeBytes, MIN_FREE_BYTES, mib } from './backup-folder';
 import { inspectContainer } from './docker-util';
 import { readContainerPath } from './host-files';
+import { withRedis } from './redis';
 import { CONFIG_DIRS, confDir, confPath, readConf, redisTarget } from './tyk-config';
 import { backupComposeFiles, type ComposeBackupEntry } from './compose/steps';
 
@@ -188,34 +188,22 @@ async function writeSecret(path: string, data: string | Buffer): Promise<void> {
 async function redisBgsave(target: ReturnType<typeof redisTarget>): Promise<string> {
   if (!target) return 'no Redis configured';
   const where = `${target.host}:${target.port}`;
-  const client = new Redis({
-    host: target.host,
-    port: target.port,
-    password: target.password,
-    db: target.db,
-    lazyConnect: true,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  client.on('error', () => undefined); // reported through the awaited calls below
   try {
-    await client.connect();
-    await client.bgsave().catch((err: Error) => {
-      if (!/already in progress/i.test(err.message)) throw err;
-    });
-    for (let i = 0; i < 300; i++) {
-      const info = await client.info('persistence');
-      if (/rdb_bgsave_in_progress:0/.test(info)) {
-        const ok = /rdb_last_bgsave_status:ok/.test(info);
-        return ok ? `BGSAVE done on ${where}` : `BGSAVE on ${where} failed; see the Redis log`;
+    return await withRedis(target, async (client) => {
+      await client.bgsave().catch((err: Error) => {
+        if (!/already in progress/i.test(err.message)) throw err;
+      });
+      for (let i = 0; i < 300; i++) {
+        const info = await client.info('persistence');
+        if (/rdb_bgsave_in_progress:0/.test(info)) {
+          const ok = /rdb_last_bgsave_status:ok/.test(info);
+          return ok ? `BGSAVE done on ${where}` : `BGSAVE on ${where} failed; see the Redis log`;
+        }
+        await new Promise((r) => setTimeout(r, 100));
       }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return `BGSAVE started on ${where} but not finished after 30 s`;
+      return `BGSAVE started on ${where} but not finished after 30 s`;
+    });
   } catch (err) {
     return `Redis at ${where} not backed up: ${(err as Error).message.split('\n')[0]}`;
-  } finally {
-    client.disconnect();
   }
 }

@@ -3,7 +3,10 @@
 import type Docker from 'dockerode';
 import type { ContainerInspectInfo } from 'dockerode';
 import { nameOf } from './docker-util';
+import { containerSecret, fetchInventory } from './gateway-api';
+import { probe } from './smoke';
 import { readConf, type TykConf } from './tyk-config';
+import type { ApiEntry } from '../shared/serving';
 import { getHello } from './tyk-http';
 import { startupVersion } from './versions-from-logs';
 import { failedContainerName, newContainerName, oldContainerName } from '../shared/names';
@@ -26,6 +29,10 @@ export interface FoundContainer {
   /** Sandbox name or compose project, when the container carries one. */
   group?: string;
   note?: string;
+  /** Gateway: where its APIs answer, when not `url` (a separate control_api_port). */
+  apiUrl?: string;
+  /** Gateway: its keyless, active APIs and what GET on their listen path answers today (for `init`'s smoke requests). */
+  keyless?: { id: string; listenPath: string; status?: number; error?: string }[];
 }
 
 /** Tyk's images: docker.tyk.io/tyk-gateway/tyk-gateway, tykio/tyk-gateway, tykio/tyk-pump-docker-pub, ... */
@@ -71,8 +78,12 @@ export async function describeGateway(docker: Docker, info: ContainerInspectInfo
   const tls = String(env.HTTPSERVEROPTIONS_USESSL ?? get(conf, 'http_server_options', 'use_ssl') ?? 'false') === 'true';
   const where = reachable(info, port, String(env.LISTENADDRESS ?? get(conf, 'listen_address') ?? ''));
   const helloPath = String(env.HEALTHCHECKENDPOINTNAME ?? get(conf, 'health_check_endpoint_name') ?? 'hello').replace(/^\//, '') || 'hello';
-  const url = `${tls ? 'https' : 'http'}://${where.host}:${where.port}`;
+  const scheme = tls ? 'https' : 'http';
+  const url = `${scheme}://${where.host}:${where.port}`;
   const hello = await getHello(url, helloPath, 2000);
+  const api =
+    controlPort && controlPort !== listenPort ? reachable(info, listenPort, String(env.LISTENADDRESS ?? get(conf, 'listen_address') ?? '')) : undefined;
+  const apiUrl = api ? `${scheme}://${api.host}:${api.port}` : undefined;
   return {
     role: 'gateway',
     container: nameOf(info),
@@ -83,7 +94,25 @@ export async function describeGateway(docker: Docker, info: ContainerInspectInfo
     versionFrom: '/hello',
     group: groupOf(info),
     note: where.note ?? (hello.body?.version ? undefined : `no answer from ${url}/${helloPath}: ${hello.error ?? `HTTP ${hello.code}`}`),
+    ...(apiUrl ? { apiUrl } : {}),
+    ...(await keylessApis(docker, info, url, apiUrl ?? url)),
   };
+}
+
+/** Best effort: each keyless, active API and its answer today; nothing when the Gateway API cannot be read. */
+async function keylessApis(docker: Docker, info: ContainerInspectInfo, url: string, apiUrl: string): Promise<Pick<FoundContainer, 'keyless'>> {
+  let apis: ApiEntry[];
+  try {
+    apis = (await fetchInventory(url, await containerSecret(docker, info), 2000)).apis;
+  } catch {
+    return {};
+  }
+  const keyless = [];
+  for (const a of apis.filter((x) => x.keyless && x.active && x.listenPath)) {
+    const res = await probe(apiUrl, 'GET', a.listenPath, {}, 2000);
+    keyless.push({ id: a.id, listenPath: a.listenPath, ...('error' in res ? { error: res.error } : { status: res.status }) });
+  }
+  return { keyless };
 }
 
 export async function describePump(docker: Docker, info: ContainerInspectInfo): Promise<FoundContainer> {

@@ -16,6 +16,8 @@ import type { LbServer } from './load-balancer/types';
 import type { ComposeFileStatus, Role, UpgradeInput } from '../shared/types';
 import { gatewayHasReady, normaliseVersion, splitImage, tagForVersion } from '../shared/version';
 import { describePump } from './discover';
+import { preflightServing, redisFacts } from './serving';
+import { inventoryCounts } from '../shared/serving';
 
 export interface InstanceReport {
   role: Role;
@@ -32,6 +34,8 @@ export interface InstanceReport {
   backup: string[];
   /** Gateways: whether the running version drains its requests in flight on stop by itself (Tyk 5.8.3+, 5.9+). */
   drainsItself?: boolean;
+  /** Gateways: what it serves now ("12 APIs, 3 policies") and how the smoke requests went today. */
+  serving?: string;
   problems: string[];
 }
 
@@ -61,8 +65,9 @@ export interface DryRunReport {
 
 export type LbCheck = (input: { lb: LoadBalancerInput; gateways: LbGateway[] }) => Promise<{ servers: LbServer[] }>;
 
-export async function dryRun(docker: Docker, input: UpgradeInput, lbCheck?: LbCheck): Promise<DryRunReport> {
+export async function dryRun(docker: Docker, input: UpgradeInput, lbCheck?: LbCheck, env: NodeJS.ProcessEnv = process.env): Promise<DryRunReport> {
   const instances: InstanceReport[] = [];
+  const warnings: string[] = [];
   let redis: string | undefined;
   for (const gw of input.gateways) {
     const { report, info } = await baseReport(docker, 'gateway', gw.container, input.gatewayVersion);
@@ -80,7 +85,13 @@ export async function dryRun(docker: Docker, input: UpgradeInput, lbCheck?: LbCh
     }
     report.targetImage = `${input.gatewayRepository ?? splitImage(info.Config.Image).repository}:${tagForVersion(input.gatewayVersion)}`;
     report.backup = await backupPaths(docker, info, 'gateway');
-    redis ??= await redisToSave(docker, info);
+    await servingReport(docker, info, gw, input, env, report);
+    if (!redis) {
+      redis = await redisToSave(docker, info);
+      const facts = await redisFacts(docker, info, input.gatewayVersion);
+      if (redis && facts?.version) redis += `; Redis ${facts.version}`;
+      if (facts?.problem) (input.unsupportedRedis === 'refuse' ? report.problems : warnings).push(facts.problem);
+    }
   }
   for (const pump of input.pumps) {
     const target = input.pumpVersion ?? '';
@@ -112,12 +123,11 @@ export async function dryRun(docker: Docker, input: UpgradeInput, lbCheck?: LbCh
     ...(lb?.problem ? [lb.problem] : []),
   ];
   // The workflow's own preflight has the last word (e.g. Go plugin builds); only worth asking when all else is fine.
-  const warnings: string[] = [];
   let compose: DryRunReport['compose'];
   if (!problems.length) {
     try {
-      const checked = await preflightChecks(docker, input);
-      warnings.push(...checked.warnings);
+      const checked = await preflightChecks(docker, input, env);
+      for (const w of checked.warnings) if (!warnings.includes(w)) warnings.push(w);
       problems.push(...checked.compose.problems);
       const seen = await composeDryRun(checked.compose);
       if (seen.files.length || seen.notes.length) compose = seen;
@@ -127,6 +137,25 @@ export async function dryRun(docker: Docker, input: UpgradeInput, lbCheck?: LbCh
     }
   }
   return { instances, images, redis, problems, warnings, ...(lb?.servers ? { loadBalancer: lb.servers } : {}), ...(compose ? { compose } : {}) };
+}
+
+/** What the gateway serves now and whether the smoke requests pass today: the preflight's checks, as lines. */
+async function servingReport(
+  docker: Docker,
+  info: ContainerInspectInfo,
+  gw: UpgradeInput['gateways'][number],
+  input: UpgradeInput,
+  env: NodeJS.ProcessEnv,
+  report: InstanceReport,
+): Promise<void> {
+  try {
+    const s = await preflightServing(docker, info, gw, { inventory: input.inventory !== false, smoke: input.smoke }, env);
+    const parts = [...(s.inventory ? [`${inventoryCounts(s.inventory)} loaded now`] : []), ...(s.smoke ? [s.smoke] : [])];
+    if (parts.length) report.serving = parts.join('; ');
+  } catch (err) {
+    if (!(err instanceof ApplicationFailure)) throw err;
+    report.problems.push(err.message);
+  }
 }
 
 /** The preflight's lbCheck, run now: a gateway the load balancer does not have is a problem before anything changes. */

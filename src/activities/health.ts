@@ -10,6 +10,8 @@ import { gatewayHasReady, normaliseVersion, sameVersion } from '../shared/versio
 import { containerLogs, inspectContainer } from './docker-util';
 import { describeHello, getHello, getPumpHealth, getReady } from './tyk-http';
 import { startupVersion } from './versions-from-logs';
+import type { SmokeRequest } from '../shared/serving';
+import { runSmoke } from './smoke';
 
 export interface HealthInput {
   instance: InstancePlan;
@@ -71,7 +73,11 @@ export interface SoakInput {
   instances: InstancePlan[];
   durationMs: number;
   intervalMs?: number;
+  /** Sent to each gateway again during the soak (about once a second), directly, as after its health check. */
+  smoke?: SmokeRequest[];
 }
+
+const SMOKE_EVERY_MS = 1000;
 
 /**
  * After a batch passes its health check, keep watching it before the next batch goes (Swarm's update-monitor,
@@ -84,8 +90,10 @@ export async function soakHealth(
   redact: (s: string) => string,
   heartbeat: () => void,
   signal?: AbortSignal,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ checks: number }> {
   const end = Date.now() + input.durationMs;
+  let smokedAt = 0;
   // A restart between two probes would be invisible to /hello: compare the start time too.
   const startedAt = new Map<string, string | undefined>();
   for (const i of input.instances) startedAt.set(i.container, (await inspectContainer(docker, i.container))?.State.StartedAt);
@@ -108,6 +116,10 @@ export async function soakHealth(
         });
       }
     }
+    if (input.smoke?.length && Date.now() - smokedAt >= SMOKE_EVERY_MS) {
+      smokedAt = Date.now();
+      await smokeDuringSoak(input, input.smoke, env, redact);
+    }
     checks++;
     // The last probe lands on the end of the soak, not an interval past it.
     const left = end - Date.now();
@@ -115,6 +127,21 @@ export async function soakHealth(
     else break;
   }
   return { checks };
+}
+
+async function smokeDuringSoak(input: SoakInput, smoke: SmokeRequest[], env: NodeJS.ProcessEnv, redact: (s: string) => string): Promise<void> {
+  for (const instance of input.instances.filter((i) => i.role === 'gateway')) {
+    const s = await runSmoke(instance.apiUrl ?? instance.url, smoke, env);
+    if (s.problems.length) {
+      throw ApplicationFailure.create({
+        type: ErrorType.SmokeRequestFailed,
+        nonRetryable: true,
+        message: redact(
+          `${instance.container} failed a smoke request during the ${input.durationMs / 1000} s soak on ${instance.toVersion}: ${s.problems.join('; ')}`,
+        ),
+      });
+    }
+  }
 }
 
 async function containerState(docker: Docker, name: string): Promise<Observation | undefined> {

@@ -22,6 +22,8 @@ import { rollbackContainer, type RollbackInput } from './rollback';
 import { readConf, redactor, secretValues } from './tyk-config';
 import { verifyStack } from './verify';
 import { prepareCompose, restoreComposeFiles, updateComposeFiles, type SettleInput } from './compose/steps';
+import { checkServing, readInventory, type ServingInput } from './serving';
+import type { GatewayInventory } from '../shared/serving';
 import type { NotifyConfig } from '../notify/config';
 
 export interface ActivityDeps {
@@ -41,6 +43,8 @@ export interface ActivityDeps {
   notify?: NotifyConfig;
   /** This worker's backup folder on its host (`worker --backup-dir`); default: defaultBackupDir(). */
   backupDir?: string;
+  /** Where smoke requests' header values come from (the plan names the variables); default: the worker's own. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Heartbeats while a long step runs, so a dead worker is noticed by its heartbeat timeout. */
@@ -67,6 +71,7 @@ export function createActivities(deps: ActivityDeps) {
     const host = hostOf(input);
     return `${join(backupFolderFor(backupDir, input.backupDir).dir, safe(input.stack))}/<run id>${host ? `/${safe(host)}` : ''}`;
   };
+  const env = deps.env ?? process.env;
 
   /** The secrets of a container's config and environment, for redacting everything said about it. */
   async function secretsOf(p: InstancePlan): Promise<string[]> {
@@ -120,7 +125,7 @@ export function createActivities(deps: ActivityDeps) {
       // A 0.3 run's own path is made, as 0.3's backup made it; the worker's folder is made at its start only.
       const problem = await backupFolderProblem(folder.base, hostOf(input), { create: folder.asGiven });
       if (problem) throw ApplicationFailure.create({ type: ErrorType.BackupFolderUnusable, nonRetryable: true, message: problem });
-      return heartbeating(() => preflightStack(docker, input));
+      return heartbeating(() => preflightStack(docker, input, env));
     },
 
     /** `backupDir` as the workflow passes it from the plan (a subfolder, or a 0.3 absolute path): resolved here, on the host. */
@@ -161,7 +166,22 @@ export function createActivities(deps: ActivityDeps) {
     async soakHealth(input: SoakInput) {
       const redact = redactor((await Promise.all(input.instances.map(secretsOf))).flat());
       const ctx = Context.current();
-      return soakHealth(docker, input, redact, () => ctx.heartbeat(), ctx.cancellationSignal);
+      // Smoke requests may hold a probe round longer than the heartbeat timeout: beat on a timer as well.
+      const soak = () => soakHealth(docker, input, redact, () => ctx.heartbeat(), ctx.cancellationSignal, env);
+      return input.smoke?.length ? heartbeating(soak) : soak();
+    },
+
+    /** What the old gateway has loaded, read through its Gateway API before its stop (ids and paths, no secret). */
+    async readInventory(input: { instance: InstancePlan }): Promise<GatewayInventory> {
+      // The first step of a gateway's turn: an engine that is not there is said so, as recreate would.
+      await engineAnswers(engineWait);
+      return heartbeating(() => readInventory(docker, input.instance));
+    },
+
+    /** After the health check: the same APIs and policies, and every smoke request answered as the plan expects. */
+    async checkServing(input: ServingInput): Promise<{ summary: string }> {
+      const redact = await redactFor(input.instance);
+      return heartbeating(() => checkServing(docker, input, env, redact));
     },
 
     async rollbackContainer(input: RollbackInput) {
@@ -183,7 +203,7 @@ export function createActivities(deps: ActivityDeps) {
     /** This host's part of `plan`: looks only, changes nothing. */
     async dryRun(input: UpgradeInput): Promise<DryRunReport> {
       await engineAnswers();
-      const report = await heartbeating(() => dryRun(docker, input, lb.lbCheck));
+      const report = await heartbeating(() => dryRun(docker, input, lb.lbCheck, env));
       const problem = await backupFolderProblem(backupFolderFor(backupDir, input.backupDir).base, hostOf(input));
       return { ...report, backupDir: runFolder(input), problems: [...(problem ? [problem] : []), ...report.problems] };
     },

@@ -10,6 +10,7 @@ import { inspectContainer } from './docker-util';
 import { readContainerPath } from './host-files';
 import { imageAvailable } from './images';
 import { findGoPlugins, pluginBuildName } from './go-plugins';
+import { preflightServing, redisFacts } from './serving';
 import { checkDurationWarning } from './setting-units';
 import { confDir, confPath, readConf } from './tyk-config';
 import { describeHello, getHello, getPumpHealth } from './tyk-http';
@@ -67,8 +68,8 @@ function checkDirection(container: string, from: string, to: string, allowDowngr
 }
 
 /** Preflight, refusing a plan whose compose files cannot follow it (a shared version some service does not move with). */
-export async function preflightStack(docker: Docker, input: UpgradeInput): Promise<PreflightResult> {
-  const { compose, ...result } = await preflightChecks(docker, input);
+export async function preflightStack(docker: Docker, input: UpgradeInput, env: NodeJS.ProcessEnv = process.env): Promise<PreflightResult> {
+  const { compose, ...result } = await preflightChecks(docker, input, env);
   if (compose.problems.length) fail(ErrorType.ComposeRefused, compose.problems.join('; '));
   return result;
 }
@@ -77,9 +78,14 @@ export async function preflightStack(docker: Docker, input: UpgradeInput): Promi
  * Everything preflight checks; what the compose files say comes back as findings (the dry run lists each
  * problem and shows each file's diff).
  */
-export async function preflightChecks(docker: Docker, input: UpgradeInput): Promise<PreflightResult & { compose: ComposeFindings }> {
+export async function preflightChecks(
+  docker: Docker,
+  input: UpgradeInput,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<PreflightResult & { compose: ComposeFindings }> {
   const instances: InstancePlan[] = [];
   const warnings: string[] = [];
+  const redisSeen = new Set<string>();
 
   for (const gw of input.gateways) {
     const info = await runningContainer(docker, gw.container, 'gateway');
@@ -106,6 +112,15 @@ export async function preflightChecks(docker: Docker, input: UpgradeInput): Prom
       input.gatewayVersion,
     );
     if (units) warnings.push(units);
+    await preflightServing(docker, info, gw, { inventory: input.inventory !== false, smoke: input.smoke }, env);
+    const redis = await redisFacts(docker, info, input.gatewayVersion);
+    if (redis && !redisSeen.has(redis.where)) {
+      redisSeen.add(redis.where);
+      if (redis.problem && input.unsupportedRedis === 'refuse') fail(ErrorType.UnsupportedRedis, `${redis.problem}; the plan says unsupportedRedis: refuse`);
+      if (redis.problem) warnings.push(redis.problem);
+      if (redis.error)
+        warnings.push(`cannot read the version of the gateway's Redis at ${redis.where} to check it against Tyk's supported versions: ${redis.error}`);
+    }
     instances.push({
       role: 'gateway',
       container: gw.container,
@@ -118,6 +133,7 @@ export async function preflightChecks(docker: Docker, input: UpgradeInput): Prom
       toVersion: normaliseVersion(input.gatewayVersion),
       url: gw.url,
       helloPath: gw.helloPath,
+      ...(gw.apiUrl ? { apiUrl: gw.apiUrl } : {}),
     });
   }
 

@@ -8,6 +8,7 @@ import type { DryRunReport } from '../activities/dry-run';
 import { planBatches, failureBudget } from '../shared/batches';
 import { instanceKey, workflowIdFor } from '../shared/names';
 import { approverRows, signaturePolicy, signedBy, signedDecision } from '../shared/signed-decisions';
+import { smokeName } from '../shared/serving';
 import type { GateName, GateStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
 import { clock, dateTime, table } from './table';
 
@@ -111,6 +112,36 @@ function drainLines(input: UpgradeInput, r: DryRunReport): string[] {
   return out.length ? [...out, ''] : [];
 }
 
+/** What each new gateway must serve before it goes back into rotation, and what the gateways serve today. */
+export function servingLines(input: UpgradeInput, r: DryRunReport): string[] {
+  const out = ['Serving checks on each new gateway, after its health check and before it goes back into rotation:'];
+  const tolerate = input.inventory ? input.inventory.tolerate : undefined;
+  const tolerated = [...(tolerate?.apis ?? []).map((a) => `api ${a}`), ...(tolerate?.policies ?? []).map((p) => `policy ${p}`)];
+  out.push(
+    input.inventory === false
+      ? '  APIs and policies: not compared (inventory: false).'
+      : `  APIs and policies: the same ids, listen paths and active flags as its old version served (read through the Gateway API before its stop)${tolerated.length ? `; may differ: ${tolerated.join(', ')}` : ''}.`,
+  );
+  if (input.smoke?.length) {
+    out.push(`  Smoke requests, straight to each gateway, after its health check${input.soakMs ? ' and during the soak' : ''}:`);
+    for (const q of input.smoke) {
+      const headers = Object.entries(q.headersFromEnv ?? {}).map(([h, v]) => `${h} from $${v}`);
+      out.push(
+        `    ${smokeName(q)}: ${q.method} ${q.path} → ${q.expectStatus}${q.bodyContains !== undefined ? ` with "${q.bodyContains}" in the body` : ''}${headers.length ? ` (${headers.join(', ')} on the worker)` : ''}`,
+      );
+    }
+  }
+  if (input.analysis) {
+    const a = input.analysis;
+    out.push(
+      `  Traffic analysis: ${formatDuration(a.windowMs)} of real traffic once back in HAProxy; more than ${Number((a.max5xxRate * 100).toFixed(2))}% 5xx or failed requests takes it out and rolls it back; fewer than ${a.minRequests} requests ${a.tooFewRequests === 'pass' ? 'is accepted' : 'fails it'}.`,
+    );
+  }
+  const today = r.instances.filter((i) => i.serving);
+  if (today.length) out.push('  Today:', ...today.map((i) => `    ${i.container}: ${i.serving}`));
+  return [...out, ''];
+}
+
 export function renderDryRun(input: UpgradeInput, r: DryRunReport & { backupDirs?: { host?: string; dir: string }[] }, planFile: string): string {
   const out = [`Plan for stack "${input.stack}" (workflow ${workflowIdFor(input.stack)}). Dry run: nothing was changed.`, ''];
   out.push(
@@ -160,6 +191,7 @@ export function renderDryRun(input: UpgradeInput, r: DryRunReport & { backupDirs
   );
   out.push(...drainLines(input, r));
   out.push(...composeLines(r));
+  out.push(...servingLines(input, r));
   for (const w of r.warnings) out.push(`Note: ${w}`, '');
   if (r.problems.length) {
     out.push(`${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} would stop this upgrade at preflight:`);
@@ -213,6 +245,8 @@ export function renderStatus(exec: UpgradeExecution, s: UpgradeStatus | undefine
         ]),
       ]),
     );
+    const serving = s.instances.filter((i) => i.serving);
+    if (serving.length) out.push('', 'Serving:', ...serving.map((i) => `  ${instanceKey(i)}: ${i.serving}`));
   }
   if (s.batches.length) {
     const current = s.batches.find((b) => b.state === 'running' || b.state === 'rolling-back');

@@ -161,8 +161,26 @@ function planSection(input: UpgradeInput, s: UpgradeStatus | undefined): string[
     `- Soak: ${input.soakMs ? formatDuration(input.soakMs) : 'none'}; health timeout: ${formatDuration(input.healthTimeoutMs)}; drain timeout: ${input.drainTimeoutSec} s`,
     `- Maintenance windows: ${input.window?.length ? input.window.join('; ') : 'none (any time)'}${windowState}`,
     `- Load balancer: ${lbText}`,
+    `- Serving checks: ${servingText(input)}`,
     `- Backups: ${backupWhere(input)}; old containers ${input.keepOldContainers ? 'kept, stopped' : 'removed once the new ones are verified'}`,
   ];
+}
+
+/** What each new gateway had to serve: inventory, smoke requests (names only), analysis, the Redis rule. */
+function servingText(input: UpgradeInput): string {
+  const t = input.inventory ? input.inventory.tolerate : undefined;
+  const tolerated = [...(t?.apis ?? []).map((a) => `api ${a}`), ...(t?.policies ?? []).map((p) => `policy ${p}`)];
+  const a = input.analysis;
+  return [
+    input.inventory === false
+      ? 'APIs and policies not compared'
+      : `APIs and policies compared before and after${tolerated.length ? ` (may differ: ${tolerated.join(', ')})` : ''}`,
+    input.smoke?.length ? `smoke requests ${input.smoke.map((q) => `${code(`${q.method} ${q.path}`)} → ${q.expectStatus}`).join(', ')}` : 'no smoke requests',
+    a
+      ? `traffic analysis ${formatDuration(a.windowMs)}, at most ${Number((a.max5xxRate * 100).toFixed(2))}% 5xx, at least ${a.minRequests} requests (${a.tooFewRequests} when fewer)`
+      : 'no traffic analysis',
+    `unsupported Redis: ${input.unsupportedRedis ?? 'warn'}`,
+  ].join('; ');
 }
 
 /** The version an instance runs now, as far as the run knows. */
@@ -186,7 +204,7 @@ function versionsSection(s: UpgradeStatus): string[] {
     '## Versions before and after',
     '',
     ...table(
-      ['Host', 'Container', 'Role', 'Batch', 'Before', 'Target', 'After', 'Final state', 'Detail'],
+      ['Host', 'Container', 'Role', 'Batch', 'Before', 'Target', 'After', 'Final state', 'Serving', 'Detail'],
       s.instances.map((i) => [
         i.host ?? '',
         code(i.container),
@@ -196,6 +214,7 @@ function versionsSection(s: UpgradeStatus): string[] {
         i.toVersion,
         versionAfter(i),
         i.state,
+        i.serving ?? '',
         i.detail ? brief(i.detail) : '',
       ]),
     ),

@@ -43,6 +43,7 @@ export function statusEvents(prev: UpgradeStatus | undefined, next: UpgradeStatu
     const before = prev?.instances.find((p) => instanceKey(p) === key);
     if (!before) out.push(`${key} (${i.role}): ${i.fromVersion ?? '?'} → ${i.toVersion}, ${i.state}`);
     else if (before.state !== i.state || before.detail !== i.detail) out.push(`${key}: ${i.state}${i.detail ? ` (${i.detail})` : ''}`);
+    if (i.serving && i.serving !== before?.serving) out.push(`${key} serves: ${i.serving}`);
   }
   for (const f of next.compose ?? []) {
     const before = prev?.compose?.find((p) => p.path === f.path && p.host === f.host);

@@ -7,7 +7,7 @@ import {
   type Client,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { ApplicationFailure, type UpdateDefinition, WorkflowNotFoundError } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { instanceKey, SA_RUN, SA_STACK, SA_STAGE, SA_TARGET_VERSION, TASK_QUEUE, WORKER_DEADLINE_MS, WORKFLOW_TYPE, workflowIdFor } from '../shared/names';
 import type { AbortRequest, AbortStatus, Decision, GateName, GateStatus, PauseDecision, PauseStatus, UpgradeInput, UpgradeStatus } from '../shared/types';
@@ -198,6 +198,12 @@ export interface PreparedUpdate<A> {
   updateId: string;
 }
 
+/** A prepared update sent, waiting for its result; a worker that does not answer within deadlineMs is an error. */
+function send<A, R>(client: Client, workflowId: string, update: UpdateDefinition<R, [A]>, u: PreparedUpdate<A>, deadlineMs: number): Promise<R> {
+  const handle = client.workflow.getHandle(workflowId);
+  return client.withDeadline(Date.now() + deadlineMs, () => handle.executeUpdate(update, { args: [u.args], updateId: u.updateId }));
+}
+
 /** The pause decision for the pause that waits now, signed when a signer is given. */
 export async function preparePause(
   client: Client,
@@ -223,9 +229,7 @@ export async function resolvePause(
   signer?: StatementSigner,
   deadlineMs = WORKER_DEADLINE_MS,
 ): Promise<PauseStatus> {
-  const u = await preparePause(client, workflowId, d, signer, deadlineMs);
-  const handle = client.workflow.getHandle(workflowId);
-  return client.withDeadline(Date.now() + deadlineMs, () => handle.executeUpdate(resolvePauseUpdate, { args: [u.args], updateId: u.updateId }));
+  return send(client, workflowId, resolvePauseUpdate, await preparePause(client, workflowId, d, signer, deadlineMs), deadlineMs);
 }
 
 /** The decision for the gate named, or the one that waits now, signed when a signer is given. */
@@ -259,9 +263,7 @@ export async function decide(
   deadlineMs = WORKER_DEADLINE_MS,
 ): Promise<GateStatus> {
   const u = await prepareDecision(client, workflowId, decision, d, signer, deadlineMs);
-  const handle = client.workflow.getHandle(workflowId);
-  const update = decision === 'approve' ? approveUpdate : rejectUpdate;
-  return client.withDeadline(Date.now() + deadlineMs, () => handle.executeUpdate(update, { args: [u.args], updateId: u.updateId }));
+  return send(client, workflowId, decision === 'approve' ? approveUpdate : rejectUpdate, u, deadlineMs);
 }
 
 /** What Temporal knows about an upgrade without asking a worker. */
@@ -387,9 +389,7 @@ export async function cancelWithRollback(
   signer?: StatementSigner,
   deadlineMs = WORKER_DEADLINE_MS,
 ): Promise<AbortStatus> {
-  const u = await prepareAbort(client, workflowId, r, signer, deadlineMs);
-  const handle = client.workflow.getHandle(workflowId);
-  return client.withDeadline(Date.now() + deadlineMs, () => handle.executeUpdate(abortWithRollbackUpdate, { args: [u.args], updateId: u.updateId }));
+  return send(client, workflowId, abortWithRollbackUpdate, await prepareAbort(client, workflowId, r, signer, deadlineMs), deadlineMs);
 }
 
 /** The abort-with-rollback request, signed when a signer is given. */

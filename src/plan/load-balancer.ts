@@ -20,7 +20,8 @@ const text = (what: string) =>
     .trim()
     .min(1, { error: `must be ${what}` });
 
-const duration = z.unknown().transform((value, ctx) => {
+/** A duration of at least a second, in ms (also the serving checks' analysis window). */
+export const duration = z.unknown().transform((value, ctx) => {
   const d = parseDuration(value);
   if (!d.ok) {
     ctx.addIssue({ code: 'custom', message: d.message });
@@ -74,7 +75,7 @@ const hookUrl = z.string({ error: 'must be a URL such as https://lb.example/drai
 });
 
 /** Query parameters that usually carry a secret; the value itself is never repeated in the message. */
-const SECRET_PARAM = /token|secret|key|pass|auth|sig|credential|session|code/i;
+export const SECRET_PARAM = /token|secret|key|pass|auth|sig|credential|session|code/i;
 
 const hooks = z.strictObject(
   { beforeStop: hookUrl, afterHealthy: hookUrl, timeout: duration.optional() },

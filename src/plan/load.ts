@@ -5,6 +5,7 @@ import { parsePublicKey } from '../shared/sshsig';
 import { DEFAULT_GATES, type UpgradeInput } from '../shared/types';
 import { toLoadBalancerInput } from './load-balancer';
 import { parsePlanText } from './parse';
+import { toServingInput } from './serving';
 import { PlanError } from './problems';
 import type { PlanFile } from './schema';
 
@@ -66,6 +67,7 @@ export function toUpgradeInput(plan: PlanFile, o: PlanOverrides = {}): UpgradeIn
       helloPath: (g.helloPath ?? DEFAULTS.helloPath).replace(/^\//, ''),
       ...(g.host ? { host: g.host } : {}),
       ...(g.pool ? { pool: g.pool } : {}),
+      ...(g.apiUrl ? { apiUrl: g.apiUrl.replace(/\/+$/, '') } : {}),
     })),
     pumps: [],
     gatewayVersion: o.gatewayVersion ?? plan.gateway.version,
@@ -103,6 +105,7 @@ export function toUpgradeInput(plan: PlanFile, o: PlanOverrides = {}): UpgradeIn
   if (lb) input.loadBalancer = lb;
   if (plan.maxHistoryEvents !== undefined) input.maxHistoryEvents = plan.maxHistoryEvents;
   if (plan.compose) input.compose = plan.compose;
+  Object.assign(input, toServingInput(plan));
   if (plan.window) input.window = (Array.isArray(plan.window) ? plan.window : [plan.window]).map((w) => w.trim().replace(/\s+/g, ' '));
   return input;
 }

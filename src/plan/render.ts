@@ -5,13 +5,15 @@ import { DEFAULTS } from './load';
 export interface PlanDraft {
   stack: string;
   gatewayVersion: string;
-  gateways: { container: string; url: string; helloPath: string; current?: string; host?: string }[];
+  gateways: { container: string; url: string; helloPath: string; current?: string; host?: string; apiUrl?: string }[];
   pumpVersion?: string;
   pumps: { container: string; healthUrl: string; current?: string; host?: string }[];
   /** Shown as a comment at the top: where the containers were found. */
   source: string;
   /** `init --backup-subfolder`: a folder inside each host worker's backup folder. */
   backupSubfolder?: string;
+  /** One smoke request per keyless API found, with what it answers today; `today` absent or 5xx: written commented out. */
+  smoke?: { name: string; path: string; today?: number; error?: string }[];
   /** From `init --haproxy-*`: HAProxy's Runtime API, the backend and each gateway's server (haproxySectionFor). */
   loadBalancer?: {
     haproxy: { socket?: string; address?: string; backend: string };
@@ -45,6 +47,7 @@ export function renderPlan(d: PlanDraft): string {
       ...hostLine('      ', g.host),
       c(`      url: ${v(g.url)}`, `where /${g.helloPath} answers (listen_port, or control_api_port)`),
       c(`      helloPath: ${v(g.helloPath)}`, 'health_check_endpoint_name'),
+      ...(g.apiUrl ? [c(`      apiUrl: ${v(g.apiUrl)}`, 'where its APIs answer (listen_port); smoke requests go here')] : []),
       ...(d.gateways.some((x) => x.host) ? [c('      # pool: default', 'gateways behind the same load balancer; maxUnavailable is per pool')] : []),
     );
   }
@@ -96,9 +99,27 @@ export function renderPlan(d: PlanDraft): string {
     c('allowPrerelease: false', 'true: allow targets such as v5.3.0-rc1'),
     c('compose: update', 'compose projects: set the new version in their compose file or .env (warn: only say so; ignore)'),
     ...loadBalancerLines(d.loadBalancer),
+    c('# inventory: false', "each gateway's APIs and policies must be there on the new version (default: checked)"),
+    ...smokeLines(d.smoke ?? []),
+    c('# analysis: { window: 30s, max5xxRate: 1%, minRequests: 20 }', 'with haproxy: watch real traffic once back in rotation'),
+    c('# unsupportedRedis: refuse', "a Redis Tyk's docs do not list for the target: refuse (default: warn)"),
     '',
   );
   return out.join('\n');
+}
+
+function smokeLines(smoke: NonNullable<PlanDraft['smoke']>): string[] {
+  if (!smoke.length) return [c('# smoke: [{ path: /orders/status, expect: 200 }]', 'requests each new gateway must answer before it serves again')];
+  const fine = smoke.filter((q) => q.today !== undefined && q.today < 500);
+  const lines = fine.length
+    ? [c('smoke:', 'one per keyless API found, expecting what it answered today')]
+    : [c('# smoke:', 'no keyless API answered below 500 today')];
+  for (const q of smoke) {
+    const entry = `{ name: ${v(q.name)}, path: ${v(q.path)}, expect: ${q.today !== undefined && q.today < 500 ? q.today : 200} }`;
+    if (fine.includes(q)) lines.push(`  - ${entry}`);
+    else lines.push(c(`  # - ${entry}`, `answered ${q.today !== undefined ? `HTTP ${q.today}` : (q.error ?? 'nothing')} today: fix it, or leave it out`));
+  }
+  return lines;
 }
 
 function loadBalancerLines(lb: PlanDraft['loadBalancer']): string[] {

@@ -1,5 +1,5 @@
 // The plan file: what a person writes (YAML), checked field by field. Strict objects, so a misspelt key is an
-// error rather than a silently ignored setting. Durations stay text here; to-input.ts turns them into numbers.
+// error rather than a silently ignored setting. Durations become milliseconds here (parseDuration); load.ts maps the plan onto the workflow input.
 import { z } from 'zod';
 import { stepProblem } from '../shared/batches';
 import { HOST_NAME } from '../shared/names';
@@ -8,6 +8,7 @@ import { COMPOSE_MODES, GATES } from '../shared/types';
 import { parseWindow } from '../shared/window';
 import { parseDuration } from '../shared/duration';
 import { loadBalancerObject, loadBalancerSection, unknownServerContainers } from './load-balancer';
+import { analysisSection, inventoryObject, inventorySection, smokeSection, unsupportedRedisSection } from './serving';
 import { checkTargetVersion } from './version-policy';
 
 const CONTAINER_NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -105,6 +106,7 @@ const gatewayInstance = z.strictObject(
       .optional(),
     host: host.optional(),
     pool: pool.optional(),
+    apiUrl: httpUrl({ pathAllowed: false }).optional(),
   },
   { error: 'must be a mapping with container: and url:' },
 );
@@ -256,6 +258,10 @@ export function planShape(allowPrerelease: boolean) {
         .max(10_000, { error: 'must be at most 10000 (Temporal warns past 10,240 events)' })
         .optional(),
       compose: z.enum(COMPOSE_MODES, { error: `must be one of ${COMPOSE_MODES.join(', ')}` }).optional(),
+      inventory: inventorySection.optional(),
+      smoke: smokeSection.optional(),
+      analysis: analysisSection.optional(),
+      unsupportedRedis: unsupportedRedisSection.optional(),
     },
     { error: 'must be a mapping of keys such as stack:, gateway:, pump:' },
   );
@@ -306,6 +312,13 @@ export function planSchema(allowPrerelease: boolean) {
       if (ms !== undefined && ms < 1000) ctx.addIssue({ code: 'custom', path: [k], message: 'must be at least 1s' });
     }
     signatureRules(plan, ctx);
+    if (plan.analysis && !(plan.loadBalancer && plan.loadBalancer !== 'none' && plan.loadBalancer.haproxy)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['analysis'],
+        message: "reads HAProxy's per-server counters, so it needs loadBalancer: with haproxy: (hooks and no load balancer have none)",
+      });
+    }
     for (const issue of unknownServerContainers(
       plan.loadBalancer,
       plan.gateway.instances.map((g) => g.container),
@@ -368,8 +381,9 @@ export function allowedKeys(path: PropertyKey[]): string[] {
     if (node instanceof z.ZodArray && typeof step === 'number') node = node.element as z.ZodType;
     else if (node instanceof z.ZodObject) node = node.shape[step as string] as z.ZodType;
     else return [];
-    // The section is parsed by a transform (none | mapping); its keys are the mapping's.
+    // A section parsed by a transform (none | mapping, false | mapping): its keys are the mapping's.
     if (unwrap(node) === loadBalancerSection) node = loadBalancerObject;
+    if (unwrap(node) === inventorySection) node = inventoryObject;
     if (!node) return [];
   }
   node = unwrap(node);

@@ -32,6 +32,15 @@ const ACTIVITY = {
   LoadBalancerHookFailed: Exit.UpgradeFailed,
   /** A compose file names one version for services the plan does not move together (docs/compose.md). */
   ComposeRefused: Exit.StackNotReady,
+  // Serving checks (src/activities/gateway-api.ts, smoke.ts, load-balancer analysis): the Gateway API cannot be
+  // read (wrong secret, no control API), the new gateway lost an API or policy, a smoke request failed (today at
+  // preflight, or on the new version), real traffic saw too many 5xx; Redis is outside what the target supports.
+  GatewayApiUnavailable: Exit.StackNotReady,
+  InventoryMismatch: Exit.UpgradeFailed,
+  SmokeRequestFailed: Exit.UpgradeFailed,
+  SmokeFailsToday: Exit.StackNotReady,
+  TrafficAnalysisFailed: Exit.UpgradeFailed,
+  UnsupportedRedis: Exit.StackNotReady,
 } as const satisfies Record<string, ExitCode>;
 
 /** A stage of the workflow failed on one host of several (the host is named in the message). */

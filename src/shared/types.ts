@@ -3,6 +3,7 @@
 import type { LoadBalancerInput } from './load-balancer';
 import type { Approver, VerifiedSignature } from './signed-decisions';
 import type { Signed } from './statement';
+import type { InventoryTolerance, SmokeRequest, TrafficAnalysis } from './serving';
 
 export type Role = 'gateway' | 'pump';
 /** after-canary waits after the first batch of gateways, when there is more than one batch. */
@@ -22,6 +23,8 @@ export interface GatewayTarget {
   host?: string;
   /** Load-balancer pool: gateways that serve the same traffic; maxUnavailable applies per pool. */
   pool?: string;
+  /** Where its APIs answer (listen_port), when that is not `url` (a separate control_api_port); smoke requests go here. */
+  apiUrl?: string;
 }
 
 export interface PumpTarget {
@@ -109,6 +112,17 @@ export interface UpgradeInput {
   /** Compose projects' files: absent means `update` (runs before 0.4 had no such step). */
   compose?: ComposeMode;
   /**
+   * Each gateway's APIs and policies, read through its Gateway API before its stop, must be there on the new
+   * version (`tolerate`: ids that may differ). Absent: checked, nothing tolerated; false: not checked.
+   */
+  inventory?: false | { tolerate?: InventoryTolerance };
+  /** Requests each new gateway must answer, directly, after its health check and during the soak; `plan` sends them today. */
+  smoke?: SmokeRequest[];
+  /** With the HAProxy driver: watch each gateway's real traffic for this window once it is back in rotation. */
+  analysis?: TrafficAnalysis;
+  /** A gateway Redis outside what the target supports (Tyk's docs): refuse at preflight; absent: a warning. */
+  unsupportedRedis?: 'refuse';
+  /**
    * Parent history events after which the run continues as new at the next safe point between gateway batches,
    * so the parent's history stays bounded whatever the fleet's size (default 1000; Temporal warns at 10,240).
    */
@@ -186,6 +200,8 @@ export interface InstancePlan {
   helloPath: string;
   /** Made by docker compose, and the upgrade edits where its version is written (plan key compose: update). */
   compose?: InstanceCompose;
+  /** Gateway: where its APIs answer, when not `url`. */
+  apiUrl?: string;
 }
 
 export interface PreflightResult {
@@ -222,6 +238,8 @@ export type InstanceState =
   | 'health-check'
   /** Healthy on the new version, being put back into the load balancer. */
   | 'undraining'
+  /** Back in rotation; its real traffic is being watched (the plan's analysis window). */
+  | 'analysing'
   | 'upgraded'
   | 'rolling-back'
   | 'rolled-back'
@@ -237,6 +255,8 @@ export interface InstanceStatus {
   toVersion: string;
   state: InstanceState;
   detail?: string;
+  /** What the new gateway was seen serving: "40 APIs, 12 policies: same as before; 2 smoke requests passed". */
+  serving?: string;
 }
 
 export type GateState = 'not-reached' | 'waiting' | 'approved' | 'rejected' | 'timed-out' | 'skipped';

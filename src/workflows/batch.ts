@@ -6,14 +6,19 @@
 // With a load balancer in the plan, each gateway leaves it before its stop (lbDrain) and comes back once its
 // replacement is healthy and soaked (lbReady); a rollback puts the old container back the same way. Without
 // one, the activities and their order are exactly those of before (recorded histories replay).
-import { setCurrentDetails, setHandler } from '@temporalio/workflow';
+// Serving checks (behind patched('serving-checks')): each gateway's inventory is read before anything happens to it
+// and compared, with the plan's smoke requests, once the new one is healthy; with `analysis` (HAProxy), its real
+// traffic is watched after lbReady. Any of them failing rolls it back like a failed health check.
+import { patched, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { LoadBalancerInput } from '../shared/load-balancer';
 import { instanceKey } from '../shared/names';
-import type { InstancePlan, InstanceStatus } from '../shared/types';
+import type { GatewayInventory, InventoryTolerance, SmokeRequest, TrafficAnalysis } from '../shared/serving';
+import type { InstancePlan, InstanceState, InstanceStatus } from '../shared/types';
 import { lbGateway, lbOf, lbOptions } from './load-balancer';
 import { batchStatusQuery } from './messages';
-import { DOCKER_CHANGE, SHORT } from './activity-options';
-import { failureMessage } from './failures';
+import { ErrorType } from '../shared/errors';
+import { DOCKER_CHANGE, retry, SHORT } from './activity-options';
+import { failureMessage, failureType } from './failures';
 import { on } from './routing';
 
 export interface BatchInput {
@@ -30,7 +35,15 @@ export interface BatchInput {
   failuresAllowed: number;
   /** The plan's load balancer: absent, no gateway is taken out of one. */
   loadBalancer?: LoadBalancerInput;
+  /** Serving checks (0.4): each gateway's APIs and policies before and after (absent: on; false: off), smoke requests. */
+  inventory?: false | { tolerate?: InventoryTolerance };
+  smoke?: SmokeRequest[];
+  /** With the HAProxy driver: each gateway's real traffic watched for a window once it is back in rotation. */
+  analysis?: TrafficAnalysis;
 }
+
+/** The serving checks' patch: batches recorded before them replay without their activities. */
+export const SERVING_PATCH = 'serving-checks';
 
 export interface InstanceFailure {
   key: string;
@@ -42,6 +55,8 @@ export interface InstanceFailure {
 export interface BatchResult {
   upgraded: string[];
   failed: InstanceFailure[];
+  /** What each upgraded gateway was seen serving (instance key → "40 APIs, 12 policies: same as before; …"). */
+  serving?: Record<string, string>;
 }
 
 export interface RollbackBatchInput {
@@ -82,10 +97,72 @@ async function undrain(lb: LoadBalancerInput, p: InstancePlan, stack: string): P
   await on(p.host, lbOptions(lb), `Put ${p.container} back into the load balancer`).lbReady({ lb, gateway: lbGateway(p, stack) });
 }
 
+const NOT_BACK_IN_LB = 'on its old version but not back in the load balancer';
+
+interface Restore {
+  lb?: LoadBalancerInput;
+  /** Take it out of rotation first: it may be taking requests (best effort: the new container is unfit anyway). */
+  drain: boolean;
+  stack: string;
+  manifest: string;
+  healthTimeoutMs: number;
+}
+
+const restoreOf = (
+  input: { loadBalancer?: LoadBalancerInput; stack: string; manifests: Record<string, string>; healthTimeoutMs: number },
+  p: InstancePlan,
+) => ({
+  lb: lbOf(input.loadBalancer, p),
+  stack: input.stack,
+  manifest: manifestOf(input.manifests, p),
+  healthTimeoutMs: input.healthTimeoutMs,
+});
+
+type PutBack = { ok: true } | { ok: false; failedAt: 'rollback' | 'rotation'; error: string };
+
+/**
+ * The old container and config back, and back into rotation: drain (best effort) → roll back → lbReady. The one
+ * sequence of a failed instance in its batch and of every instance in a rollback of all; `enter` shows each state.
+ */
+async function putOldBack(p: InstancePlan, r: Restore, enter: (state: InstanceState) => void): Promise<PutBack> {
+  try {
+    if (r.lb && r.drain) {
+      enter('draining');
+      // The rollback goes on without the load balancer; the requests in flight may then be cut.
+      await drain(r.lb, p, r.stack).catch(() => undefined);
+    }
+    enter('rolling-back');
+    await on(p.host, DOCKER_CHANGE, `Roll back ${p.container} → ${p.fromImage}`).rollbackContainer({
+      instance: p,
+      backupManifest: r.manifest,
+      healthTimeoutMs: r.healthTimeoutMs,
+    });
+  } catch (err) {
+    return { ok: false, failedAt: 'rollback', error: failureMessage(err) };
+  }
+  if (r.lb) {
+    const error = await backIntoRotation(r.lb, p, r.stack, enter);
+    if (error) return { ok: false, failedAt: 'rotation', error };
+  }
+  return { ok: true };
+}
+
+/** Back into rotation, confirmed up; what went wrong when it is not (the fleet's rollback of all tries again). */
+async function backIntoRotation(lb: LoadBalancerInput, p: InstancePlan, stack: string, enter: (state: InstanceState) => void): Promise<string | undefined> {
+  enter('undraining');
+  try {
+    await undrain(lb, p, stack);
+    return undefined;
+  } catch (err) {
+    return failureMessage(err);
+  }
+}
+
 function publishTable(title: string, live: InstanceStatus[]): void {
+  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const rows = live.map(
     (i) =>
-      `| ${i.host ?? ''} | ${i.container} | ${i.fromVersion ?? ''} → ${i.toVersion} | ${i.state}${i.detail ? `: ${i.detail.replace(/\|/g, '\\|').replace(/\n/g, ' ')}` : ''} |`,
+      `| ${i.host ?? ''} | ${i.container} | ${i.fromVersion ?? ''} → ${i.toVersion} | ${i.state}${i.detail ? `: ${cell(i.detail)}` : ''}${i.serving ? ` — ${cell(i.serving)}` : ''} |`,
   );
   setCurrentDetails([`**${title}**`, '', '| host | container | version | state |', '|---|---|---|---|', ...rows].join('\n'));
 }
@@ -96,83 +173,70 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
   const publish = () => publishTable(`Batch ${input.name} of ${input.stack}`, live);
   setHandler(batchStatusQuery, () => live, { description: 'The state of each instance of this batch' });
   publish();
+  const inventoryOn = input.inventory !== false;
+  const tolerate = input.inventory ? input.inventory.tolerate : undefined;
+  // Histories recorded before the serving checks have no marker and replay without them.
+  const serving = input.instances.some((p) => p.role === 'gateway') && (inventoryOn || !!input.smoke?.length) && patched(SERVING_PATCH);
+  const servingOf = (p: InstancePlan) => serving && p.role === 'gateway';
+
+  /** The instance's state, shown at once in the Web UI's details. */
+  const enter = (p: InstancePlan) => (state: InstanceState) => {
+    st(p).state = state;
+    publish();
+  };
+
+  /** The instance ends this batch not upgraded: `rolledBack` says whether it is on its old container again. */
+  function ended(p: InstancePlan, state: 'failed' | 'rolled-back', reason: string, rolledBack: boolean): InstanceFailure {
+    st(p).state = state;
+    st(p).detail = reason;
+    publish();
+    return { key: instanceKey(p), reason, rolledBack };
+  }
 
   /** `inRotation`: the failure came after lbReady began, so the gateway may be taking requests again. */
   async function rollBack(p: InstancePlan, reason: string, inRotation = false): Promise<InstanceFailure> {
-    const lb = lbOf(input.loadBalancer, p);
-    st(p).state = 'rolling-back';
-    publish();
-    try {
-      if (lb && inRotation) await drainBeforeRollback(lb, p);
-      await on(p.host, DOCKER_CHANGE, `Roll back ${p.container} → ${p.fromImage}`).rollbackContainer({
-        instance: p,
-        backupManifest: manifestOf(input.manifests, p),
-        healthTimeoutMs: input.healthTimeoutMs,
-      });
-    } catch (err) {
-      st(p).state = 'failed';
-      st(p).detail = `${reason}; rollback failed: ${failureMessage(err)}`;
-      publish();
-      return { key: instanceKey(p), reason: st(p).detail as string, rolledBack: false };
-    }
-    if (lb) {
-      const back = await backIntoRotation(lb, p, reason);
-      if (back) return back;
-    }
-    st(p).state = 'rolled-back';
+    st(p).state = 'failed';
     st(p).detail = reason;
-    publish();
-    return { key: instanceKey(p), reason, rolledBack: true };
-  }
-
-  /** Best effort: a rollback goes on even when the load balancer does not answer (the new container is unfit). */
-  async function drainBeforeRollback(lb: LoadBalancerInput, p: InstancePlan): Promise<void> {
-    try {
-      await drain(lb, p, input.stack);
-    } catch {
-      // The rollback itself is what puts the gateway right; its requests in flight may be cut.
-    }
-  }
-
-  /**
-   * The old container back into rotation after a rollback (or after a drain that failed before any stop). Its
-   * failure leaves the instance "failed", so the fleet's rollback of all tries again.
-   */
-  async function backIntoRotation(lb: LoadBalancerInput, p: InstancePlan, reason: string): Promise<InstanceFailure | undefined> {
-    st(p).state = 'undraining';
-    publish();
-    try {
-      await undrain(lb, p, input.stack);
-      return undefined;
-    } catch (err) {
-      st(p).state = 'failed';
-      st(p).detail = `${reason}; on its old version but not back in the load balancer: ${failureMessage(err)}`;
-      publish();
-      return { key: instanceKey(p), reason: st(p).detail as string, rolledBack: false };
-    }
+    st(p).serving = undefined;
+    const r = await putOldBack(p, { ...restoreOf(input, p), drain: inRotation }, enter(p));
+    if (r.ok) return ended(p, 'rolled-back', reason, true);
+    return ended(p, 'failed', r.failedAt === 'rollback' ? `${reason}; rollback failed: ${r.error}` : `${reason}; ${NOT_BACK_IN_LB}: ${r.error}`, false);
   }
 
   /** Out of rotation before the stop; a failure stops this gateway here, before anything was stopped. */
   async function drainOne(lb: LoadBalancerInput, p: InstancePlan): Promise<InstanceFailure | undefined> {
-    st(p).state = 'draining';
-    publish();
+    enter(p)('draining');
     try {
       await drain(lb, p, input.stack);
       return undefined;
     } catch (err) {
       const reason = `not taken out of the load balancer, so not stopped: ${failureMessage(err)}`;
       // The drain may have half happened (state set, wait failed): put it back before reporting.
-      const stuck = await backIntoRotation(lb, p, reason);
-      if (stuck) return stuck;
-      st(p).state = 'rolled-back';
-      st(p).detail = reason;
-      publish();
-      return { key: instanceKey(p), reason, rolledBack: true };
+      const stuck = await backIntoRotation(lb, p, input.stack, enter(p));
+      return stuck ? ended(p, 'failed', `${reason}; ${NOT_BACK_IN_LB}: ${stuck}`, false) : ended(p, 'rolled-back', reason, true);
+    }
+  }
+
+  /** What the old gateway serves, read before anything happens to it; a failure stops this gateway here, untouched. */
+  async function inventoryBefore(p: InstancePlan): Promise<GatewayInventory | InstanceFailure> {
+    try {
+      return await on(p.host, SHORT, `Read what ${p.container} serves`).readInventory({ instance: p });
+    } catch (err) {
+      // Its engine gone, nobody can say the gateway still serves: a failure the fleet's rollback tries again.
+      const engineDown = failureType(err) === ErrorType.DockerUnreachable;
+      const reason = `not stopped: cannot read what it serves${engineDown ? '' : ' through its Gateway API'}: ${failureMessage(err)}`;
+      return ended(p, engineDown ? 'failed' : 'rolled-back', reason, !engineDown);
     }
   }
 
   async function upgradeOne(p: InstancePlan): Promise<InstanceFailure | undefined> {
     const lb = lbOf(input.loadBalancer, p);
+    let before: GatewayInventory | undefined;
+    if (servingOf(p) && inventoryOn) {
+      const read = await inventoryBefore(p);
+      if ('key' in read) return read;
+      before = read;
+    }
     if (lb) {
       const notDrained = await drainOne(lb, p);
       if (notDrained) return notDrained;
@@ -194,11 +258,19 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
         version: p.toVersion,
         timeoutMs: input.healthTimeoutMs,
       });
+      if (servingOf(p)) {
+        const r = await on(p.host, SHORT, `Check ${p.container} serves what it served`).checkServing({
+          instance: p,
+          ...(before ? { before } : {}),
+          ...(tolerate ? { tolerate } : {}),
+          ...(input.smoke?.length ? { smoke: input.smoke } : {}),
+          // Tyk loads its APIs just after it starts to listen: a short wait, not the whole health timeout.
+          waitMs: Math.min(input.healthTimeoutMs, 15_000),
+        });
+        st(p).serving = r.summary;
+      }
     } catch (err) {
-      st(p).state = 'failed';
-      st(p).detail = failureMessage(err);
-      publish();
-      return rollBack(p, st(p).detail as string);
+      return rollBack(p, failureMessage(err));
     }
     st(p).state = 'upgraded';
     publish();
@@ -215,13 +287,11 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
       ).soakHealth({
         instances: [p],
         durationMs: input.soakMs as number,
+        ...(servingOf(p) && input.smoke?.length ? { smoke: input.smoke } : {}),
       });
       return undefined;
     } catch (err) {
-      st(p).state = 'failed';
-      st(p).detail = failureMessage(err);
-      publish();
-      return rollBack(p, st(p).detail as string);
+      return rollBack(p, failureMessage(err));
     }
   }
 
@@ -232,10 +302,26 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
     try {
       await undrain(lb, p, input.stack);
     } catch (err) {
-      st(p).state = 'failed';
-      st(p).detail = `not put back into the load balancer: ${failureMessage(err)}`;
-      publish();
-      return rollBack(p, st(p).detail as string, true);
+      return rollBack(p, `not put back into the load balancer: ${failureMessage(err)}`, true);
+    }
+    st(p).state = 'upgraded';
+    publish();
+    return undefined;
+  }
+
+  /** Back in rotation: its real traffic over the analysis window; too many 5xx take it out again and roll it back. */
+  async function analyseOne(lb: LoadBalancerInput, analysis: TrafficAnalysis, p: InstancePlan): Promise<InstanceFailure | undefined> {
+    st(p).state = 'analysing';
+    publish();
+    try {
+      const r = await on(
+        p.host,
+        { startToCloseTimeout: analysis.windowMs + 60_000, heartbeatTimeout: '10s', retry: retry(3) },
+        `Watch ${p.container}'s traffic for ${analysis.windowMs / 1000} s`,
+      ).lbAnalyse({ lb, gateway: lbGateway(p, input.stack), analysis });
+      st(p).serving = [st(p).serving, r.summary].filter(Boolean).join('; ');
+    } catch (err) {
+      return rollBack(p, failureMessage(err), true);
     }
     st(p).state = 'upgraded';
     publish();
@@ -252,9 +338,16 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
     // Even past the failure budget: a healthy gateway is never left out of rotation.
     const back = input.instances.filter((p) => st(p).state === 'upgraded' && lbOf(input.loadBalancer, p));
     failed.push(...(await Promise.all(back.map((p) => readyOne(input.loadBalancer as LoadBalancerInput, p)))).filter((f): f is InstanceFailure => !!f));
+    const { analysis, loadBalancer } = input;
+    // Past the failure budget everything goes back anyway: no point in watching traffic first.
+    if (analysis && loadBalancer.type === 'haproxy' && failed.length <= input.failuresAllowed) {
+      const inRotation = back.filter((p) => st(p).state === 'upgraded');
+      failed.push(...(await Promise.all(inRotation.map((p) => analyseOne(loadBalancer, analysis, p)))).filter((f): f is InstanceFailure => !!f));
+    }
   }
-  const upgraded = input.instances.filter((p) => st(p).state === 'upgraded').map(instanceKey);
-  return { upgraded, failed };
+  const upgraded = input.instances.filter((p) => st(p).state === 'upgraded');
+  const seen = upgraded.filter((p) => st(p).serving).map((p) => [instanceKey(p), st(p).serving as string]);
+  return { upgraded: upgraded.map(instanceKey), failed, ...(seen.length ? { serving: Object.fromEntries(seen) } : {}) };
 }
 
 export async function rollbackBatch(input: RollbackBatchInput): Promise<RollbackBatchResult> {
@@ -263,43 +356,19 @@ export async function rollbackBatch(input: RollbackBatchInput): Promise<Rollback
   setHandler(batchStatusQuery, () => live, { description: 'The state of each instance of this rollback' });
   publish();
   const results = await Promise.all(
-    input.instances.map(async (p, i) => {
-      const lb = lbOf(input.loadBalancer, p);
-      try {
-        if (lb) {
-          live[i].state = 'draining';
-          publish();
-          // Best effort: the rollback goes on without the load balancer; its requests in flight may be cut.
-          await drain(lb, p, input.stack).catch(() => undefined);
-          live[i].state = 'rolling-back';
-          publish();
-        }
-        await on(p.host, DOCKER_CHANGE, `Roll back ${p.container} → ${p.fromImage}`).rollbackContainer({
-          instance: p,
-          backupManifest: manifestOf(input.manifests, p),
-          healthTimeoutMs: input.healthTimeoutMs,
-        });
-      } catch (err) {
-        live[i].state = 'failed';
-        live[i].detail = `rollback failed: ${failureMessage(err)}`;
+    input.instances.map(async (p, i): Promise<InstanceFailure | undefined> => {
+      const enter = (state: InstanceState) => {
+        live[i].state = state;
         publish();
-        return { key: instanceKey(p), reason: live[i].detail as string, rolledBack: false };
+      };
+      const r = await putOldBack(p, { ...restoreOf(input, p), drain: true }, enter);
+      if (r.ok) {
+        enter('rolled-back');
+        return undefined;
       }
-      if (lb) {
-        live[i].state = 'undraining';
-        publish();
-        try {
-          await undrain(lb, p, input.stack);
-        } catch (err) {
-          live[i].state = 'failed';
-          live[i].detail = `rolled back, but not put back into the load balancer: ${failureMessage(err)}`;
-          publish();
-          return { key: instanceKey(p), reason: live[i].detail as string, rolledBack: false };
-        }
-      }
-      live[i].state = 'rolled-back';
-      publish();
-      return undefined;
+      live[i].detail = r.failedAt === 'rollback' ? `rollback failed: ${r.error}` : `rolled back, but not put back into the load balancer: ${r.error}`;
+      enter('failed');
+      return { key: instanceKey(p), reason: live[i].detail as string, rolledBack: false };
     }),
   );
   return {

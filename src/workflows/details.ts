@@ -27,7 +27,7 @@ export function renderDetails(s: UpgradeStatus, namespace = 'default'): string {
     for (const i of s.instances) {
       const batch = i.batch === undefined ? '' : i.batch === 0 ? 'pumps' : String(i.batch);
       lines.push(
-        `| ${i.host ?? ''} | ${i.container} | ${i.role} | ${batch} | ${i.fromVersion ?? ''} | ${i.toVersion} | ${i.state}${i.detail ? `: ${escapeCell(i.detail)}` : ''} |`,
+        `| ${i.host ?? ''} | ${i.container} | ${i.role} | ${batch} | ${i.fromVersion ?? ''} | ${i.toVersion} | ${i.state}${i.detail ? `: ${escapeCell(i.detail)}` : ''}${i.serving ? ` — ${escapeCell(i.serving)}` : ''} |`,
       );
     }
   }

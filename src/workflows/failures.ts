@@ -26,3 +26,13 @@ export function failureMessage(err: unknown): string {
   while (e instanceof Error && (e as { cause?: unknown }).cause instanceof Error) e = (e as { cause: unknown }).cause;
   return e instanceof Error ? e.message : String(e);
 }
+
+/** The type of the ApplicationFailure inside a failure chain, if there is one. */
+export function failureType(err: unknown): string | undefined {
+  let e: unknown = err;
+  while (e instanceof Error) {
+    if (e instanceof ApplicationFailure) return e.type ?? undefined;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -197,6 +197,15 @@ function methodNotAllowed(res) {
 
 let apis = null; // set once the definitions are loaded
 
+// some-5xx: every 4th request on the listen port (an API or the slow endpoint) answers 500; /hello and the Gateway
+// API are never touched, so it passes every health check and only real traffic shows it.
+let servedRequests = 0;
+function someFault() {
+  if (FAULT !== 'some-5xx') return false;
+  servedRequests += 1;
+  return servedRequests % 4 === 0;
+}
+
 function makeHandler(role) {
   const servesHealth = controlPort ? role === 'control' : role === 'main';
   return (req, res) => {
@@ -222,6 +231,14 @@ function makeHandler(role) {
       return undefined;
     }
     if (servesHealth && apis && apis.handleGatewayApi(req, res, url)) return undefined;
+    if (role === 'main' && someFault()) {
+      // The faulty image some-5xx: a build that is healthy and loads everything, yet fails some real requests.
+      req.resume();
+      const text = 'stand-in fault some-5xx\n';
+      res.writeHead(500, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(text), ...closeHeader() });
+      res.end(text);
+      return undefined;
+    }
     if (role === 'main' && p === '/__standin/slow') {
       const ms = Math.max(0, Math.min(Number(url.searchParams.get('ms')) || 0, 600000));
       setTimeout(() => {

@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runtimeCommand } from '../../src/activities/load-balancer/haproxy-runtime';
+import { runtimeCommand, serversOf, serverStat } from '../../src/activities/load-balancer/haproxy-runtime';
+import type { LoadBalancerInput } from '../../src/shared/load-balancer';
 import { freePort, tempDir, waitFor } from './services';
 
 export interface HaproxyServerSpec {
@@ -93,4 +94,44 @@ ${opts.servers.map((s) => `  server ${s.name} ${s.address}`).join('\n')}
     throw err;
   }
   return { frontendUrl: `http://127.0.0.1:${frontendPort}`, socketPath, operatorSocketPath, address: apiAddress, backend, log: () => output, stop };
+}
+
+/** The plan's HAProxy driver for a test's HAProxy, with short waits. */
+export const lbOf = (h: TestHaproxy): Extract<LoadBalancerInput, { type: 'haproxy' }> => ({
+  type: 'haproxy',
+  socket: h.socketPath,
+  backend: h.backend,
+  drainTimeoutMs: 10_000,
+  readyTimeoutMs: 15_000,
+});
+
+/**
+ * HAProxy in front of a stack's gateways (servers gw1, gw2, …), each seen UP before the test goes on. Without
+ * HAProxy's retries: a request sent to a gateway that is not listening (put back too early, or never taken out)
+ * fails where the traffic sees it, so "no failed request" is the driver's doing, not a retry's.
+ */
+export async function haproxyFor(stack: { gateways: { url: string }[] }): Promise<TestHaproxy> {
+  const h = await startHaproxy({
+    servers: stack.gateways.map((g, i) => ({ name: `gw${i + 1}`, address: g.url.replace('http://', '') })),
+    retries: false,
+  });
+  for (const s of stack.gateways.map((_, i) => `gw${i + 1}`)) {
+    await waitFor(
+      `HAProxy to see ${s} UP`,
+      async () => ((await serverStat({ socket: h.socketPath }, h.backend, s))?.status === 'UP' ? true : undefined),
+      15_000,
+    );
+  }
+  return h;
+}
+
+/** Each server as "gw1 UP READY": its health (show stat) and its admin state (show servers state; 0 is ready). */
+export async function serverStates(h: TestHaproxy): Promise<string[]> {
+  const admin = (await serversOf({ socket: h.socketPath }, h.backend)) ?? [];
+  const out: string[] = [];
+  for (const s of admin) {
+    const stat = await serverStat({ socket: h.socketPath }, h.backend, s.server);
+    out.push(`${s.server} ${stat?.status} ${s.adminState === 0 ? 'READY' : s.adminState & 0x8 ? 'DRAIN' : `ADMIN ${s.adminState}`}`);
+  }
+  return out;
 }

@@ -11,7 +11,7 @@ import Docker from 'dockerode';
 export const REGISTRY = process.env.REGISTRY_ADDR ?? '127.0.0.1:5000';
 export const GATEWAY_REPO = `${REGISTRY}/standin/tyk-gateway`;
 export const PUMP_REPO = `${REGISTRY}/standin/tyk-pump`;
-export const FAULTY_REPO = (fault: 'hello-fail' | 'exit-at-start' | 'wrong-version' | 'drops-api') => `${REGISTRY}/standin/tyk-gateway-${fault}`;
+export const FAULTY_REPO = (fault: 'hello-fail' | 'exit-at-start' | 'wrong-version' | 'drops-api' | 'some-5xx') => `${REGISTRY}/standin/tyk-gateway-${fault}`;
 /** The real Tyk builds (rig/tyk-real.sh), in a repository of their own. */
 export const REAL_GATEWAY_REPO = `${REGISTRY}/tyk-real/tyk-gateway`;
 export const REAL_PUMP_REPO = `${REGISTRY}/tyk-real/tyk-pump`;

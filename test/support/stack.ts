@@ -17,6 +17,8 @@ export async function testStack(opts: {
   gateways?: number;
   pump?: boolean;
   gatewayTag?: string;
+  /** Default: the stand-ins' repository; REAL_GATEWAY_REPO for the real Tyk builds. */
+  gatewayRepo?: string;
   pumpTag?: string;
   extra?: StackSpec['gatewayExtra'];
 }): Promise<TestStack> {
@@ -28,7 +30,7 @@ export async function testStack(opts: {
   const info = await createStack(docker, {
     name,
     dir: tempDir(name),
-    gatewayImage: `${GATEWAY_REPO}:${opts.gatewayTag ?? 'v5.2.0'}`,
+    gatewayImage: `${opts.gatewayRepo ?? GATEWAY_REPO}:${opts.gatewayTag ?? 'v5.2.0'}`,
     pumpImage: opts.pump === false ? undefined : `${PUMP_REPO}:${opts.pumpTag ?? 'v1.9.0'}`,
     gateways: opts.gateways ?? 1,
     gatewayPort,

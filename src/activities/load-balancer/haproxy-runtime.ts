@@ -103,6 +103,12 @@ export interface ServerStat {
   checkStatus?: string;
   checkDesc?: string;
   addr?: string;
+  /** Responses the server gave since HAProxy started (hrsp_1xx … hrsp_5xx, hrsp_other), and of them 5xx. */
+  responses: number;
+  responses5xx: number;
+  /** Requests it failed without a response (eresp: aborted or invalid response; econ: no connection). */
+  failedResponses: number;
+  failedConnections: number;
 }
 
 /** `show stat` CSV: "# pxname,svname,…" then rows; only server rows are returned. */
@@ -125,6 +131,10 @@ export function parseStat(csv: string): ServerStat[] {
       checkStatus: row[idx('check_status')] || undefined,
       checkDesc: row[idx('check_desc')] || undefined,
       addr: idx('addr') >= 0 ? row[idx('addr')] || undefined : undefined,
+      responses: ['hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other'].reduce((n, c) => n + (Number(row[idx(c)]) || 0), 0),
+      responses5xx: Number(row[idx('hrsp_5xx')]) || 0,
+      failedResponses: Number(row[idx('eresp')]) || 0,
+      failedConnections: Number(row[idx('econ')]) || 0,
     }));
 }
 

@@ -7,6 +7,7 @@ import { formatDuration } from '../../shared/duration';
 import { backendNames, describeTarget, serversOf, serverStat, setServerState, type RuntimeTarget, type ServerStat } from './haproxy-runtime';
 import { describeServers, serverMatches } from './discover';
 import type { LbGateway, LoadBalancerInput } from '../../shared/load-balancer';
+import type { TrafficAnalysis } from '../../shared/serving';
 import type { DrainResult, LbServer, Pacer, ReadyResult } from './types';
 
 type HaproxyInput = Extract<LoadBalancerInput, { type: 'haproxy' }>;
@@ -107,5 +108,60 @@ export async function haproxyReady(lb: HaproxyInput, gateway: LbGateway, pace: P
       });
     }
     await pace.sleep(Math.min(POLL_MS, lb.readyTimeoutMs - waitedMs));
+  }
+}
+
+export interface AnalysisResult {
+  server: string;
+  requests: number;
+  /** 5xx responses plus requests the server failed without one. */
+  errors: number;
+  summary: string;
+}
+
+const pct = (x: number) => `${Number((x * 100).toFixed(2))}%`;
+
+/** What a server did between two readings; a drop means HAProxy restarted its counters, so the later reading is all. */
+function delta(a: ServerStat, b: ServerStat): { requests: number; errors: number } {
+  const count = (s: ServerStat) => ({
+    requests: s.responses + s.failedResponses + s.failedConnections,
+    errors: s.responses5xx + s.failedResponses + s.failedConnections,
+  });
+  const [x, y] = [count(a), count(b)];
+  return y.requests < x.requests ? y : { requests: y.requests - x.requests, errors: y.errors - x.errors };
+}
+
+/**
+ * Argo-style analysis on real traffic: the server's response counters over the window once the gateway is back in
+ * rotation. More 5xx (and failed requests) than max5xxRate fails it, as soon as minRequests were seen; fewer requests
+ * than minRequests fails it too unless the plan says tooFewRequests: pass. A retry starts a new window.
+ */
+export async function haproxyAnalyse(lb: HaproxyInput, gateway: LbGateway, a: TrafficAnalysis, pace: Pacer): Promise<AnalysisResult> {
+  const server = await resolveServer(lb, gateway);
+  const base = await statOf(lb, server);
+  const start = Date.now();
+  const name = `${lb.backend}/${server} (${bare(gateway.container)}${gateway.toVersion ? ` on ${gateway.toVersion}` : ''})`;
+  const fail = (message: string) => ApplicationFailure.create({ type: ErrorType.TrafficAnalysisFailed, nonRetryable: true, message });
+  const tooMany = (d: { requests: number; errors: number }, waited: number) =>
+    fail(
+      `${name} failed ${d.errors} of ${d.requests} requests (5xx or no response) in ${formatDuration(waited)} of real traffic, ${pct(d.errors / d.requests)}; the plan allows ${pct(a.max5xxRate)} (analysis.max5xxRate)`,
+    );
+  for (;;) {
+    const waited = Date.now() - start;
+    const d = delta(base, await statOf(lb, server));
+    pace.heartbeat({ startedAt: pace.startedAt, server, ...d });
+    // Enough requests to judge and already over the limit: no reason to keep sending traffic to it.
+    if (d.requests >= a.minRequests && d.errors / d.requests > a.max5xxRate) throw tooMany(d, waited);
+    if (waited >= a.windowMs) {
+      if (d.requests < a.minRequests) {
+        if (a.tooFewRequests === 'pass')
+          return { server, ...d, summary: `analysis: ${d.requests} requests in ${formatDuration(waited)}, too few to judge (accepted: tooFewRequests: pass)` };
+        throw fail(
+          `only ${d.requests} requests reached ${name} in the ${formatDuration(a.windowMs)} analysis window; the plan needs ${a.minRequests} to judge (analysis.minRequests). Send more traffic, lengthen analysis.window, or accept it with analysis.tooFewRequests: pass`,
+        );
+      }
+      return { server, ...d, summary: `analysis: ${d.errors} of ${d.requests} requests failed in ${formatDuration(waited)} (limit ${pct(a.max5xxRate)})` };
+    }
+    await pace.sleep(Math.min(1000, a.windowMs - waited));
   }
 }

@@ -3,7 +3,10 @@
 import { Context } from '@temporalio/activity';
 import { haproxyServers, matchServers, type HaproxyServer, type ServerMatch } from './discover';
 import { callHook } from './hooks';
-import { haproxyCheck, haproxyDrain, haproxyReady } from './haproxy';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../../shared/errors';
+import type { TrafficAnalysis } from '../../shared/serving';
+import { haproxyAnalyse, haproxyCheck, haproxyDrain, haproxyReady, type AnalysisResult } from './haproxy';
 import type { LbGateway, LoadBalancerInput } from '../../shared/load-balancer';
 import type { DrainResult, LbServer, Pacer, ReadyResult } from './types';
 
@@ -66,6 +69,18 @@ export function createLoadBalancerActivities(deps: LoadBalancerDeps) {
       if (input.lb.type === 'haproxy') return haproxyReady(input.lb, input.gateway, pace);
       const r = await callHook(input.lb, 'afterHealthy', input.gateway, headers, pace);
       return { server: bare(input.gateway), status: `HTTP ${r.status}` };
+    },
+
+    /** Once back in rotation: the gateway's real traffic over the plan's analysis window (HAProxy's counters). */
+    async lbAnalyse(input: { lb: LoadBalancerInput; gateway: LbGateway; analysis: TrafficAnalysis }): Promise<AnalysisResult> {
+      if (input.lb.type !== 'haproxy') {
+        throw ApplicationFailure.create({
+          type: ErrorType.InvalidPlan,
+          nonRetryable: true,
+          message: 'analysis: needs loadBalancer: haproxy: (hooks have no counters to read)',
+        });
+      }
+      return haproxyAnalyse(input.lb, input.gateway, input.analysis, pacer());
     },
   };
 }

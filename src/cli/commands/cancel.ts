@@ -2,24 +2,20 @@
 // rolled back); what was upgraded stays and the old containers are kept. With --rollback, every instance this
 // run changed goes back to its old container and config (an Update, so who asked is recorded, and signed with
 // --sign-key when the plan requires signatures). A plain cancel is Temporal's own cancellation: never signed.
-import { cancelUpgrade, cancelWithRollback, findUpgrade, UnsignableUpgrade, upgradeInput } from '../../client-lib/upgrades';
+import { cancelUpgrade, cancelWithRollback, UnsignableUpgrade } from '../../client-lib/upgrades';
 import { describeAbort } from '../decisions';
 import { CliError, Exit } from '../exit-codes';
 import { defaultActor, print } from '../output';
-import { approverSigner, needKey, type SigningFlags } from '../signing';
+import { runningUpgrade, signerFor } from '../running-upgrade';
+import type { SigningFlags } from '../signing';
 import { explainTemporalError, withTemporal, type TemporalOptions } from '../temporal';
 
 export async function cancelCommand(id: string, f: SigningFlags & { rollback?: boolean; reason?: string }, g: TemporalOptions): Promise<void> {
   await withTemporal(g, async (session) => {
     try {
-      const exec = await findUpgrade(session.client, id);
-      if (exec.temporalStatus !== 'RUNNING') {
-        throw new CliError(`cannot cancel ${exec.workflowId}: it has already finished (${exec.temporalStatus})`, Exit.WorkflowState);
-      }
+      const exec = await runningUpgrade(session.client, id, 'cancel');
       if (f.rollback) {
-        const input = await upgradeInput(session.client, exec.workflowId, exec.runId);
-        const signer = await approverSigner(input, f);
-        if (!signer && input.requireSignatures) throw needKey(input, 'cancel --rollback');
+        const signer = await signerFor(session.client, exec, f, 'cancel --rollback');
         const a = await cancelWithRollback(
           session.client,
           exec.workflowId,

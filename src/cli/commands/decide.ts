@@ -1,12 +1,13 @@
 // `tyk-upgrade approve|reject <id>`: decides the waiting gate (or the one named) through the workflow's Update,
 // whose validator refuses a gate that is not waiting; the decision records who, when and why. With --sign-key
 // (required when the plan requires signatures) the decision is a statement signed with the approver's SSH key.
-import { decide, findUpgrade, NoGateWaiting, UnsignableUpgrade, upgradeInput } from '../../client-lib/upgrades';
+import { decide, NoGateWaiting, UnsignableUpgrade } from '../../client-lib/upgrades';
 import type { GateName } from '../../shared/types';
 import { describeGateDecision } from '../decisions';
 import { CliError, Exit } from '../exit-codes';
 import { defaultActor, print } from '../output';
-import { approverSigner, needKey, type SigningFlags } from '../signing';
+import { runningUpgrade, signerFor } from '../running-upgrade';
+import type { SigningFlags } from '../signing';
 import { explainTemporalError, withTemporal, type TemporalOptions } from '../temporal';
 
 export interface DecideFlags extends SigningFlags {
@@ -20,17 +21,9 @@ export async function decideCommand(decision: 'approve' | 'reject', id: string, 
   await withTemporal(g, async (session) => {
     let taskQueue: string | undefined;
     try {
-      const exec = await findUpgrade(session.client, id);
+      const exec = await runningUpgrade(session.client, id, decision);
       taskQueue = exec.taskQueue;
-      if (exec.temporalStatus !== 'RUNNING') {
-        throw new CliError(
-          `cannot ${decision} ${exec.workflowId}: the upgrade has already finished (${exec.temporalStatus}); see \`tyk-upgrade status ${exec.workflowId}\``,
-          Exit.WorkflowState,
-        );
-      }
-      const input = await upgradeInput(session.client, exec.workflowId, exec.runId);
-      const signer = await approverSigner(input, f);
-      if (!signer && input.requireSignatures) throw needKey(input, `${decision} the gate`);
+      const signer = await signerFor(session.client, exec, f, `${decision} the gate`);
       const gate = await decide(
         session.client,
         exec.workflowId,

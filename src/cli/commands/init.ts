@@ -137,7 +137,15 @@ export async function initCommand(f: InitFlags, g: TemporalOptions): Promise<voi
   const text = renderPlan({
     stack,
     gatewayVersion,
-    gateways: gateways.map((c) => ({ container: c.container, url: c.url, helloPath: c.helloPath, current: c.version, ...(c.host ? { host: c.host } : {}) })),
+    gateways: gateways.map((c) => ({
+      container: c.container,
+      url: c.url,
+      helloPath: c.helloPath,
+      current: c.version,
+      ...(c.host ? { host: c.host } : {}),
+      ...(c.apiUrl ? { apiUrl: c.apiUrl } : {}),
+    })),
+    smoke: smokeProposals(gateways),
     pumpVersion,
     pumps: pumps.map((c) => ({ container: c.container, healthUrl: c.url, current: c.version, ...(c.host ? { host: c.host } : {}) })),
     source: `found ${where}`,
@@ -182,6 +190,16 @@ function haproxyTarget(f: InitFlags): { socket?: string; address?: string } | un
     throw new CliError(checked.error.issues.map((i) => `${flag(i.path)}: ${i.message}`).join('; '), Exit.Usage);
   }
   return target;
+}
+
+/** One request per keyless API (gateways of a stack share their APIs: the first answer found counts). */
+function smokeProposals(gateways: Found[]): { name: string; path: string; today?: number; error?: string }[] {
+  const byId = new Map<string, { name: string; path: string; today?: number; error?: string }>();
+  for (const api of gateways.flatMap((g) => g.keyless ?? [])) {
+    if (!byId.has(api.id))
+      byId.set(api.id, { name: api.id, path: api.listenPath, ...(api.status !== undefined ? { today: api.status } : { error: api.error }) });
+  }
+  return [...byId.values()];
 }
 
 const nameOf = (c: Found) => (c.host ? `${c.host}/${c.container}` : c.container);

@@ -1,26 +1,22 @@
 // `tyk-upgrade resume <id> retry|continue|rollback`: the decision a paused fleet waits for, through the
 // workflow's Update (its validator refuses when nothing is paused); who, when and why are recorded, and signed
 // with --sign-key (required when the plan requires signatures).
-import { findUpgrade, NoGateWaiting, resolvePause, UnsignableUpgrade, upgradeInput } from '../../client-lib/upgrades';
+import { NoGateWaiting, resolvePause, UnsignableUpgrade } from '../../client-lib/upgrades';
 import type { PauseChoice } from '../../shared/types';
 import { describePauseDecision } from '../decisions';
 import { CliError, Exit } from '../exit-codes';
 import { defaultActor, print } from '../output';
-import { approverSigner, needKey, type SigningFlags } from '../signing';
+import { runningUpgrade, signerFor } from '../running-upgrade';
+import type { SigningFlags } from '../signing';
 import { explainTemporalError, withTemporal, type TemporalOptions } from '../temporal';
 
 export async function resumeCommand(id: string, choice: PauseChoice, f: SigningFlags & { comment?: string }, g: TemporalOptions): Promise<void> {
   await withTemporal(g, async (session) => {
     let taskQueue: string | undefined;
     try {
-      const exec = await findUpgrade(session.client, id);
+      const exec = await runningUpgrade(session.client, id, 'resume');
       taskQueue = exec.taskQueue;
-      if (exec.temporalStatus !== 'RUNNING') {
-        throw new CliError(`cannot resume ${exec.workflowId}: the upgrade has already finished (${exec.temporalStatus})`, Exit.WorkflowState);
-      }
-      const input = await upgradeInput(session.client, exec.workflowId, exec.runId);
-      const signer = await approverSigner(input, f);
-      if (!signer && input.requireSignatures) throw needKey(input, 'resume');
+      const signer = await signerFor(session.client, exec, f, 'resume');
       const p = await resolvePause(
         session.client,
         exec.workflowId,

@@ -23,6 +23,9 @@ export async function runBatch(run: FleetRun, name: string, keys: string[], batc
     soakMs: input.soakMs,
     failuresAllowed: Math.max(0, status.failures.budget + run.accepted - run.failedKeys().filter((k) => !keys.includes(k)).length),
     ...(input.loadBalancer ? { loadBalancer: input.loadBalancer } : {}),
+    ...(input.inventory !== undefined ? { inventory: input.inventory } : {}),
+    ...(input.smoke ? { smoke: input.smoke } : {}),
+    ...(input.analysis ? { analysis: input.analysis } : {}),
   };
   let result: BatchResult;
   try {
@@ -43,6 +46,7 @@ export async function runBatch(run: FleetRun, name: string, keys: string[], batc
   for (const k of result.upgraded) {
     run.statusOf(k).state = 'upgraded';
     run.statusOf(k).detail = undefined;
+    if (result.serving?.[k]) run.statusOf(k).serving = result.serving[k];
   }
   for (const f of result.failed) {
     run.statusOf(f.key).state = f.rolledBack ? 'rolled-back' : 'failed';
