@@ -57,11 +57,11 @@ export async function createUpgradeWorker(opts: UpgradeWorkerOptions): Promise<W
 /**
  * One host of a fleet: its activities on the host's own queue (only this worker touches this engine), and the
  * orchestration on the main queue, which every host's worker serves by default, so the fleet's workflow outlives any
- * one host. `workflows: false` (`--no-workflows`) leaves the orchestration to the other workers: no workflow bundle
+ * one host. `orchestration: false` (`--no-workflows`) leaves the orchestration to the other workers: no workflow bundle
  * and no workflow cache in this process, which is most of a worker's memory (docs/fleet.md). Both say the host in
  * their identity, which is how `init` finds the fleet through Temporal.
  */
-export async function createHostWorkers(opts: UpgradeWorkerOptions & { host: string; workflows?: boolean }): Promise<Worker[]> {
+export async function createHostWorkers(opts: UpgradeWorkerOptions & { host: string; orchestration?: boolean }): Promise<Worker[]> {
   const identity = workerIdentity(`${process.pid}@${hostname()}`, opts.host);
   const common = { connection: opts.connection, namespace: opts.namespace, identity, shutdownGraceTime: SHUTDOWN_GRACE };
   return [
@@ -70,7 +70,7 @@ export async function createHostWorkers(opts: UpgradeWorkerOptions & { host: str
     await Worker.create({
       ...common,
       taskQueue: opts.taskQueue ?? TASK_QUEUE,
-      ...(opts.workflows === false ? {} : workflowSource(opts)),
+      ...(opts.orchestration === false ? {} : workflowSource(opts)),
       activities: createNotifyActivity(opts.notify),
     }),
   ];

@@ -52,7 +52,7 @@ export async function workerCommand(
     backupDir,
   };
   try {
-    workers = f.host ? await createHostWorkers({ ...opts, host: f.host, workflows: f.workflows }) : [await createUpgradeWorker(opts)];
+    workers = f.host ? await createHostWorkers({ ...opts, host: f.host, orchestration: f.workflows }) : [await createUpgradeWorker(opts)];
   } catch (err) {
     await connection.close();
     if (/namespace/i.test((err as Error).message)) {
