@@ -12,6 +12,7 @@ import { sha256, tarFileHashes } from './archive';
 import { freeBytes, MIN_FREE_BYTES, mib } from './backup-folder';
 import { inspectContainer } from './docker-util';
 import { readContainerPath } from './host-files';
+import { mapInOrder, PER_HOST_PARALLEL } from './parallel';
 import { withRedis } from './redis';
 import { CONFIG_DIRS, confDir, confPath, readConf, redisTarget } from './tyk-config';
 import { backupComposeFiles, type ComposeBackupEntry } from './compose/steps';
@@ -91,7 +92,7 @@ async function writeBackup(docker: Docker, input: BackupInput, dir: string, mani
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   // Every container at once (a few at a time), each path at once: most come from the host side in milliseconds.
-  const copied = mapLimit(input.instances, PARALLEL_CONTAINERS, (inst) => backupContainer(docker, inst, dir, heartbeat));
+  const copied = mapInOrder(input.instances, PER_HOST_PARALLEL, (inst) => backupContainer(docker, inst, dir, heartbeat));
   // Redis, while the files are copied; a failed copy must not leave this promise unobserved.
   const redis = saveRedis(docker, input.instances);
   redis.catch(() => undefined);
@@ -112,8 +113,6 @@ async function writeBackup(docker: Docker, input: BackupInput, dir: string, mani
   await rename(`${manifestPath}.tmp`, manifestPath);
   return toResult(dir, manifestPath, manifest, sha256(text));
 }
-
-const PARALLEL_CONTAINERS = 8;
 
 /** One container's inspect JSON and config paths, in the manifest's order (config file first, then Tyk's folders). */
 async function backupContainer(docker: Docker, inst: InstancePlan, dir: string, heartbeat: () => void): Promise<ManifestEntry[]> {
@@ -147,20 +146,6 @@ async function saveRedis(docker: Docker, instances: InstancePlan[]): Promise<str
     if (target) return redisBgsave(target);
   }
   return 'no Redis configured';
-}
-
-/** fn over items, at most `limit` at a time, results in the items' order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
 }
 
 /** `manifestSha256` lets a change ticket name the exact backup: anyone can check the file on disk against it. */
