@@ -89,7 +89,8 @@ export async function preflightChecks(
   const redisSeen = new Set<string>();
 
   // Every gateway of the host checked at once; what they found is taken in the plan's order, the first problem first.
-  const checked = await settleInOrder(input.gateways, PER_HOST_PARALLEL, (gw) => checkGateway(docker, input, gw, env));
+  const redisVersions = new Map<string, Promise<string | undefined>>();
+  const checked = await settleInOrder(input.gateways, PER_HOST_PARALLEL, (gw) => checkGateway(docker, input, gw, env, redisVersions));
   for (const c of checked) {
     if (c.status === 'rejected') throw c.reason;
     const { instance, redis } = c.value;
@@ -147,7 +148,13 @@ export async function preflightChecks(
 }
 
 /** One gateway's checks: what it runs and where it goes, and what to warn about; its Redis, for the caller to fold. */
-async function checkGateway(docker: Docker, input: UpgradeInput, gw: UpgradeInput['gateways'][number], env: NodeJS.ProcessEnv) {
+async function checkGateway(
+  docker: Docker,
+  input: UpgradeInput,
+  gw: UpgradeInput['gateways'][number],
+  env: NodeJS.ProcessEnv,
+  redisVersions: Map<string, Promise<string | undefined>>,
+) {
   const warnings: string[] = [];
   const info = await runningContainer(docker, gw.container, 'gateway');
   const hello = await getHello(gw.url, gw.helloPath);
@@ -174,7 +181,7 @@ async function checkGateway(docker: Docker, input: UpgradeInput, gw: UpgradeInpu
   );
   if (units) warnings.push(units);
   await preflightServing(docker, info, gw, { inventory: input.inventory !== false, smoke: input.smoke }, env);
-  const redis = await redisFacts(docker, info, input.gatewayVersion);
+  const redis = await redisFacts(docker, info, input.gatewayVersion, redisVersions);
   const instance: InstancePlan = {
     role: 'gateway',
     container: gw.container,
