@@ -75,7 +75,7 @@ export function hostSource(info: ContainerInspectInfo, path: string): { mountSou
   const mounts = info.Mounts ?? [];
   const under = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`);
   const mount = mounts.filter((m) => under(clean, m.Destination.replace(/\/+$/, ''))).sort((a, b) => b.Destination.length - a.Destination.length)[0];
-  if (!mount || mount.Type !== 'bind' || !mount.Source) return undefined;
+  if (mount?.Type !== 'bind' || !mount.Source) return undefined;
   // A mount inside the path (e.g. certs/ mounted inside a mounted folder) is not in the host folder.
   if (mounts.some((m) => m !== mount && m.Destination.replace(/\/+$/, '') !== clean && under(m.Destination, clean))) return undefined;
   return { mountSource: mount.Source, path: join(mount.Source, clean.slice(mount.Destination.replace(/\/+$/, '').length)) };
