@@ -56,16 +56,23 @@ export async function createUpgradeWorker(opts: UpgradeWorkerOptions): Promise<W
 
 /**
  * One host of a fleet: its activities on the host's own queue (only this worker touches this engine), and the
- * orchestration on the main queue, which every host's worker serves, so the fleet's workflow outlives any one host.
- * Both say the host in their identity, which is how `init` finds the fleet through Temporal.
+ * orchestration on the main queue, which every host's worker serves by default, so the fleet's workflow outlives any
+ * one host. `orchestration: false` (`--no-workflows`) leaves the orchestration to the other workers: no workflow bundle
+ * and no workflow cache in this process, which is most of a worker's memory (docs/fleet.md). Both say the host in
+ * their identity, which is how `init` finds the fleet through Temporal.
  */
-export async function createHostWorkers(opts: UpgradeWorkerOptions & { host: string }): Promise<Worker[]> {
+export async function createHostWorkers(opts: UpgradeWorkerOptions & { host: string; orchestration?: boolean }): Promise<Worker[]> {
   const identity = workerIdentity(`${process.pid}@${hostname()}`, opts.host);
   const common = { connection: opts.connection, namespace: opts.namespace, identity, shutdownGraceTime: SHUTDOWN_GRACE };
   return [
     await Worker.create({ ...common, taskQueue: hostTaskQueue(opts.host), activities: activitiesOf(opts) }),
-    // notify runs on the workflow's own queue (the main one): the only activity this worker serves.
-    await Worker.create({ ...common, taskQueue: opts.taskQueue ?? TASK_QUEUE, ...workflowSource(opts), activities: createNotifyActivity(opts.notify) }),
+    // notify runs on the workflow's own queue (the main one): the only activity this worker serves there.
+    await Worker.create({
+      ...common,
+      taskQueue: opts.taskQueue ?? TASK_QUEUE,
+      ...(opts.orchestration === false ? {} : workflowSource(opts)),
+      activities: createNotifyActivity(opts.notify),
+    }),
   ];
 }
 

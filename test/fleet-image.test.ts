@@ -1,7 +1,7 @@
 // The worker image, run the way deploy/docker-compose.worker.yml says, as the worker of each simulated host of a
 // fleet: docker-compose on that host's own engine, the image pulled from the registry, host networking, and only
-// two mounts, that host's Docker socket and a backup volume on that host. The fleet upgrade ends correct, and
-// each host's backup lands in its own volume.
+// three mounts, that host's Docker socket, a backup volume on that host and the host's filesystem read-only. The
+// fleet upgrade ends correct, and each host's backup lands in its own volume.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -91,14 +91,16 @@ describe('the worker image as each host of a fleet', () => {
 
       for (const { h, project, container } of containers) {
         const info = await container.inspect();
-        // Exactly what the compose file documents: this host's socket, and the backup volume. Nothing else.
+        // Exactly what the compose file documents: this host's socket, the backup volume, the host read-only. Nothing else.
         assert.deepEqual(
           info.Mounts.map((m) => [m.Type, m.Type === 'volume' ? m.Name : m.Source, m.Destination]).sort(),
           [
             ['bind', h.engine.socket, '/var/run/docker.sock'],
             ['volume', `${project}_tyk-upgrade-backups`, BACKUPS],
+            ['bind', '/', '/host'],
           ].sort(),
         );
+        assert.equal(info.Mounts.find((m) => m.Destination === '/host')?.RW, false, 'the host is mounted read-only');
         assert.equal(info.HostConfig.NetworkMode, 'host');
         assert.equal(info.Config.Image, image);
         assert.deepEqual(info.Config.Cmd, ['worker', '--host', h.name]);

@@ -1,15 +1,18 @@
 // Backup: Tyk's guide says back up tyk.conf, pump.conf, apps, policies, middleware, certs and Redis first.
-// Files come out through the Docker archive API and are kept as the engine gave them (a tar each), so a
-// restore puts back the same bytes, owners and modes. A manifest records a sha256 of every file.
+// Each path is kept as a tar like the Docker archive API gives it: read from the host side where the worker sees
+// the bind mount's source (src/activities/host-files.ts), else through the archive API; either way a restore puts
+// back the same bytes, owners and modes. A manifest records a sha256 of every file.
 import { mkdir, readFile, rename, rm, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import { ErrorType } from '../shared/errors';
 import type { BackupFile, BackupResult, InstancePlan } from '../shared/types';
-import { readArchive, sha256, tarFileHashes } from './archive';
+import { sha256, tarFileHashes } from './archive';
 import { freeBytes, MIN_FREE_BYTES, mib } from './backup-folder';
 import { inspectContainer } from './docker-util';
+import { readContainerPath } from './host-files';
+import { mapInOrder, PER_HOST_PARALLEL } from './parallel';
 import { withRedis } from './redis';
 import { CONFIG_DIRS, confDir, confPath, readConf, redisTarget } from './tyk-config';
 import { backupComposeFiles, type ComposeBackupEntry } from './compose/steps';
@@ -88,44 +91,20 @@ async function noSpace(err: unknown, dir: string): Promise<never> {
 async function writeBackup(docker: Docker, input: BackupInput, dir: string, manifestPath: string, heartbeat: () => void): Promise<BackupResult> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
-  const entries: ManifestEntry[] = [];
-  let redis = 'no Redis configured';
-  for (const inst of input.instances) {
-    heartbeat();
-    const info = await inspectContainer(docker, inst.containerId);
-    if (!info) throw new Error(`container ${inst.container} disappeared before its backup`);
-    const cdir = join(dir, safe(inst.container));
-    await mkdir(cdir, { recursive: true, mode: 0o700 });
-    await writeSecret(join(cdir, 'inspect.json'), JSON.stringify(info, null, 2));
-    const conf = confPath(info, inst.role);
-    const paths = [conf, ...CONFIG_DIRS[inst.role].map((d) => `${confDir(conf)}/${d}`)];
-    for (const path of paths) {
-      const tar = await readArchive(docker, info.Id, path);
-      if (!tar) continue; // e.g. no certs/ folder: nothing to keep
-      const archive = join(cdir, `${safe(path)}.tar`);
-      await writeSecret(archive, tar);
-      const hashes = await tarFileHashes(tar);
-      entries.push({
-        container: inst.container,
-        role: inst.role,
-        path,
-        archive,
-        sha256: sha256(tar),
-        files: Object.keys(hashes).length,
-        hashes,
-      });
-    }
-    if (inst.role === 'gateway' && redis === 'no Redis configured') {
-      redis = await redisBgsave(await readConf(docker, info, 'gateway').then((c) => redisTarget(c, info.Config.Env ?? [], 'gateway')));
-    }
-  }
+  // Every container at once (a few at a time), each path at once: most come from the host side in milliseconds.
+  const copied = mapInOrder(input.instances, PER_HOST_PARALLEL, (inst) => backupContainer(docker, inst, dir, heartbeat));
+  // Redis, while the files are copied; a failed copy must not leave this promise unobserved.
+  const redis = saveRedis(docker, input.instances);
+  redis.catch(() => undefined);
+  const entries = (await copied).flat();
+  const manifestRedis = await redis;
   const compose = await backupComposeFiles(dir, input.instances);
   const manifest: Manifest = {
     stack: input.stack,
     runId: input.runId,
     createdAt: new Date().toISOString(),
     entries,
-    redis,
+    redis: manifestRedis,
     ...(compose.length ? { compose } : {}),
   };
   const text = JSON.stringify(manifest, null, 2);
@@ -133,6 +112,40 @@ async function writeBackup(docker: Docker, input: BackupInput, dir: string, mani
   await writeSecret(`${manifestPath}.tmp`, text);
   await rename(`${manifestPath}.tmp`, manifestPath);
   return toResult(dir, manifestPath, manifest, sha256(text));
+}
+
+/** One container's inspect JSON and config paths, in the manifest's order (config file first, then Tyk's folders). */
+async function backupContainer(docker: Docker, inst: InstancePlan, dir: string, heartbeat: () => void): Promise<ManifestEntry[]> {
+  heartbeat();
+  const info = await inspectContainer(docker, inst.containerId);
+  if (!info) throw new Error(`container ${inst.container} disappeared before its backup`);
+  const cdir = join(dir, safe(inst.container));
+  await mkdir(cdir, { recursive: true, mode: 0o700 });
+  await writeSecret(join(cdir, 'inspect.json'), JSON.stringify(info, null, 2));
+  const conf = confPath(info, inst.role);
+  const paths = [conf, ...CONFIG_DIRS[inst.role].map((d) => `${confDir(conf)}/${d}`)];
+  const entries = await Promise.all(
+    paths.map(async (path): Promise<ManifestEntry | undefined> => {
+      const tar = await readContainerPath(docker, info, path);
+      if (!tar) return undefined; // e.g. no certs/ folder: nothing to keep
+      const archive = join(cdir, `${safe(path)}.tar`);
+      await writeSecret(archive, tar);
+      const hashes = await tarFileHashes(tar);
+      return { container: inst.container, role: inst.role, path, archive, sha256: sha256(tar), files: Object.keys(hashes).length, hashes };
+    }),
+  );
+  return entries.filter((e): e is ManifestEntry => e !== undefined);
+}
+
+/** BGSAVE on the Redis of the first gateway that names one. */
+async function saveRedis(docker: Docker, instances: InstancePlan[]): Promise<string> {
+  for (const gateway of instances.filter((i) => i.role === 'gateway')) {
+    const info = await inspectContainer(docker, gateway.containerId);
+    if (!info) throw new Error(`container ${gateway.container} disappeared before its backup`);
+    const target = redisTarget(await readConf(docker, info, 'gateway'), info.Config.Env ?? [], 'gateway');
+    if (target) return redisBgsave(target);
+  }
+  return 'no Redis configured';
 }
 
 /** `manifestSha256` lets a change ticket name the exact backup: anyone can check the file on disk against it. */

@@ -4,8 +4,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import type { ContainerInspectInfo } from 'dockerode';
-import { readArchive } from './archive';
 import { inspectContainer, isNotFound } from './docker-util';
+import { readContainerPath } from './host-files';
 import { imageAvailable } from './images';
 import { directionProblem, leftoverProblems, preflightChecks } from './preflight';
 import { composeDryRun } from './compose/steps';
@@ -220,9 +220,8 @@ async function onEngine(docker: Docker, image: string): Promise<boolean> {
 async function backupPaths(docker: Docker, info: ContainerInspectInfo, role: Role): Promise<string[]> {
   const conf = confPath(info, role);
   const paths = [conf, ...CONFIG_DIRS[role].map((d) => `${confDir(conf)}/${d}`)];
-  const present: string[] = [];
-  for (const p of paths) if (await readArchive(docker, info.Id, p)) present.push(p);
-  return present;
+  const found = await Promise.all(paths.map((p) => readContainerPath(docker, info, p)));
+  return paths.filter((_, i) => found[i]);
 }
 
 /** Where the backup will BGSAVE: host and port only; the password stays in tyk.conf. */

@@ -6,8 +6,9 @@ import { ErrorType } from '../shared/errors';
 import { failedContainerName, newContainerName, oldContainerName } from '../shared/names';
 import type { InstancePlan, PreflightResult, Role, UpgradeInput } from '../shared/types';
 import { compareVersions, normaliseVersion, parseVersion, splitImage, tagForVersion } from '../shared/version';
-import { readArchive } from './archive';
 import { inspectContainer } from './docker-util';
+import { readContainerPath } from './host-files';
+import { PER_HOST_PARALLEL, settleInOrder } from './parallel';
 import { imageAvailable } from './images';
 import { findGoPlugins, pluginBuildName } from './go-plugins';
 import { preflightServing, redisFacts } from './serving';
@@ -87,33 +88,13 @@ export async function preflightChecks(
   const warnings: string[] = [];
   const redisSeen = new Set<string>();
 
-  for (const gw of input.gateways) {
-    const info = await runningContainer(docker, gw.container, 'gateway');
-    const hello = await getHello(gw.url, gw.helloPath);
-    if (hello.body?.description !== 'Tyk GW' || !hello.body.version) {
-      fail(
-        ErrorType.NotTyk,
-        `"${gw.container}" does not answer like a Tyk gateway at ${gw.url}/${gw.helloPath} (${describeHello(hello)}); check the container and the url in the plan`,
-      );
-    }
-    const fromVersion = normaliseVersion(hello.body.version);
-    const { repository, tag } = splitImage(info.Config.Image);
-    if (parseVersion(tag) && normaliseVersion(tag) !== fromVersion) {
-      warnings.push(`${gw.container}: image tag ${tag} but /hello reports ${fromVersion}; /hello is believed`);
-    }
-    checkDirection(gw.container, fromVersion, input.gatewayVersion, input.allowDowngrade);
-    const toImage = `${input.gatewayRepository ?? repository}:${tagForVersion(input.gatewayVersion)}`;
-    await checkPlugins(docker, info, input.gatewayVersion);
-    const units = checkDurationWarning(
-      gw.container,
-      await readConf(docker, info, 'gateway').catch(() => undefined),
-      info.Config.Env ?? [],
-      fromVersion,
-      input.gatewayVersion,
-    );
-    if (units) warnings.push(units);
-    await preflightServing(docker, info, gw, { inventory: input.inventory !== false, smoke: input.smoke }, env);
-    const redis = await redisFacts(docker, info, input.gatewayVersion);
+  // Every gateway of the host checked at once; what they found is taken in the plan's order, the first problem first.
+  const redisVersions = new Map<string, Promise<string | undefined>>();
+  const checked = await settleInOrder(input.gateways, PER_HOST_PARALLEL, (gw) => checkGateway(docker, input, gw, env, redisVersions));
+  for (const c of checked) {
+    if (c.status === 'rejected') throw c.reason;
+    const { instance, redis } = c.value;
+    warnings.push(...c.value.warnings);
     if (redis && !redisSeen.has(redis.where)) {
       redisSeen.add(redis.where);
       if (redis.problem && input.unsupportedRedis === 'refuse') fail(ErrorType.UnsupportedRedis, `${redis.problem}; the plan says unsupportedRedis: refuse`);
@@ -121,20 +102,7 @@ export async function preflightChecks(
       if (redis.error)
         warnings.push(`cannot read the version of the gateway's Redis at ${redis.where} to check it against Tyk's supported versions: ${redis.error}`);
     }
-    instances.push({
-      role: 'gateway',
-      container: gw.container,
-      ...(gw.host ? { host: gw.host } : {}),
-      ...(gw.pool ? { pool: gw.pool } : {}),
-      containerId: info.Id,
-      fromImage: info.Config.Image,
-      toImage,
-      fromVersion,
-      toVersion: normaliseVersion(input.gatewayVersion),
-      url: gw.url,
-      helloPath: gw.helloPath,
-      ...(gw.apiUrl ? { apiUrl: gw.apiUrl } : {}),
-    });
+    instances.push(instance);
   }
 
   for (const pump of input.pumps) {
@@ -179,16 +147,70 @@ export async function preflightChecks(
   return { instances, images, warnings, compose };
 }
 
+/** One gateway's checks: what it runs and where it goes, and what to warn about; its Redis, for the caller to fold. */
+async function checkGateway(
+  docker: Docker,
+  input: UpgradeInput,
+  gw: UpgradeInput['gateways'][number],
+  env: NodeJS.ProcessEnv,
+  redisVersions: Map<string, Promise<string | undefined>>,
+) {
+  const warnings: string[] = [];
+  const info = await runningContainer(docker, gw.container, 'gateway');
+  const hello = await getHello(gw.url, gw.helloPath);
+  if (hello.body?.description !== 'Tyk GW' || !hello.body.version) {
+    fail(
+      ErrorType.NotTyk,
+      `"${gw.container}" does not answer like a Tyk gateway at ${gw.url}/${gw.helloPath} (${describeHello(hello)}); check the container and the url in the plan`,
+    );
+  }
+  const fromVersion = normaliseVersion(hello.body.version);
+  const { repository, tag } = splitImage(info.Config.Image);
+  if (parseVersion(tag) && normaliseVersion(tag) !== fromVersion) {
+    warnings.push(`${gw.container}: image tag ${tag} but /hello reports ${fromVersion}; /hello is believed`);
+  }
+  checkDirection(gw.container, fromVersion, input.gatewayVersion, input.allowDowngrade);
+  const toImage = `${input.gatewayRepository ?? repository}:${tagForVersion(input.gatewayVersion)}`;
+  await checkPlugins(docker, info, input.gatewayVersion);
+  const units = checkDurationWarning(
+    gw.container,
+    await readConf(docker, info, 'gateway').catch(() => undefined),
+    info.Config.Env ?? [],
+    fromVersion,
+    input.gatewayVersion,
+  );
+  if (units) warnings.push(units);
+  await preflightServing(docker, info, gw, { inventory: input.inventory !== false, smoke: input.smoke }, env);
+  const redis = await redisFacts(docker, info, input.gatewayVersion, redisVersions);
+  const instance: InstancePlan = {
+    role: 'gateway',
+    container: gw.container,
+    ...(gw.host ? { host: gw.host } : {}),
+    ...(gw.pool ? { pool: gw.pool } : {}),
+    containerId: info.Id,
+    fromImage: info.Config.Image,
+    toImage,
+    fromVersion,
+    toVersion: normaliseVersion(input.gatewayVersion),
+    url: gw.url,
+    helloPath: gw.helloPath,
+    ...(gw.apiUrl ? { apiUrl: gw.apiUrl } : {}),
+  };
+  return { instance, warnings, redis };
+}
+
 /** API definitions that load Go plugins need a build named for the target version beside the old one. */
 async function checkPlugins(docker: Docker, info: ContainerInspectInfo, target: string): Promise<void> {
   const appsPath = `${confDir(confPath(info, 'gateway'))}/apps`;
-  const apps = await readArchive(docker, info.Id, appsPath);
+  const apps = await readContainerPath(docker, info, appsPath);
   if (!apps) return;
+  const plugins = await findGoPlugins(apps);
+  if (!plugins.length) return;
   const arch = (await docker.info()).Architecture === 'aarch64' ? 'arm64' : 'amd64';
   const missing: string[] = [];
-  for (const plugin of await findGoPlugins(apps)) {
+  for (const plugin of plugins) {
     const wanted = pluginBuildName(plugin.path, target, arch, info.Config.WorkingDir);
-    if (!(await readArchive(docker, info.Id, wanted))) missing.push(`API "${plugin.api}" needs ${wanted}`);
+    if (!(await readContainerPath(docker, info, wanted))) missing.push(`API "${plugin.api}" needs ${wanted}`);
   }
   if (missing.length) {
     fail(

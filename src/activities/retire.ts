@@ -8,6 +8,7 @@ import { oldContainerName, retiredContainerName } from '../shared/names';
 import { splitImage } from '../shared/version';
 import { replacementSpec } from './container-spec';
 import { inspectContainer, renameContainer } from './docker-util';
+import { mapInOrder, PER_HOST_PARALLEL } from './parallel';
 
 export interface RetireInput {
   container: string;
@@ -53,14 +54,11 @@ export async function retireOldContainers(
   docker: Docker,
   input: { containers: { container: string; fromImage: string }[]; keep: boolean },
 ): Promise<{ done: string[]; warnings: string[] }> {
-  const done: string[] = [];
-  const warnings: string[] = [];
-  for (const c of input.containers) {
-    try {
-      done.push(`${c.container}: ${await retireOldContainer(docker, { ...c, keep: input.keep })}`);
-    } catch (err) {
-      warnings.push(`old container of ${c.container} not ${input.keep ? 'renamed' : 'removed'}: ${(err as Error).message}`);
-    }
-  }
-  return { done, warnings };
+  const results = await mapInOrder(input.containers, PER_HOST_PARALLEL, (c) =>
+    retireOldContainer(docker, { ...c, keep: input.keep }).then(
+      (done) => ({ done: `${c.container}: ${done}` }),
+      (err: Error) => ({ warning: `old container of ${c.container} not ${input.keep ? 'renamed' : 'removed'}: ${err.message}` }),
+    ),
+  );
+  return { done: results.flatMap((r) => ('done' in r ? [r.done] : [])), warnings: results.flatMap((r) => ('warning' in r ? [r.warning] : [])) };
 }

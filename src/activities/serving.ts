@@ -126,12 +126,19 @@ export interface RedisFacts {
 }
 
 /** The gateway's Redis version (INFO server) against what the target gateway version supports. */
-export async function redisFacts(docker: Docker, info: ContainerInspectInfo, gatewayVersion: string): Promise<RedisFacts | undefined> {
+export async function redisFacts(
+  docker: Docker,
+  info: ContainerInspectInfo,
+  gatewayVersion: string,
+  /** Versions already asked for in this run, by host:port: gateways that share a Redis ask it once. */
+  asked = new Map<string, Promise<string | undefined>>(),
+): Promise<RedisFacts | undefined> {
   const target = redisTarget(await readConf(docker, info, 'gateway').catch(() => undefined), info.Config.Env ?? [], 'gateway');
   if (!target) return undefined;
   const where = `${target.host}:${target.port}`;
   try {
-    const version = await redisVersion(target);
+    if (!asked.has(where)) asked.set(where, redisVersion(target));
+    const version = await asked.get(where);
     if (!version) return { where, error: 'INFO server has no redis_version' };
     const problem = redisSupportProblem(gatewayVersion, version);
     return { where, version, ...(problem ? { problem: `${problem} (the gateway's Redis at ${where})` } : {}) };

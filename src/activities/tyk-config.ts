@@ -2,7 +2,8 @@
 import type Docker from 'dockerode';
 import type { ContainerInspectInfo } from 'dockerode';
 import type { Role } from '../shared/types';
-import { readArchive, tarEntries } from './archive';
+import { tarEntries } from './archive';
+import { readContainerPath } from './host-files';
 
 export const DEFAULT_CONF: Record<Role, string> = {
   gateway: '/opt/tyk-gateway/tyk.conf',
@@ -39,7 +40,7 @@ export type TykConf = Record<string, unknown>;
 /** Parsed config file from inside the container; undefined when it is missing or not JSON. */
 export async function readConf(docker: Docker, info: ContainerInspectInfo, role: Role): Promise<TykConf | undefined> {
   const path = confPath(info, role);
-  const tar = await readArchive(docker, info.Id, path);
+  const tar = await readContainerPath(docker, info, path);
   if (!tar) return undefined;
   const content = (await tarEntries(tar)).get(path.split('/').pop() as string);
   if (!content) return undefined;

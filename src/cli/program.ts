@@ -93,6 +93,10 @@ export function buildProgram(): Command {
     .description('run a worker against TEMPORAL_ADDRESS (dev server, compose server or Temporal Cloud)')
     .addOption(taskQueueOption())
     .option('--host <name>', "this Docker host's name in fleet plans: poll tyk-upgrade.host.NAME for its activities (and run workflows)")
+    .option(
+      '--no-workflows',
+      "with --host: this host's activities only, not the orchestration (a lighter worker; at least one worker of the fleet must run it)",
+    )
     .addOption(
       new Option('--engine-wait <duration>', 'how long a container change waits for a Docker engine that does not answer before it fails')
         .argParser(durationOption)

@@ -30,7 +30,7 @@ async function checkWorkers(session: TemporalSession, hosts: (string | undefined
   try {
     if (!(await workflowWorkerPolling(session.client, taskQueue))) {
       throw new CliError(
-        `no worker polls task queue "${taskQueue}" on ${session.address}; start \`tyk-upgrade dev\` (one machine) or \`tyk-upgrade worker --host NAME\` on each Docker host`,
+        `no worker polls task queue "${taskQueue}" on ${session.address}; start \`tyk-upgrade dev\` (one machine) or \`tyk-upgrade worker --host NAME\` on each Docker host (at least one of them without --no-workflows)`,
         Exit.TemporalUnreachable,
       );
     }

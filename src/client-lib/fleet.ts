@@ -26,17 +26,21 @@ async function pollers(client: Client, taskQueue: string, type: number): Promise
 }
 
 export interface FleetWorkers {
-  /** Hosts whose worker runs this queue's workflows (`tyk-upgrade worker --host NAME`). */
+  /** Hosts whose worker polls this queue (`tyk-upgrade worker --host NAME`, with or without workflows). */
   hosts: string[];
   /** A worker without --host runs activities on the main queue against its own local engine. */
   local: boolean;
 }
 
-/** Which workers poll the main queue: host workers say their host in their identity. */
+/**
+ * Which workers poll the main queue: host workers say their host in their identity, those with workflows as
+ * workflow pollers, those with `--no-workflows` as activity pollers (they serve notify there).
+ */
 export async function fleetWorkers(client: Client, taskQueue = TASK_QUEUE): Promise<FleetWorkers> {
   const wf = await pollers(client, taskQueue, WORKFLOW_QUEUE);
-  const hosts = [...new Set(wf.map(hostOfIdentity).filter((h): h is string => !!h))].sort();
-  return { hosts, local: (await pollers(client, taskQueue, ACTIVITY_QUEUE)).length > 0 };
+  const act = await pollers(client, taskQueue, ACTIVITY_QUEUE);
+  const hosts = [...new Set([...wf, ...act].map(hostOfIdentity).filter((h): h is string => !!h))].sort();
+  return { hosts, local: act.length > 0 };
 }
 
 /** The hosts (undefined: the main queue's own worker) with no worker polling for their activities. */

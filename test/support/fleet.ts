@@ -56,7 +56,19 @@ export function spawnHostWorker(host: string, taskQueue: string, dockerHost: str
   const backupDir = opts.backupDir ?? tempDir(`${host}-backups`);
   const child = spawn(
     process.execPath,
-    [join(__dirname, '..', '..', 'src', 'client.js'), 'worker', '--host', host, '--task-queue', taskQueue, '--backup-dir', backupDir, ...(opts.args ?? [])],
+    // As the systemd unit and the image run it (deploy/): V8's young generation capped at 1 MB a half.
+    [
+      '--max-semi-space-size=1',
+      join(__dirname, '..', '..', 'src', 'client.js'),
+      'worker',
+      '--host',
+      host,
+      '--task-queue',
+      taskQueue,
+      '--backup-dir',
+      backupDir,
+      ...(opts.args ?? []),
+    ],
     {
       env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), DOCKER_HOST: dockerHost, TYK_UPGRADE_CRASH_AT: opts.crashAt ?? '' },
       stdio: ['ignore', 'pipe', 'pipe'],

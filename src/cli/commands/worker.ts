@@ -15,11 +15,14 @@ import { CONNECT_TIMEOUT_MS, NO_FRONTEND, tcpProblem, unreachable, type Temporal
 import { quietRuntime } from '../worker-log';
 
 export async function workerCommand(
-  f: { taskQueue: string; logLevel: string; host?: string; engineWait: number; notify?: string; backupDir: string },
+  f: { taskQueue: string; logLevel: string; host?: string; workflows: boolean; engineWait: number; notify?: string; backupDir: string },
   g: TemporalOptions,
 ): Promise<void> {
   if (f.host !== undefined && !HOST_NAME.test(f.host)) {
     throw new CliError(`--host "${f.host}" is not a host name: 1–63 letters, digits, "_", "." or "-" (it names a task queue)`, Exit.Usage);
+  }
+  if (!f.workflows && f.host === undefined) {
+    throw new CliError('--no-workflows needs --host NAME: a one-machine worker runs the workflows itself', Exit.Usage);
   }
   let target: ReturnType<typeof temporalTarget>;
   try {
@@ -49,7 +52,7 @@ export async function workerCommand(
     backupDir,
   };
   try {
-    workers = f.host ? await createHostWorkers({ ...opts, host: f.host }) : [await createUpgradeWorker(opts)];
+    workers = f.host ? await createHostWorkers({ ...opts, host: f.host, orchestration: f.workflows }) : [await createUpgradeWorker(opts)];
   } catch (err) {
     await connection.close();
     if (/namespace/i.test((err as Error).message)) {
@@ -59,7 +62,7 @@ export async function workerCommand(
   }
   note(
     f.host
-      ? `worker for host "${f.host}": activities on "${hostTaskQueue(f.host)}" (Docker at ${dockerAddress()}), workflows on "${f.taskQueue}", on ${address} (namespace ${target.namespace}); Ctrl-C stops it`
+      ? `worker for host "${f.host}": activities on "${hostTaskQueue(f.host)}" (Docker at ${dockerAddress()}), ${f.workflows ? `workflows on "${f.taskQueue}"` : `no workflows (other workers run the orchestration on "${f.taskQueue}")`}, on ${address} (namespace ${target.namespace}); Ctrl-C stops it`
       : `worker: polling task queue "${f.taskQueue}" on ${address} (namespace ${target.namespace}); Ctrl-C stops it`,
   );
   note(backupProblem ? `warning: ${backupProblem}; until then upgrades on this host are refused at preflight` : `backups: ${backupDir}`);
