@@ -14,7 +14,7 @@ import { findUpgrade, finalStatus } from '../src/client-lib/upgrades';
 import { renderPlan } from '../src/plan/render';
 import { runCli } from './support/cli';
 import { spawnHostWorker, type HostWorker } from './support/fleet';
-import { connectTestEnv, docker, tempDir } from './support/services';
+import { connectTestEnv, docker, tempDir, waitFor } from './support/services';
 import { testStack, type TestStack } from './support/stack';
 import { failureOf } from './support/upgrade';
 
@@ -70,10 +70,12 @@ describe('each host owns its backup folder', () => {
     const x = join(tempDir('bk-x-worker'), 'backups');
     await worker(hx, x);
     const z = await worker(hz, readOnly);
-    assert.match(
-      z.output(),
-      new RegExp(`warning: backup folder ${readOnly} is on a read-only file system; mount it read-write, or start the worker of ${hz} with --backup-dir DIR`),
+    // The warning is one of the worker's start lines, not necessarily before the line that says it polls.
+    const warning = new RegExp(
+      `warning: backup folder ${readOnly} is on a read-only file system; mount it read-write, or start the worker of ${hz} with --backup-dir DIR`,
     );
+    await waitFor('the read-only warning in the worker output', async () => (warning.test(z.output()) ? true : undefined), 10_000).catch(() => undefined);
+    assert.match(z.output(), warning);
     const plan = writePlan(tempDir('bk-laptop'), [hx, hz]);
     const before = await gatewayState();
 
