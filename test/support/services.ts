@@ -33,22 +33,29 @@ export function tempDir(prefix: string): string {
 }
 
 /** A free TCP port on 127.0.0.1 (and the next `count - 1` are free too). */
+/**
+ * Free ports for a test's listeners, `count` in a row, picked at random below the kernel's ephemeral range
+ * (32768-60999 here): a port the kernel hands out is also taken at any moment as the local end of one of the
+ * suite's many outgoing connections, which made a gateway fail to bind ("address already in use"). Never the same
+ * port twice in one process, so two picks before either binds cannot collide.
+ */
 export async function freePort(count = 1): Promise<number> {
   for (;;) {
-    const base = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const port = (s.address() as { port: number }).port;
-        s.close(() => resolve(port));
-      });
-    });
-    if (base + count > 65000) continue;
+    const base = PORTS_FROM + Math.floor(Math.random() * (PORTS_TO - PORTS_FROM - count));
+    const ports = Array.from({ length: count }, (_, k) => base + k);
+    if (ports.some((p) => handedOut.has(p))) continue;
     let ok = true;
-    for (let p = base + 1; p < base + count && ok; p++) ok = await portFree(p);
-    if (ok) return base;
+    for (const p of ports) if (ok) ok = await portFree(p);
+    if (!ok) continue;
+    for (const p of ports) handedOut.add(p);
+    return base;
   }
 }
+
+// Above the cluster tests' block (27000-27999, support/temporal-cluster.ts), below the ephemeral range.
+const PORTS_FROM = 28_000;
+const PORTS_TO = 32_700;
+const handedOut = new Set<number>();
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
