@@ -24,9 +24,30 @@ export async function testStack(opts: {
 }): Promise<TestStack> {
   const redisPassword = `redis-${randomBytes(6).toString('hex')}`;
   const redis = await startRedis(redisPassword);
+  const name = `${opts.prefix}-${randomBytes(3).toString('hex')}`;
+  const remove = async () => {
+    await removeStack(docker, name);
+    await redis.stop();
+  };
+  try {
+    return await startStack(opts, name, redis, redisPassword, remove);
+  } catch (err) {
+    // A stack that never came up leaves nothing behind: its Redis, a child of this process, would keep the test
+    // file from exiting (seen: a gateway that could not bind its port held a lane for the rest of the run).
+    await remove().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startStack(
+  opts: Parameters<typeof testStack>[0],
+  name: string,
+  redis: RedisServer,
+  redisPassword: string,
+  remove: () => Promise<void>,
+): Promise<TestStack> {
   const gatewayPort = await freePort(opts.gateways ?? 1);
   const pumpHealthPort = await freePort();
-  const name = `${opts.prefix}-${randomBytes(3).toString('hex')}`;
   const info = await createStack(docker, {
     name,
     dir: tempDir(name),
@@ -48,10 +69,7 @@ export async function testStack(opts: {
     redis,
     redisPassword,
     input: (overrides = {}) => upgradeInputFor(info, { gates: ['before-gateways', 'before-pump'], ...overrides }),
-    remove: async () => {
-      await removeStack(docker, name);
-      await redis.stop();
-    },
+    remove,
   };
 }
 
