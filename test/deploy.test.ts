@@ -33,7 +33,7 @@ describe('deploy files for a worker per host', () => {
     assert.match(text, /^Environment=TYK_UPGRADE_BACKUP_DIR=\/var\/lib\/tyk-upgrade\/backups$/m);
   });
 
-  it('the compose service validates, needs the host name, runs this version, and mounts only the socket and the backup volume', () => {
+  it('the compose service validates, needs the host name, runs this version, and mounts only the socket, the backup volume and the host read-only', () => {
     const file = join(deploy, 'docker-compose.worker.yml');
     const missing = (() => {
       try {
@@ -59,7 +59,8 @@ describe('deploy files for a worker per host', () => {
     assert.equal(worker.network_mode, 'host');
     assert.equal(worker.environment.TEMPORAL_API_KEY, undefined, 'an empty API key would turn TLS on');
     // docker-compose 1.29 resolves volumes to the short form "source:target:mode".
-    assert.deepEqual(worker.volumes, ['/var/run/docker.sock:/var/run/docker.sock:rw', 'tyk-upgrade-backups:/var/lib/tyk-upgrade/backups:rw']);
+    // The host's / read-only, for backups read from the host side (docs/fleet.md, "Backups in milliseconds").
+    assert.deepEqual(worker.volumes, ['/var/run/docker.sock:/var/run/docker.sock:rw', 'tyk-upgrade-backups:/var/lib/tyk-upgrade/backups:rw', '/:/host:ro']);
   });
 });
 
