@@ -38,11 +38,12 @@ describe(`chaos: the worker SIGKILLed ${kills} times at random moments (seed ${s
       const originals = await Promise.all(names.map(async (n) => (await docker.getContainer(n).inspect()).Id));
       const handle = await startUpgrade(
         env.client,
-        stack.input({ pumpRepository: FAULTY_REPO('exit-at-start'), pumpVersion: 'v5.3.0', healthTimeoutMs: 10_000, soakMs: 2_000 }),
+        stack.input({ pumpRepository: FAULTY_REPO('exit-at-start'), pumpVersion: 'v5.3.0', healthTimeoutMs: 10_000, soakMs: 5_000 }),
         { taskQueue },
       );
-      // Every kill must land while the upgrade runs: each worker lives under ~3.5 s, so six of them do under 21 s of
-      // work, less than this upgrade needs (two 2 s soaks, the pump's 10 s health check, recreates and rollbacks).
+      // Every kill must land while the upgrade runs: each worker lives under ~3.5 s, and a soak cut by a kill starts
+      // again from zero, so no killed worker can finish a 5 s soak: the upgrade cannot end before the last kill. (With
+      // 2 s soaks a faster batch path let it end after five.)
       let killed = 0;
       while (killed < kills) {
         const worker = spawnWorker(taskQueue);
