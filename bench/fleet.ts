@@ -202,7 +202,7 @@ function recreateBreakdown(runs: ActivityRun[], floor: Restart[]): string {
   }
   const f = (xs: number[]) => (mean(xs) / 1000).toFixed(2);
   return (
-    `  per gateway (mean): recreate: create + stop ${f(parts.toStopped)}, renames + start ${f(parts.toStarted)}, return ${f(parts.toEnd)}; ` +
+    `  per gateway (mean): recreate: create + renames + stop ${f(parts.toStopped)}, start ${f(parts.toStarted)}, return ${f(parts.toEnd)}; ` +
     `hand-off to checkHealth ${f(parts.handoff)}; checkHealth ${f(parts.check)}  |  floor: stop ${f(floor.map((r) => r.stopMs))}, ` +
     `start ${f(floor.map((r) => r.startMs))}, start→healthy ${f(floor.map((r) => r.bootMs))}`
   );

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startUpgrade } from '../src/client-lib/upgrades';
 import { getHello } from '../src/activities/tyk-http';
+import { oldContainerName } from '../src/shared/names';
 import { connectTestEnv, docker, freePort, REGISTRY } from './support/services';
 import { containerNames, testStack } from './support/stack';
 import { failureOf, keepHistory } from './support/upgrade';
@@ -29,8 +30,11 @@ for (const point of ['pull:pulled', 'recreate:after-stop', 'health:start']) {
         assert.equal(died.signal, 'SIGKILL', `worker died by SIGKILL (output: ${first.output()})`);
         assert.match(first.output(), new RegExp(`crashing at ${point}`));
         if (point === 'recreate:after-stop') {
-          // The worst moment: the old gateway is stopped and its replacement not started.
-          const old = await docker.getContainer(stack.gateways[0].container).inspect();
+          // The worst moment: the old gateway is stopped and its replacement, already under its name, not started.
+          const name = stack.gateways[0].container;
+          const [replacement, old] = await Promise.all([docker.getContainer(name).inspect(), docker.getContainer(oldContainerName(name)).inspect()]);
+          assert.equal(replacement.Config.Image, '127.0.0.1:5000/standin/tyk-gateway:v5.3.0');
+          assert.equal(replacement.State.Running, false);
           assert.equal(old.State.Running, false);
         }
         second = spawnWorker(taskQueue);

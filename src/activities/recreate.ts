@@ -1,11 +1,13 @@
-// Recreate a container on a new image: create the replacement first, stop the old one with a drain timeout,
-// keep it (renamed, stopped) for a fast rollback, start the replacement under the original name. The names are
-// swapped before the start, never on a running container: a replacement that exits at once and is restarted by
-// its policy can make the engine fail a rename (its network sandbox is gone for a moment). Between the stop and
-// the start there are only the two renames: what each container is, is known from the inspects made before.
+// Recreate a container on a new image: create the replacement first, swap the names while the old one still runs,
+// then stop the old one with a drain timeout and start the replacement at once: nothing stands between the stop and
+// the start, which is the gateway's downtime without a load balancer. The old one is kept (renamed, stopped) for a
+// fast rollback. The names are swapped only on a container that is not restarting: the replacement has never run,
+// and an old one its restart policy is bringing back is stopped first (the engine can fail to rename it while its
+// network sandbox is gone for a moment).
 // Idempotent: every step first looks at what the engine already has, so a retry after a crash at any point
 // carries on from there and never leaves two containers under one name or none at all.
 import type Docker from 'dockerode';
+import type { ContainerInspectInfo } from 'dockerode';
 import { newContainerName, oldContainerName } from '../shared/names';
 import { replacementSpec } from './container-spec';
 import { inspectContainer, renameContainer, startContainer, stopContainer } from './docker-util';
@@ -31,27 +33,26 @@ export async function recreateContainer(docker: Docker, input: RecreateInput, ch
   const name = input.container;
   const oldName = oldContainerName(name);
   const newName = newContainerName(name);
-  const [current, made] = await Promise.all([inspectContainer(docker, name), inspectContainer(docker, newName)]);
+  const [current, made, kept] = await Promise.all([inspectContainer(docker, name), inspectContainer(docker, newName), inspectContainer(docker, oldName)]);
   let replacement = made && { id: made.Id, image: made.Config.Image };
-  // What holds the name once the names are swapped.
+  // What holds the name once the names are swapped, and the old container, wherever it is in the swap.
   let holder = current && { id: current.Id, image: current.Config.Image };
+  let old = kept && { id: kept.Id, running: kept.State.Running };
   let stoppedAt: number | undefined;
+  const stopOld = async (id: string) => {
+    await stopContainer(docker, id, input.drainTimeoutSec);
+    stoppedAt = Date.now();
+    old = { id, running: false };
+  };
 
   if (holder?.image !== input.toImage) {
     if (current) {
       // The original still holds the name: build its replacement before touching it.
-      if (!replacement) {
-        const oldImage = await docker.getImage(current.Image).inspect();
-        const spec = replacementSpec(current, oldImage, input.toImage, newName, input.labels);
-        const created = await docker.createContainer(spec.create);
-        for (const net of spec.extraNetworks) await docker.getNetwork(net.name).connect({ Container: created.id, EndpointConfig: net.config });
-        replacement = { id: created.id, image: input.toImage };
-      }
+      replacement ??= await createReplacement(docker, current, input, newName);
       await checkpoint('recreate:created');
-      await stopContainer(docker, current.Id, input.drainTimeoutSec);
-      stoppedAt = Date.now();
-      await checkpoint('recreate:after-stop');
+      if (current.State.Restarting) await stopOld(current.Id);
       await renameContainer(docker, current.Id, oldName);
+      old ??= { id: current.Id, running: current.State.Running && !current.State.Restarting };
       holder = undefined;
     }
     if (replacement) {
@@ -60,13 +61,23 @@ export async function recreateContainer(docker: Docker, input: RecreateInput, ch
     }
   }
   if (!holder || holder.image !== input.toImage) {
-    const old = await inspectContainer(docker, oldName);
+    const found = await inspectContainer(docker, oldName);
     throw new Error(
       `cannot recreate "${name}": found ${holder ? `it on ${holder.image}` : 'no container of that name'}` +
-        `${old ? `, "${oldName}" on ${old.Config.Image}` : ''} and no replacement "${newName}"`,
+        `${found ? `, "${oldName}" on ${found.Config.Image}` : ''} and no replacement "${newName}"`,
     );
   }
-  await checkpoint('recreate:before-start');
+  // The old one serves until here: stopped (its requests drained), then the replacement starts straight away.
+  if (old?.running) await stopOld(old.id);
+  await checkpoint('recreate:after-stop');
   await startContainer(docker, holder.id);
   return { id: holder.id, stoppedAt, startedAt: Date.now() };
+}
+
+async function createReplacement(docker: Docker, current: ContainerInspectInfo, input: RecreateInput, newName: string): Promise<{ id: string; image: string }> {
+  const oldImage = await docker.getImage(current.Image).inspect();
+  const spec = replacementSpec(current, oldImage, input.toImage, newName, input.labels);
+  const created = await docker.createContainer(spec.create);
+  for (const net of spec.extraNetworks) await docker.getNetwork(net.name).connect({ Container: created.id, EndpointConfig: net.config });
+  return { id: created.id, image: input.toImage };
 }
