@@ -29,7 +29,7 @@ describe('start-up lines of a container started again', () => {
         // Its own line must be there once the process runs; give the engine a moment to write it.
         for (let tries = 0; tries < 20 && !(log.match(START_LINE) ?? []).length; tries++) {
           await new Promise((r) => setTimeout(r, 50));
-          log = await startupLog(docker, c.id);
+          log = await startupLog(docker, await c.inspect());
         }
         counts.push((log.match(START_LINE) ?? []).length);
         await c.stop({ t: 1 });

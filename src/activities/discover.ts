@@ -121,7 +121,7 @@ export async function describePump(docker: Docker, info: ContainerInspectInfo): 
   const port = Number(env.HEALTHCHECKENDPOINTPORT ?? get(conf, 'health_check_endpoint_port') ?? 8083);
   const name = String(env.HEALTHCHECKENDPOINTNAME ?? get(conf, 'health_check_endpoint_name') ?? 'health').replace(/^\//, '') || 'health';
   const where = reachable(info, port, '');
-  const fromLog = await startupVersion(docker, info.Id, 'pump').catch(() => undefined);
+  const fromLog = await startupVersion(docker, info, 'pump').catch(() => undefined);
   const tag = splitImage(info.Config.Image).tag;
   const version = fromLog ?? (parseVersion(tag) ? tag : undefined);
   return {

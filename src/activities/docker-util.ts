@@ -65,8 +65,7 @@ const STARTED_AT_LAG_MS = 5_000;
  * since (a real pump's stdout pump writes every analytics record to its log, which pushes the start line out of
  * any tail within seconds under load), and nothing from an earlier run.
  */
-export async function startupLog(docker: Docker, id: string): Promise<string> {
-  const info = await docker.getContainer(id).inspect();
+export async function startupLog(docker: Docker, info: ContainerInspectInfo): Promise<string> {
   const started = Date.parse(info.State.StartedAt);
   if (!Number.isFinite(started) || started <= 0) return '';
   // A fast binary logs before the engine records StartedAt (seen: a real pump's "## Tyk Pump" line 1 ms ahead of
@@ -76,7 +75,7 @@ export async function startupLog(docker: Docker, id: string): Promise<string> {
   // Unix seconds with a fraction: the engine reads the digits after the point as parts of a second.
   const until = Math.min(started + STARTUP_WINDOW_MS, Date.now() + 1000);
   const buf = (await docker
-    .getContainer(id)
+    .getContainer(info.Id)
     .logs({ stdout: true, stderr: true, follow: false, since: since / 1000, until: until / 1000 })) as unknown as Buffer;
   return demuxLogs(buf);
 }

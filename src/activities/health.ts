@@ -4,6 +4,7 @@
 // Pump: running and not restarting, /health ok, its log shows the target version.
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
+import type { ContainerInspectInfo } from 'dockerode';
 import { ErrorType } from '../shared/errors';
 import type { InstancePlan } from '../shared/types';
 import { gatewayHasReady, normaliseVersion, sameVersion } from '../shared/version';
@@ -24,6 +25,9 @@ export interface HealthInput {
 export interface HealthResult {
   /** ms from the start of the check until the container was seen healthy. */
   healthyAfterMs: number;
+  /** Epoch ms, on this host's clock, when it was seen healthy, and the engine's StartedAt of the run seen: a soak counts from here. */
+  healthyAt?: number;
+  startedAt?: string;
   seen: string;
 }
 
@@ -32,7 +36,14 @@ interface Observation {
   /** Definitely wrong, waiting will not help (exited, wrong version). */
   fatal: boolean;
   seen: string;
+  /** No answer, and the engine was not asked this round: nothing to say about whether it is fatal. */
+  unsure?: boolean;
+  /** What the engine said of the container when it was seen healthy. */
+  info?: ContainerInspectInfo;
 }
+
+/** /hello is asked every round; the engine at most this often while /hello does not say healthy (fewer inspects). */
+const ENGINE_EVERY_MS = 250;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -47,13 +58,16 @@ export async function checkHealth(
   const interval = input.intervalMs ?? 25;
   let last: Observation = { healthy: false, fatal: false, seen: 'not checked yet' };
   let wrongTwice = 0;
+  let engineAt = 0;
   while (Date.now() - start < input.timeoutMs) {
     if (signal?.aborted) throw new Error('health check cancelled');
     heartbeat();
-    last = input.instance.role === 'gateway' ? await observeGateway(docker, input) : await observePump(docker, input);
-    if (last.healthy) return { healthyAfterMs: Date.now() - start, seen: last.seen };
-    // A wrong version is only believed when seen twice, so a half-started process cannot fail the check.
-    wrongTwice = last.fatal ? wrongTwice + 1 : 0;
+    const askEngine = Date.now() - engineAt >= ENGINE_EVERY_MS;
+    if (askEngine) engineAt = Date.now();
+    last = input.instance.role === 'gateway' ? await observeGateway(docker, input, askEngine) : await observePump(docker, input);
+    if (last.healthy) return { healthyAfterMs: Date.now() - start, healthyAt: Date.now(), startedAt: last.info?.State.StartedAt, seen: last.seen };
+    // A wrong version (or an exit) is only believed when seen twice, so a half-started process cannot fail the check.
+    if (!last.unsure) wrongTwice = last.fatal ? wrongTwice + 1 : 0;
     if (wrongTwice >= 2) break;
     await sleep(interval);
   }
@@ -69,9 +83,20 @@ export async function checkHealth(
   });
 }
 
+/** When a health check saw a container healthy (epoch ms, the host's clock) and the engine's StartedAt of that run. */
+export interface HealthySince {
+  healthyAt: number;
+  startedAt?: string;
+}
+
 export interface SoakInput {
   instances: InstancePlan[];
   durationMs: number;
+  /**
+   * What each one's health check saw (key: container): the soak ends durationMs after the moment it was first seen
+   * healthy (Nomad's min_healthy_time), and a restart since that run started fails it. Without it: from now.
+   */
+  healthy?: Record<string, HealthySince>;
   intervalMs?: number;
   /** Sent to each gateway again during the soak (about once a second), directly, as after its health check. */
   smoke?: SmokeRequest[];
@@ -92,22 +117,30 @@ export async function soakHealth(
   signal?: AbortSignal,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ checks: number }> {
-  const end = Date.now() + input.durationMs;
+  const begun = Date.now();
+  // Healthy since its health check: the time it took to get here counts, and never more than the whole soak from now.
+  const since = Math.min(...input.instances.map((i) => input.healthy?.[i.container]?.healthyAt ?? begun), begun);
+  const end = since + input.durationMs;
   let smokedAt = 0;
-  // A restart between two probes would be invisible to /hello: compare the start time too.
+  // A restart between two probes (or since the health check) would be invisible to /hello: compare the start time too.
   const startedAt = new Map<string, string | undefined>();
-  for (const i of input.instances) startedAt.set(i.container, (await inspectContainer(docker, i.container))?.State.StartedAt);
+  for (const i of input.instances) {
+    startedAt.set(i.container, input.healthy?.[i.container]?.startedAt ?? (await inspectContainer(docker, i.container))?.State.StartedAt);
+  }
+  const restarted = (o: Observation, container: string): Observation | undefined => {
+    const info = o.info;
+    if (!info || info.State.StartedAt === startedAt.get(container)) return undefined;
+    return { healthy: false, fatal: true, seen: `container restarted (restart count ${info.RestartCount}, last exit code ${info.State.ExitCode})` };
+  };
   let checks = 0;
-  while (Date.now() < end) {
+  // At least one round of probes, however late the soak begins.
+  do {
     if (signal?.aborted) throw new Error('soak cancelled');
     heartbeat();
     for (const instance of input.instances) {
       const probe = { instance, version: instance.toVersion, timeoutMs: 0 };
-      let o = instance.role === 'gateway' ? await observeGateway(docker, probe) : await observePump(docker, probe);
-      const info = await inspectContainer(docker, instance.container);
-      if (info && info.State.StartedAt !== startedAt.get(instance.container)) {
-        o = { healthy: false, fatal: true, seen: `container restarted (restart count ${info.RestartCount}, last exit code ${info.State.ExitCode})` };
-      }
+      const seen = instance.role === 'gateway' ? await observeGateway(docker, probe, true) : await observePump(docker, probe);
+      const o = restarted(seen, instance.container) ?? seen;
       if (!o.healthy) {
         throw ApplicationFailure.create({
           type: ErrorType.HealthCheckFailed,
@@ -125,7 +158,7 @@ export async function soakHealth(
     const left = end - Date.now();
     if (left > 0) await sleep(Math.min(input.intervalMs ?? 250, left));
     else break;
-  }
+  } while (Date.now() < end);
   return { checks };
 }
 
@@ -144,48 +177,54 @@ async function smokeDuringSoak(input: SoakInput, smoke: SmokeRequest[], env: Nod
   }
 }
 
-async function containerState(docker: Docker, name: string): Promise<Observation | undefined> {
+/** Down (an observation that says why), or running: what the engine says of it. */
+async function containerState(docker: Docker, name: string): Promise<{ down: Observation } | { down?: undefined; info: ContainerInspectInfo }> {
   const info = await inspectContainer(docker, name);
-  if (!info) return { healthy: false, fatal: true, seen: 'container is gone' };
-  if (info.State.Restarting) return { healthy: false, fatal: true, seen: `container is restarting (exit code ${info.State.ExitCode})` };
-  if (!info.State.Running) return { healthy: false, fatal: true, seen: `container exited with code ${info.State.ExitCode}` };
-  return undefined;
+  if (!info) return { down: { healthy: false, fatal: true, seen: 'container is gone' } };
+  if (info.State.Restarting) return { down: { healthy: false, fatal: true, seen: `container is restarting (exit code ${info.State.ExitCode})` } };
+  if (!info.State.Running) return { down: { healthy: false, fatal: true, seen: `container exited with code ${info.State.ExitCode}` } };
+  return { info };
 }
 
-async function observeGateway(docker: Docker, input: HealthInput): Promise<Observation> {
+/** `askEngine`: the engine's word too, at once with the gateway's (one round trip); asked anyway once /hello passes. */
+async function observeGateway(docker: Docker, input: HealthInput, askEngine: boolean): Promise<Observation> {
   const { instance } = input;
-  // The engine's word and the gateway's at once: one round trip per probe, not two.
-  const [down, hello] = await Promise.all([containerState(docker, instance.container), getHello(instance.url, instance.helloPath, 1000)]);
-  if (down) return down;
+  const [asked, hello] = await Promise.all([
+    askEngine ? containerState(docker, instance.container) : undefined,
+    getHello(instance.url, instance.helloPath, 1000),
+  ]);
+  if (asked?.down) return asked.down;
   const seen = `/hello: ${describeHello(hello)}`;
   const body = hello.body;
-  if (!body) return { healthy: false, fatal: false, seen };
+  if (!body) return { healthy: false, fatal: false, seen, ...(asked ? {} : { unsure: true }) };
   if (body.version && !sameVersion(body.version, input.version)) {
     return { healthy: false, fatal: true, seen: `${seen} (expected version ${normaliseVersion(input.version)})` };
   }
   // Name the cause when the gateway says it is Redis: the person fixes Redis, not the gateway.
   if (body.details?.redis && body.details.redis.status !== 'pass') return { healthy: false, fatal: false, seen: `the gateway cannot reach Redis (${seen})` };
   if (body.status !== 'pass' || body.details?.redis?.status !== 'pass') return { healthy: false, fatal: false, seen };
+  const state = asked ?? (await containerState(docker, instance.container));
+  if (state.down) return state.down;
   // The log is Tyk's own word on the version; when log_level hides it, /hello is enough.
   const [ready, logVersion] = await Promise.all([
     gatewayHasReady(input.version) ? getReady(instance.url, 1000) : undefined,
-    startupVersion(docker, instance.container, 'gateway'),
+    startupVersion(docker, state.info, 'gateway'),
   ]);
   if (ready && !ready.ok) return { healthy: false, fatal: false, seen: `${seen}; /ready: ${ready.error ?? `HTTP ${ready.code}`}` };
   if (logVersion && !sameVersion(logVersion, input.version)) {
     return { healthy: false, fatal: true, seen: `${seen}; log says Tyk API Gateway ${logVersion}` };
   }
-  return { healthy: true, fatal: false, seen: `${seen}${logVersion ? `; log says ${logVersion}` : ''}` };
+  return { healthy: true, fatal: false, seen: `${seen}${logVersion ? `; log says ${logVersion}` : ''}`, info: state.info };
 }
 
 async function observePump(docker: Docker, input: HealthInput): Promise<Observation> {
   const { instance } = input;
-  const [down, health] = await Promise.all([containerState(docker, instance.container), getPumpHealth(instance.url, 1000)]);
-  if (down) return down;
+  const [state, health] = await Promise.all([containerState(docker, instance.container), getPumpHealth(instance.url, 1000)]);
+  if (state.down) return state.down;
   const seen = `/health: ${health.ok ? health.body?.status : (health.error ?? `HTTP ${health.code}`)}`;
   if (!health.ok || health.body?.status !== 'ok') return { healthy: false, fatal: false, seen };
-  const logVersion = await startupVersion(docker, instance.container, 'pump');
+  const logVersion = await startupVersion(docker, state.info, 'pump');
   if (!logVersion) return { healthy: false, fatal: false, seen: `${seen}; no "## Tyk Pump" line in the log yet` };
   if (!sameVersion(logVersion, input.version)) return { healthy: false, fatal: true, seen: `${seen}; log says Tyk Pump ${logVersion}` };
-  return { healthy: true, fatal: false, seen: `${seen}; log says ${logVersion}` };
+  return { healthy: true, fatal: false, seen: `${seen}; log says ${logVersion}`, info: state.info };
 }

@@ -115,7 +115,7 @@ export async function preflightChecks(
       );
     }
     const { repository, tag } = splitImage(info.Config.Image);
-    const fromLog = await startupVersion(docker, info.Id, 'pump');
+    const fromLog = await startupVersion(docker, info, 'pump');
     const fromVersion = normaliseVersion(fromLog ?? tag);
     if (!parseVersion(fromVersion))
       fail(ErrorType.NotTyk, `cannot tell which version pump "${pump.container}" runs: no "## Tyk Pump" line in its log and image tag "${tag}"`);

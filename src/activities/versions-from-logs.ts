@@ -1,6 +1,7 @@
 // Versions as Tyk prints them at start (standins/README.md): the gateway's "Tyk API Gateway 5.3.0",
 // the pump's "## Tyk Pump, 1.12.0 ##".
 import type Docker from 'dockerode';
+import type { ContainerInspectInfo } from 'dockerode';
 import { startupLog } from './docker-util';
 
 const GATEWAY_RE = /Tyk API Gateway (v?\d+\.\d+\.\d+\S*?)["\s]/g;
@@ -24,12 +25,11 @@ const seen = new Map<string, string>();
  * The version a container printed when it last started (from its start-up lines, not a tail of its log);
  * undefined when it printed none (yet, or its log_level hides it).
  */
-export async function startupVersion(docker: Docker, id: string, role: 'gateway' | 'pump'): Promise<string | undefined> {
-  const info = await docker.getContainer(id).inspect();
+export async function startupVersion(docker: Docker, info: ContainerInspectInfo, role: 'gateway' | 'pump'): Promise<string | undefined> {
   const key = `${role} ${info.Id} ${info.State.StartedAt}`;
   const known = seen.get(key);
   if (known) return known;
-  const version = versionInLog(role, await startupLog(docker, info.Id));
+  const version = versionInLog(role, await startupLog(docker, info));
   if (version) seen.set(key, version);
   return version;
 }

@@ -10,6 +10,7 @@
 // and compared, with the plan's smoke requests, once the new one is healthy; with `analysis` (HAProxy), its real
 // traffic is watched after lbReady. Any of them failing rolls it back like a failed health check.
 import { patched, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import type { HealthySince } from '../activities/health';
 import type { LoadBalancerInput } from '../shared/load-balancer';
 import { instanceKey } from '../shared/names';
 import type { GatewayInventory, InventoryTolerance, SmokeRequest, TrafficAnalysis } from '../shared/serving';
@@ -178,6 +179,8 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
   // Histories recorded before the serving checks have no marker and replay without them.
   const serving = input.instances.some((p) => p.role === 'gateway') && (inventoryOn || !!input.smoke?.length) && patched(SERVING_PATCH);
   const servingOf = (p: InstancePlan) => serving && p.role === 'gateway';
+  // When each health check saw its instance healthy: the soak counts from there (results recorded before have none).
+  const healthySince = new Map<InstancePlan, HealthySince>();
 
   /** The instance's state, shown at once in the Web UI's details. */
   const enter = (p: InstancePlan) => (state: InstanceState) => {
@@ -253,11 +256,12 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
       });
       st(p).state = 'health-check';
       publish();
-      await on(p.host, SHORT, `Health check ${p.container} for ${p.toVersion}`).checkHealth({
+      const health = await on(p.host, SHORT, `Health check ${p.container} for ${p.toVersion}`).checkHealth({
         instance: p,
         version: p.toVersion,
         timeoutMs: input.healthTimeoutMs,
       });
+      if (health.healthyAt) healthySince.set(p, { healthyAt: health.healthyAt, ...(health.startedAt ? { startedAt: health.startedAt } : {}) });
       if (servingOf(p)) {
         const r = await on(p.host, SHORT, `Check ${p.container} serves what it served`).checkServing({
           instance: p,
@@ -287,6 +291,7 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
       ).soakHealth({
         instances: [p],
         durationMs: input.soakMs as number,
+        ...(healthySince.has(p) ? { healthy: { [p.container]: healthySince.get(p) as HealthySince } } : {}),
         ...(servingOf(p) && input.smoke?.length ? { smoke: input.smoke } : {}),
       });
       return undefined;
