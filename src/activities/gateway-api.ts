@@ -37,9 +37,13 @@ export function secretOf(conf: TykConf | undefined, env: string[]): string {
   throw unavailable(`the gateway's secret comes from ${scheme[1]}://, which the worker cannot read; give the container TYK_GW_SECRET, ${OFF}`);
 }
 
-/** The secret of a running gateway container, read on this worker. */
-export async function containerSecret(docker: Docker, info: ContainerInspectInfo): Promise<string> {
-  return secretOf(await readConf(docker, info, 'gateway').catch(() => undefined), info.Config.Env ?? []);
+/** The secret of a running gateway container, read on this worker (from `conf` when the caller has read it). */
+export async function containerSecret(
+  docker: Docker,
+  info: ContainerInspectInfo,
+  conf: Promise<TykConf | undefined> = readConf(docker, info, 'gateway').catch(() => undefined),
+): Promise<string> {
+  return secretOf(await conf, info.Config.Env ?? []);
 }
 
 async function getList(base: string, path: string, secret: string, timeoutMs: number): Promise<unknown[]> {

@@ -35,15 +35,14 @@ async function runningContainer(docker: Docker, name: string, role: Role): Promi
 
 /** Containers an unfinished upgrade of `name` left behind; the next upgrade must not guess what they are. */
 export async function leftoverProblems(docker: Docker, name: string): Promise<string[]> {
-  const problems: string[] = [];
-  for (const leftover of [oldContainerName(name), newContainerName(name), failedContainerName(name)]) {
-    if (await inspectContainer(docker, leftover)) {
-      problems.push(
+  const names = [oldContainerName(name), newContainerName(name), failedContainerName(name)];
+  const found = await Promise.all(names.map((leftover) => inspectContainer(docker, leftover)));
+  return names
+    .filter((_, i) => found[i])
+    .map(
+      (leftover) =>
         `container "${leftover}" is left from an earlier upgrade of "${name}" that did not finish; inspect it and remove it (\`docker rm ${leftover}\`) before upgrading again`,
-      );
-    }
-  }
-  return problems;
+    );
 }
 
 /** Why going from `from` to `to` is refused, if it is: the same version, or a downgrade nobody asked for. */
@@ -156,8 +155,8 @@ async function checkGateway(
   redisVersions: Map<string, Promise<string | undefined>>,
 ) {
   const warnings: string[] = [];
-  const info = await runningContainer(docker, gw.container, 'gateway');
-  const hello = await getHello(gw.url, gw.helloPath);
+  // What the engine and the gateway say, at once; a container that is not there is named before what /hello said.
+  const [info, hello] = await Promise.all([runningContainer(docker, gw.container, 'gateway'), getHello(gw.url, gw.helloPath)]);
   if (hello.body?.description !== 'Tyk GW' || !hello.body.version) {
     fail(
       ErrorType.NotTyk,
@@ -171,17 +170,17 @@ async function checkGateway(
   }
   checkDirection(gw.container, fromVersion, input.gatewayVersion, input.allowDowngrade);
   const toImage = `${input.gatewayRepository ?? repository}:${tagForVersion(input.gatewayVersion)}`;
-  await checkPlugins(docker, info, input.gatewayVersion);
-  const units = checkDurationWarning(
-    gw.container,
-    await readConf(docker, info, 'gateway').catch(() => undefined),
-    info.Config.Env ?? [],
-    fromVersion,
-    input.gatewayVersion,
-  );
-  if (units) warnings.push(units);
-  await preflightServing(docker, info, gw, { inventory: input.inventory !== false, smoke: input.smoke }, env);
-  const redis = await redisFacts(docker, info, input.gatewayVersion, redisVersions);
+  // Only reads from here on, each on its own: run at once, the first problem in this order reported.
+  const conf = readConf(docker, info, 'gateway').catch(() => undefined);
+  const [plugins, units, serving, redisRead] = await Promise.allSettled([
+    checkPlugins(docker, info, input.gatewayVersion),
+    conf.then((c) => checkDurationWarning(gw.container, c, info.Config.Env ?? [], fromVersion, input.gatewayVersion)),
+    preflightServing(docker, info, gw, { inventory: input.inventory !== false, smoke: input.smoke }, env, conf),
+    redisFacts(docker, info, input.gatewayVersion, redisVersions, conf),
+  ]);
+  for (const r of [plugins, units, serving, redisRead]) if (r.status === 'rejected') throw r.reason;
+  if (units.status === 'fulfilled' && units.value) warnings.push(units.value);
+  const redis = redisRead.status === 'fulfilled' ? redisRead.value : undefined;
   const instance: InstancePlan = {
     role: 'gateway',
     container: gw.container,

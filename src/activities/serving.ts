@@ -13,7 +13,7 @@ import { inspectContainer } from './docker-util';
 import { containerSecret, fetchInventory } from './gateway-api';
 import { redisVersion } from './redis';
 import { runSmoke, smokeSummary } from './smoke';
-import { readConf, redisTarget } from './tyk-config';
+import { readConf, redisTarget, type TykConf } from './tyk-config';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -87,11 +87,13 @@ export async function preflightServing(
   gw: { container: string; url: string; apiUrl?: string },
   opts: { inventory: boolean; smoke?: SmokeRequest[] },
   env: NodeJS.ProcessEnv,
+  /** Its tyk.conf when the caller has read it already. */
+  conf?: Promise<TykConf | undefined>,
 ): Promise<{ inventory?: GatewayInventory; smoke?: string }> {
   const out: { inventory?: GatewayInventory; smoke?: string } = {};
   if (opts.inventory) {
     try {
-      out.inventory = await fetchInventory(gw.url, await containerSecret(docker, info));
+      out.inventory = await fetchInventory(gw.url, await containerSecret(docker, info, conf));
     } catch (err) {
       if (!(err instanceof ApplicationFailure)) throw err;
       throw ApplicationFailure.create({
@@ -132,8 +134,10 @@ export async function redisFacts(
   gatewayVersion: string,
   /** Versions already asked for in this run, by host:port: gateways that share a Redis ask it once. */
   asked = new Map<string, Promise<string | undefined>>(),
+  /** Its tyk.conf when the caller has read it already. */
+  conf: Promise<TykConf | undefined> = readConf(docker, info, 'gateway').catch(() => undefined),
 ): Promise<RedisFacts | undefined> {
-  const target = redisTarget(await readConf(docker, info, 'gateway').catch(() => undefined), info.Config.Env ?? [], 'gateway');
+  const target = redisTarget(await conf, info.Config.Env ?? [], 'gateway');
   if (!target) return undefined;
   const where = `${target.host}:${target.port}`;
   try {
