@@ -1,7 +1,8 @@
 // Child workflows, one per batch: the parent's history holds a start and a result per batch, however many
 // instances and hosts the batch spans, so a 50-gateway fleet keeps the parent small (docs/architecture.md).
 // upgradeBatch: recreate + health-check every instance of the batch in parallel (each on its own host's worker),
-// roll back at once any instance that fails (it would otherwise stay out of service), then soak the healthy ones.
+// roll back at once any instance that fails (it would otherwise stay out of service), then soak the healthy ones
+// (each soak counts from the moment its health check saw it healthy).
 // rollbackBatch: put every instance of a batch back on its old container and config.
 // With a load balancer in the plan, each gateway leaves it before its stop (lbDrain) and comes back once its
 // replacement is healthy and soaked (lbReady); a rollback puts the old container back the same way. Without
@@ -283,6 +284,7 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
 
   /** Watch each healthy instance for soakMs (Nomad's min_healthy_time); one that falters is rolled back. */
   async function soakOne(p: InstancePlan): Promise<InstanceFailure | undefined> {
+    const since = healthySince.get(p);
     try {
       await on(
         p.host,
@@ -291,7 +293,7 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
       ).soakHealth({
         instances: [p],
         durationMs: input.soakMs as number,
-        ...(healthySince.has(p) ? { healthy: { [p.container]: healthySince.get(p) as HealthySince } } : {}),
+        ...(since ? { healthy: { [p.container]: since } } : {}),
         ...(servingOf(p) && input.smoke?.length ? { smoke: input.smoke } : {}),
       });
       return undefined;
