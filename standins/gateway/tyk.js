@@ -282,6 +282,14 @@ function refuse(def) {
 }
 
 async function start() {
+  // Real Tyk starts its liveness ticker in initSystem, before the version write, the API load and the listener: on a
+  // slow start the first /hello can already carry details.
+  if (Number.isFinite(checkMs) && checkMs < 2 ** 31) {
+    setTimeout(() => {
+      runHealthCheck();
+      setInterval(runHealthCheck, checkMs).unref();
+    }, checkMs).unref();
+  }
   if (REDIS_AT_START) {
     if (await redisPing()) {
       log.error('storage: Redis is either down or was not configured');
@@ -313,13 +321,6 @@ async function start() {
   if (!REDIS_AT_START) log.error('Connection to Redis failed, reconnect in 10s', { error: REDIS_FAIL_OUTPUT, prefix: 'pub-sub' });
   log.info('Starting gateway rate limiter notifications...');
   apis = createApis({ conf, log, versionBefore53: VERSION_BEFORE_53, refuse, headers: closeHeader });
-
-  if (Number.isFinite(checkMs) && checkMs < 2 ** 31) {
-    setTimeout(() => {
-      runHealthCheck();
-      setInterval(runHealthCheck, checkMs).unref();
-    }, checkMs).unref();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
