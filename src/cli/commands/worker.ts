@@ -12,6 +12,7 @@ import { announceNotify, workerNotifyConfig } from '../notify-config';
 import { CliError, Exit } from '../exit-codes';
 import { note } from '../output';
 import { CONNECT_TIMEOUT_MS, NO_FRONTEND, tcpProblem, unreachable, type TemporalOptions } from '../temporal';
+import { wasmBaselineOnly } from '../wasm-baseline';
 import { quietRuntime } from '../worker-log';
 
 export async function workerCommand(
@@ -30,6 +31,7 @@ export async function workerCommand(
   } catch (err) {
     throw new CliError(`cannot load the Temporal client configuration: ${(err as Error).message}`, Exit.Usage);
   }
+  wasmBaselineOnly();
   const hookHeaders = workerHookHeaders();
   const notify = workerNotifyConfig(f.notify, g.uiUrl ? { ...process.env, TEMPORAL_UI_URL: g.uiUrl } : process.env);
   const docker = await connectDocker();
