@@ -216,14 +216,14 @@ for (const version of GATEWAY_VERSIONS) {
       assert.deepEqual(warm, { code: 200, status: 'pass', version, description: 'Tyk GW' });
       const started = Date.now();
       const bodies = await pastWarmUp();
-      const later = await both(async (side) => {
-        const body = bodies[side];
+      const summary = (body: (typeof bodies)['real']) => {
         const redisItem = body.details!.redis!;
         return { status: body.status, keys: Object.keys(redisItem).sort(), redis: redisItem.status, componentType: redisItem.componentType };
-      });
+      };
+      const later = { standin: summary(bodies.standin), real: summary(bodies.real) };
       same(later, '/hello after the warm-up');
       assert.deepEqual(later.real, { status: 'pass', keys: ['componentType', 'status', 'time'], redis: 'pass', componentType: 'datastore' });
-      // Both came within about check_duration (in the unit this version reads it in), not at once and not never.
+      // Both came within about check_duration, in the unit this version reads it in.
       assert.ok(Date.now() - started < CHECK_S * 1000 + 4_000, 'details came within check_duration and a few seconds');
     });
 
