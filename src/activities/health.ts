@@ -22,12 +22,16 @@ export interface HealthInput {
   intervalMs?: number;
 }
 
-export interface HealthResult {
+/** When a health check saw a container healthy (epoch ms, the host's clock) and the engine's StartedAt of that run. */
+export interface HealthySince {
+  healthyAt: number;
+  startedAt?: string;
+}
+
+/** With when it was seen healthy (a soak counts from there); results recorded by older workers have no healthyAt. */
+export interface HealthResult extends Partial<HealthySince> {
   /** ms from the start of the check until the container was seen healthy. */
   healthyAfterMs: number;
-  /** Epoch ms, on this host's clock, when it was seen healthy, and the engine's StartedAt of the run seen: a soak counts from here. */
-  healthyAt?: number;
-  startedAt?: string;
   seen: string;
 }
 
@@ -81,12 +85,6 @@ export async function checkHealth(
         (logs.trim() ? `; last log lines: ${logs.trim().split('\n').slice(-5).join(' | ')}` : ''),
     ),
   });
-}
-
-/** When a health check saw a container healthy (epoch ms, the host's clock) and the engine's StartedAt of that run. */
-export interface HealthySince {
-  healthyAt: number;
-  startedAt?: string;
 }
 
 export interface SoakInput {
