@@ -16,7 +16,8 @@ import type { LbGateway, LoadBalancerInput } from '../shared/load-balancer';
 import { createLoadBalancerActivities } from './load-balancer';
 import { createNotifyActivity } from './notify';
 import { preflightStack } from './preflight';
-import { recreateContainer, type Checkpoint, type RecreateInput } from './recreate';
+import { discardReplacements, prepareReplacements } from './prepare';
+import { recreateContainer, type Checkpoint, type RecreateInput, type ReplacementTarget } from './recreate';
 import { retireOldContainers } from './retire';
 import { rollbackContainer, type RollbackInput } from './rollback';
 import { readConf, redactor, secretValues } from './tyk-config';
@@ -154,6 +155,16 @@ export function createActivities(deps: ActivityDeps) {
     async recreateContainer(input: RecreateInput) {
       await engineAnswers(engineWait);
       return heartbeating(() => recreateContainer(docker, input, checkpoint));
+    },
+
+    /** The next batch's replacements on this host, made during this batch's soak (best effort: none is an error). */
+    async prepareReplacements(input: { targets: ReplacementTarget[] }) {
+      return heartbeating(() => prepareReplacements(docker, input.targets));
+    },
+
+    /** When the run ends: the replacements made ahead that no recreate took. */
+    async discardReplacements(input: { containers: string[] }) {
+      return heartbeating(() => discardReplacements(docker, input.containers));
     },
 
     async checkHealth(input: HealthInput) {

@@ -4,20 +4,30 @@
 // fast rollback. The names are swapped only on a container that is not restarting: the replacement has never run,
 // and an old one its restart policy is bringing back is stopped first (the engine can fail to rename it while its
 // network sandbox is gone for a moment).
+// The replacement may have been made ahead, during the batch before's soak (prepare.ts): it is used only when
+// it was made from the container as it is now, which the hash of its create options says.
 // Idempotent: every step first looks at what the engine already has, so a retry after a crash at any point
 // carries on from there and never leaves two containers under one name or none at all.
+import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { ContainerInspectInfo } from 'dockerode';
 import { newContainerName, oldContainerName } from '../shared/names';
-import { replacementSpec } from './container-spec';
+import type { PreparedReplacement } from '../shared/types';
+import { replacementSpec, type ReplacementSpec } from './container-spec';
 import { inspectContainer, renameContainer, startContainer, stopContainer } from './docker-util';
 
-export interface RecreateInput {
+/** What a replacement is made for: the container, its new image, and the labels it gets over the old one's. */
+export interface ReplacementTarget {
   container: string;
   toImage: string;
-  drainTimeoutSec: number;
   /** Labels the replacement gets over the old container's (compose's config hash for the edited file). */
   labels?: Record<string, string>;
+}
+
+export interface RecreateInput extends ReplacementTarget {
+  drainTimeoutSec: number;
+  /** The replacement made ahead of this batch, if one was. */
+  prepared?: PreparedReplacement;
 }
 
 export interface RecreateResult {
@@ -47,8 +57,15 @@ export async function recreateContainer(docker: Docker, input: RecreateInput, ch
 
   if (holder?.image !== input.toImage) {
     if (current) {
-      // The original still holds the name: build its replacement before touching it.
-      replacement ??= await createReplacement(docker, current, input, newName);
+      // The original still holds the name: build its replacement before touching it. One found under the new
+      // name is kept only when it was made ahead from the container as it is now; anything else (made before a
+      // `docker update`, or by an attempt that crashed before its rename) never ran and goes.
+      const wanted = await replacementFor(docker, current, input);
+      if (replacement && !(input.prepared?.id === replacement.id && input.prepared.spec === wanted.hash)) {
+        await docker.getContainer(replacement.id).remove({ force: true });
+        replacement = undefined;
+      }
+      replacement ??= { id: await createFrom(docker, wanted.spec), image: input.toImage };
       await checkpoint('recreate:created');
       if (current.State.Restarting) await stopOld(current.Id);
       await renameContainer(docker, current.Id, oldName);
@@ -74,10 +91,20 @@ export async function recreateContainer(docker: Docker, input: RecreateInput, ch
   return { id: holder.id, stoppedAt, startedAt: Date.now() };
 }
 
-async function createReplacement(docker: Docker, current: ContainerInspectInfo, input: RecreateInput, newName: string): Promise<{ id: string; image: string }> {
+/** The replacement's create options, from the container as the engine shows it now, and their hash. */
+export async function replacementFor(
+  docker: Docker,
+  current: ContainerInspectInfo,
+  target: ReplacementTarget,
+): Promise<{ spec: ReplacementSpec; hash: string }> {
   const oldImage = await docker.getImage(current.Image).inspect();
-  const spec = replacementSpec(current, oldImage, input.toImage, newName, input.labels);
+  const spec = replacementSpec(current, oldImage, target.toImage, newContainerName(target.container), target.labels);
+  return { spec, hash: createHash('sha256').update(JSON.stringify(spec)).digest('hex') };
+}
+
+/** Create the replacement (not started) and connect its other networks; its id. */
+export async function createFrom(docker: Docker, spec: ReplacementSpec): Promise<string> {
   const created = await docker.createContainer(spec.create);
   for (const net of spec.extraNetworks) await docker.getNetwork(net.name).connect({ Container: created.id, EndpointConfig: net.config });
-  return { id: created.id, image: input.toImage };
+  return created.id;
 }

@@ -142,6 +142,17 @@ export interface FleetCarry {
   rejectedWithRollback: boolean;
   /** The gateway batch (0-based, in the planned order) the next run starts with. */
   nextBatch: number;
+  /** Replacements made ahead that no recreate has taken yet (instance key →); absent when there are none. */
+  prepared?: Record<string, PreparedReplacement>;
+}
+
+/**
+ * A gateway's replacement made ahead of its batch, during the soak of the batch before: the container's id and
+ * the sha256 of the create options it was made from (recreate takes it only while they are still the same).
+ */
+export interface PreparedReplacement {
+  id: string;
+  spec: string;
 }
 
 /** A compose project as its containers' labels describe it; paths are on the host of the container's worker. */
