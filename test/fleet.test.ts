@@ -55,7 +55,7 @@ describe('a rolling upgrade of 3 hosts × 2 gateways and a pump per host behind 
       try {
         const handle = await startUpgrade(env.client, fleet.input({ batchSize: [1, '50%'], maxUnavailable: 2, soakMs: 3_000 }), { taskQueue: fleet.taskQueue });
         const result = await handle.result();
-        await keepHistory(handle, 'fleet-rolling', env.client);
+        await keepHistory(handle, 'fleet-rolling-ahead', env.client);
         await sleep(300);
         const traffic = await load.stop();
         const maxDown = await monitor.stop();
@@ -125,6 +125,24 @@ describe('a rolling upgrade of 3 hosts × 2 gateways and a pump per host behind 
                 .sort()
                 .join(' ')}`,
           ),
+        );
+        // Each gateway batch after the first runs on the replacements the batch before made during its soak: its
+        // recreate was handed one, and that very container is the gateway that runs now.
+        const taken: string[] = [];
+        for (const c of children.filter((x) => /batch-[2-4]$/.test(x.workflowId))) {
+          for (const a of activitiesIn(c.history).filter((x) => x.type === 'recreateContainer')) {
+            const arg = a.input[0] as { container: string; prepared?: { id: string } };
+            const host = fleet.hosts.find((h) => a.identity?.endsWith(`tyk-upgrade-host=${h.name}`));
+            const running = await host?.engine.docker.getContainer(arg.container).inspect();
+            taken.push(
+              `${arg.container}: ${arg.prepared ? (arg.prepared.id === running?.Id ? 'runs the one made ahead' : `runs ${running?.Id}, not ${arg.prepared.id}`) : 'none made ahead'}`,
+            );
+          }
+        }
+        assert.equal(taken.length, 5, taken.join('; '));
+        assert.deepEqual(
+          taken.filter((x) => !x.endsWith('runs the one made ahead')),
+          [],
         );
         assert.ok(parent.historyLength < 300, `parent history ${parent.historyLength} events`);
       } finally {

@@ -86,7 +86,7 @@ describe('rolling upgrade of three gateways, batch size 1, with steady GET and P
       assert.deepEqual(await serverStates(h), allReady(3));
       // Each batch's own history (the children as Temporal recorded them): what it serves read first, out of rotation
       // before the stop, back only once healthy, serving the same and soaked, all of it for the same gateway, one
-      // gateway per batch in order.
+      // gateway per batch in order; while it soaks, the next gateway's replacement is made.
       const children = childrenOf(await upgradeHistories(t.env.client, handle.workflowId));
       assert.deepEqual(
         children.map((c) => c.workflowId),
@@ -95,11 +95,11 @@ describe('rolling upgrade of three gateways, batch size 1, with steady GET and P
       );
       for (const [i, c] of children.entries()) {
         const acts = activitiesIn(c.history);
+        const own = (a: string) => `${a} ${stack.gateways[i].container}`;
+        const next = stack.gateways[i + 1] ? [`prepareReplacements ${stack.gateways[i + 1].container}`] : [];
         assert.deepEqual(
           acts.map((a) => `${a.type} ${containersOf(a).join(',')}`),
-          ['readInventory', 'lbDrain', 'recreateContainer', 'checkHealth', 'checkServing', 'soakHealth', 'lbReady'].map(
-            (a) => `${a} ${stack.gateways[i].container}`,
-          ),
+          [...['readInventory', 'lbDrain', 'recreateContainer', 'checkHealth', 'checkServing', 'soakHealth'].map(own), ...next, own('lbReady')],
           c.workflowId,
         );
       }

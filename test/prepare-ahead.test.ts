@@ -2,12 +2,17 @@
 // made from the container as it is now, and the one nobody took is discarded without touching what runs.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { startUpgrade } from '../src/client-lib/upgrades';
 import { discardReplacements, prepareReplacement } from '../src/activities/prepare';
 import { recreateContainer } from '../src/activities/recreate';
 import { getHello } from '../src/activities/tyk-http';
 import { newContainerName, oldContainerName } from '../src/shared/names';
 import { docker, GATEWAY_REPO, waitFor } from './support/services';
-import { testStack, type TestStack } from './support/stack';
+import { containerNames, testStack, type TestStack } from './support/stack';
+import { failureOf, keepHistory, waitUntil } from './support/upgrade';
+import { useUpgradeWorker } from './support/worker';
+
+const t = useUpgradeWorker();
 
 const TO_IMAGE = `${GATEWAY_REPO}:v5.3.0`;
 const none = () => undefined;
@@ -80,5 +85,38 @@ describe('replacements made ahead of their batch', () => {
     assert.equal((await getHello(gw.url, 'hello', 1000)).body?.version, '5.2.0');
     // Nothing to make for a container already on the target.
     assert.equal(await prepareReplacement(docker, { container: stack.gateways[0].container, toImage: TO_IMAGE }), undefined);
+  });
+});
+
+describe('an upgrade that stops before the batch whose replacements were made ahead', () => {
+  it('removes them: the second gateway runs on, untouched, and no container is left behind', async () => {
+    const stack = await testStack({ prefix: 'ahead-rb', gateways: 2, pump: false });
+    try {
+      const [first, second] = stack.gateways;
+      const untouched = await inspect(second.container);
+      const handle = await startUpgrade(t.env.client, stack.input({ gates: [], batchSize: 1, soakMs: 20_000 }), { taskQueue: t.worker.taskQueue });
+      await waitUntil(t.env.client, handle.workflowId, 'the first gateway soaking', (s) => s.instances[0]?.state === 'upgraded');
+      // Batch 1 soaks; meanwhile it makes batch 2's replacement. Then the canary dies in its soak: the run rolls back.
+      const made = await waitFor(`${newContainerName(second.container)} made ahead`, () => inspect(newContainerName(second.container)));
+      assert.equal(made.Config.Image, TO_IMAGE);
+      await docker.getContainer(first.container).kill();
+      const failure = await failureOf(handle.result());
+      await keepHistory(handle, 'ahead-discarded', t.env.client);
+      assert.equal(failure.status.outcome, 'rolled-back', failure.message);
+      assert.deepEqual(
+        failure.status.instances.map((i) => [i.container, i.state]),
+        [
+          [first.container, 'rolled-back'],
+          [second.container, 'pending'],
+        ],
+      );
+      assert.deepEqual(await containerNames(stack.name), [first.container, second.container].sort());
+      const now = await inspect(second.container);
+      assert.equal(now?.Id, untouched?.Id);
+      assert.equal(now?.State.StartedAt, untouched?.State.StartedAt, 'never restarted');
+      for (const g of stack.gateways) assert.equal((await getHello(g.url, 'hello', 1000)).body?.version, '5.2.0');
+    } finally {
+      await stack.remove();
+    }
   });
 });

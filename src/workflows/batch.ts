@@ -10,12 +10,16 @@
 // Serving checks (behind patched('serving-checks')): each gateway's inventory is read before anything happens to it
 // and compared, with the plan's smoke requests, once the new one is healthy; with `analysis` (HAProxy), its real
 // traffic is watched after lbReady. Any of them failing rolls it back like a failed health check.
+// Made ahead (ahead.ts): given the next batch, a batch without failures makes its replacements while it soaks, and
+// its own recreates take those the batch before made for it. Only an input that names them does either, so
+// batches recorded before replay as they ran.
 import { patched, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { HealthySince } from '../activities/health';
 import type { LoadBalancerInput } from '../shared/load-balancer';
 import { instanceKey } from '../shared/names';
 import type { GatewayInventory, InventoryTolerance, SmokeRequest, TrafficAnalysis } from '../shared/serving';
-import type { InstancePlan, InstanceState, InstanceStatus } from '../shared/types';
+import type { InstancePlan, InstanceState, InstanceStatus, PreparedReplacement } from '../shared/types';
+import { prepareAhead, replacementTarget } from './ahead';
 import { lbGateway, lbOf, lbOptions } from './load-balancer';
 import { batchStatusQuery } from './messages';
 import { ErrorType } from '../shared/errors';
@@ -42,6 +46,10 @@ export interface BatchInput {
   smoke?: SmokeRequest[];
   /** With the HAProxy driver: each gateway's real traffic watched for a window once it is back in rotation. */
   analysis?: TrafficAnalysis;
+  /** The next batch's instances: their replacements are made during this batch's soak. */
+  next?: InstancePlan[];
+  /** The replacements the batch before made for this one's instances (instance key →). */
+  prepared?: Record<string, PreparedReplacement>;
 }
 
 /** The serving checks' patch: batches recorded before them replay without their activities. */
@@ -59,6 +67,8 @@ export interface BatchResult {
   failed: InstanceFailure[];
   /** What each upgraded gateway was seen serving (instance key → "40 APIs, 12 policies: same as before; …"). */
   serving?: Record<string, string>;
+  /** The next batch's replacements made during the soak (instance key →). */
+  prepared?: Record<string, PreparedReplacement>;
 }
 
 export interface RollbackBatchInput {
@@ -247,13 +257,12 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
     }
     st(p).state = 'recreating';
     publish();
+    const prepared = input.prepared?.[instanceKey(p)];
     try {
       await on(p.host, DOCKER_CHANGE, `Recreate ${p.container} → ${p.toImage}`).recreateContainer({
-        container: p.container,
-        toImage: p.toImage,
+        ...replacementTarget(p),
         drainTimeoutSec: input.drainTimeoutSec,
-        // Compose's labels for the edited service (fleet/compose.ts), so `docker compose up` leaves it be.
-        ...(p.compose?.labels ? { labels: p.compose.labels } : {}),
+        ...(prepared ? { prepared } : {}),
       });
       st(p).state = 'health-check';
       publish();
@@ -337,9 +346,14 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
 
   // Every instance of the batch finishes (healthy, or rolled back) before the batch reports: never half a batch.
   const failed = (await Promise.all(input.instances.map(upgradeOne))).filter((f): f is InstanceFailure => !!f);
+  let prepared: Record<string, PreparedReplacement> = {};
   if (input.soakMs && failed.length <= input.failuresAllowed) {
     const healthy = input.instances.filter((p) => st(p).state === 'upgraded');
-    failed.push(...(await Promise.all(healthy.map(soakOne))).filter((f): f is InstanceFailure => !!f));
+    const soaks = Promise.all(healthy.map(soakOne));
+    // The soak is time the hosts wait anyway; after a failure the fleet may stop here, so nothing is made.
+    const ahead = input.next?.length && !failed.length ? prepareAhead(input.next) : undefined;
+    failed.push(...(await soaks).filter((f): f is InstanceFailure => !!f));
+    prepared = (await ahead) ?? {};
   }
   if (input.loadBalancer) {
     // Even past the failure budget: a healthy gateway is never left out of rotation.
@@ -354,7 +368,12 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
   }
   const upgraded = input.instances.filter((p) => st(p).state === 'upgraded');
   const seen = upgraded.filter((p) => st(p).serving).map((p) => [instanceKey(p), st(p).serving as string]);
-  return { upgraded: upgraded.map(instanceKey), failed, ...(seen.length ? { serving: Object.fromEntries(seen) } : {}) };
+  return {
+    upgraded: upgraded.map(instanceKey),
+    failed,
+    ...(seen.length ? { serving: Object.fromEntries(seen) } : {}),
+    ...(Object.keys(prepared).length ? { prepared } : {}),
+  };
 }
 
 export async function rollbackBatch(input: RollbackBatchInput): Promise<RollbackBatchResult> {

@@ -1,7 +1,8 @@
 // The upgrade of one Tyk stack on one host or a fleet of hosts:
 // preflight → backup → pull (each host on its own worker, in parallel) → gate → gateways batch by batch (a child
 // workflow per batch; past maxHistoryEvents the run continues as new between batches) → [gate after the canary]
-// → gate → pumps → verify; compose files follow (fleet/compose.ts).
+// → gate → pumps → verify; compose files follow (fleet/compose.ts); each batch makes the next one's replacements
+// while it soaks (fleet/ahead.ts).
 // A failure past the plan's budget rolls back everything this run changed on every host, or pauses for a person.
 // This file is the sequence and the handlers; each step lives in src/workflows/fleet/ under its own name
 // (docs/architecture.md). Deterministic workflow code: no Node modules, no I/O; every side effect is an activity.
@@ -10,6 +11,7 @@ import { ErrorType } from '../shared/errors';
 import { instanceKey } from '../shared/names';
 import type { VerifiedSignature } from '../shared/signed-decisions';
 import type { BatchStatus, Decision, PauseDecision, UpgradeInput, UpgradeStatus } from '../shared/types';
+import { aheadOf } from './fleet/ahead';
 import { runBatch } from './fleet/batches';
 import { continueUpgrade, isContinueAsNew, timeToContinue } from './fleet/continue';
 import { finish, finishFailed } from './fleet/finish';
@@ -54,7 +56,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       if (i > run.firstBatch && timeToContinue(run)) return await continueUpgrade(run, i);
       safePoint(run);
       await awaitWindow(run);
-      await runBatch(run, batch.name, batch.instances, batch);
+      await runBatch(run, batch.name, batch.instances, batch, aheadOf(run, batches, i));
       await withinBudget(run);
       if (i === 0 && batches.length > 1) await awaitGate(run, 'after-canary');
     }

@@ -125,7 +125,7 @@ export function activitiesIn(history: History): ActivityRun[] {
 /** The containers an activity worked on, from its decoded input (its instance, gateway, container or instances). */
 export function containersOf(a: ActivityRun): string[] {
   type Named = { container?: string };
-  const arg = (a.input[0] ?? {}) as { instance?: Named; gateway?: Named; container?: string; instances?: Named[] };
-  const names = [arg.instance?.container, arg.gateway?.container, arg.container, ...(arg.instances ?? []).map((i) => i.container)];
+  const arg = (a.input[0] ?? {}) as { instance?: Named; gateway?: Named; container?: string; instances?: Named[]; targets?: Named[] };
+  const names = [arg.instance?.container, arg.gateway?.container, arg.container, ...[...(arg.instances ?? []), ...(arg.targets ?? [])].map((i) => i.container)];
   return names.filter((n): n is string => typeof n === 'string');
 }

@@ -4,15 +4,20 @@ import { CancellationScope, executeChild } from '@temporalio/workflow';
 import { BATCH_WORKFLOW_TYPE, childWorkflowId, ROLLBACK_WORKFLOW_TYPE } from '../../shared/names';
 import type { BatchStatus } from '../../shared/types';
 import type { BatchInput, BatchResult, RollbackBatchInput, RollbackBatchResult } from '../batch';
+import { keepPrepared } from './ahead';
 import type { FleetRun } from './run';
 
-/** One batch as a child workflow: every instance ends healthy or rolled back, and the status says which. */
-export async function runBatch(run: FleetRun, name: string, keys: string[], batch: BatchStatus): Promise<void> {
+/**
+ * One batch as a child workflow: every instance ends healthy or rolled back, and the status says which. `ahead`:
+ * the instances whose replacements it makes during its soak (fleet/ahead.ts).
+ */
+export async function runBatch(run: FleetRun, name: string, keys: string[], batch: BatchStatus, ahead: string[] = []): Promise<void> {
   const { input, status } = run;
   batch.state = 'running';
   batch.workflowId = childWorkflowId(run.workflowId, `batch-${name}`);
   for (const k of keys) run.statusOf(k).state = 'recreating';
   run.publish();
+  const prepared = Object.fromEntries(keys.filter((k) => run.prepared[k]).map((k) => [k, run.prepared[k]]));
   const args: BatchInput = {
     stack: input.stack,
     name,
@@ -26,6 +31,8 @@ export async function runBatch(run: FleetRun, name: string, keys: string[], batc
     ...(input.inventory !== undefined ? { inventory: input.inventory } : {}),
     ...(input.smoke ? { smoke: input.smoke } : {}),
     ...(input.analysis ? { analysis: input.analysis } : {}),
+    ...(ahead.length ? { next: ahead.map((k) => run.planOf(k)) } : {}),
+    ...(Object.keys(prepared).length ? { prepared } : {}),
   };
   let result: BatchResult;
   try {
@@ -53,6 +60,7 @@ export async function runBatch(run: FleetRun, name: string, keys: string[], batc
     run.statusOf(f.key).detail = f.reason;
   }
   if (result.upgraded.length) run.changed.push({ batch: name, keys: result.upgraded });
+  keepPrepared(run, result.upgraded, result.prepared);
   // A failure whose own rollback failed is still this run's change: the rollback of all tries it again.
   const stuck = result.failed.filter((f) => !f.rolledBack).map((f) => f.key);
   if (stuck.length) run.changed.push({ batch: `${name}-failed`, keys: stuck });

@@ -6,6 +6,7 @@ import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import { OUTCOME_FAILURE } from '../../shared/errors';
 import type { NotifyEventName, UpgradeStatus } from '../../shared/types';
 import { failureMessage } from '../failures';
+import { discardUnused } from './ahead';
 import { rollbackAll } from './batches';
 import { restoreCompose, settleCompose } from './compose';
 import { retireOld } from './hosts';
@@ -15,6 +16,7 @@ import { Abort } from './stops';
 /** After verify: succeeded, or partial (ended failed, with everything it did recorded). */
 export async function finish(run: FleetRun): Promise<UpgradeStatus> {
   const { status } = run;
+  await discardUnused(run);
   const left = run.failedKeys();
   status.outcome = left.length ? 'partial' : 'succeeded';
   status.stage = 'done';
@@ -64,6 +66,7 @@ export async function finishFailed(run: FleetRun, err: unknown): Promise<never> 
       status.outcome = 'failed';
     }
   }
+  await discardUnused(run);
   run.setStage(status.outcome);
   await announceEnd(run);
   run.publish();

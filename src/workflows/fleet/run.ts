@@ -13,6 +13,7 @@ import {
   type GateStatus,
   type InstancePlan,
   type InstanceStatus,
+  type PreparedReplacement,
   type StageName,
   type UpgradeInput,
   type UpgradeStatus,
@@ -42,6 +43,8 @@ export class FleetRun {
   rejectedWithRollback: boolean;
   /** The gateway batch this run starts with: 0, or where the run before it stopped (continue-as-new). */
   readonly firstBatch: number;
+  /** Replacements made ahead that no recreate has taken yet (instance key →): fleet/ahead.ts. */
+  readonly prepared: Record<string, PreparedReplacement>;
   readonly windows: WindowSpec[];
   readonly notifier: Notifier;
 
@@ -56,14 +59,15 @@ export class FleetRun {
     this.pauses = carried?.pauses ?? 0;
     this.rejectedWithRollback = carried?.rejectedWithRollback ?? false;
     this.firstBatch = carried?.nextBatch ?? 0;
+    this.prepared = { ...carried?.prepared };
     // The worker knows the webhooks; the workflow only says what happened. Its patch marker is the run's first command.
     this.notifier = createNotifier(input, this.status, () => this.publish());
   }
 
   /** The whole state, for the next run when this one continues as new before gateway batch `nextBatch`. */
   carry(nextBatch: number): FleetCarry {
-    const { status, plan, manifests, changed, accepted, pauses, rejectedWithRollback } = this;
-    return { status, plan, manifests, changed, accepted, pauses, rejectedWithRollback, nextBatch };
+    const { status, plan, manifests, changed, accepted, pauses, rejectedWithRollback, prepared } = this;
+    return { status, plan, manifests, changed, accepted, pauses, rejectedWithRollback, nextBatch, ...(Object.keys(prepared).length ? { prepared } : {}) };
   }
 
   /** The gateway batches as preflight planned them ("1", "2", …), in the order they run. */

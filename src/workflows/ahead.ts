@@ -1,0 +1,34 @@
+// Made ahead: while a batch soaks, the next batch's replacements are made on their hosts (created, not started),
+// so that batch's recreates go straight from the inspect to the swap. Best effort: a host that cannot make them
+// leaves them to its recreates, as before. Deterministic workflow code.
+import type { ActivityOptions } from '@temporalio/workflow';
+import { instanceKey } from '../shared/names';
+import type { InstancePlan, PreparedReplacement } from '../shared/types';
+import { retry } from './activity-options';
+import { byHost, on } from './routing';
+
+/** Short, and tried twice at most: a batch never waits long for work its successor can do itself. */
+const AHEAD: ActivityOptions = { startToCloseTimeout: '1m', heartbeatTimeout: '10s', retry: retry(2) };
+
+/** What a replacement is made for: the same for the one made ahead and for recreate's own. */
+export function replacementTarget(p: InstancePlan): { container: string; toImage: string; labels?: Record<string, string> } {
+  // Compose's labels for the edited service (fleet/compose.ts), so `docker compose up` leaves it be.
+  return { container: p.container, toImage: p.toImage, ...(p.compose?.labels ? { labels: p.compose.labels } : {}) };
+}
+
+/** The replacements of `instances`, made on each host at once (instance key →); those that could not be made are absent. */
+export async function prepareAhead(instances: InstancePlan[]): Promise<Record<string, PreparedReplacement>> {
+  const made = await Promise.all(
+    byHost(instances).map(async ([host, mine]) => {
+      try {
+        const r = await on(host, AHEAD, `Make the replacements of ${mine.map((p) => p.container).join(', ')} ahead`).prepareReplacements({
+          targets: mine.map(replacementTarget),
+        });
+        return mine.filter((p) => r[p.container]).map((p) => [instanceKey(p), r[p.container]] as const);
+      } catch {
+        return [];
+      }
+    }),
+  );
+  return Object.fromEntries(made.flat());
+}
