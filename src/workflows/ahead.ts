@@ -7,8 +7,16 @@ import type { InstancePlan, PreparedReplacement } from '../shared/types';
 import { retry } from './activity-options';
 import { byHost, on } from './routing';
 
-/** Short, and tried twice at most: a batch never waits long for work its successor can do itself. */
-const AHEAD: ActivityOptions = { startToCloseTimeout: '1m', heartbeatTimeout: '10s', retry: retry(2) };
+/**
+ * Tried twice at most, and never for longer than the soak it hides in (10 s at least): a batch does not wait on a
+ * host whose worker is away, for work its successor's recreates can do themselves.
+ */
+const aheadOptions = (soakMs: number): ActivityOptions => ({
+  scheduleToCloseTimeout: Math.max(soakMs, 10_000),
+  startToCloseTimeout: '1m',
+  heartbeatTimeout: '10s',
+  retry: retry(2),
+});
 
 /** What a replacement is made for: the same for the one made ahead and for recreate's own. */
 export function replacementTarget(p: InstancePlan): { container: string; toImage: string; labels?: Record<string, string> } {
@@ -17,11 +25,11 @@ export function replacementTarget(p: InstancePlan): { container: string; toImage
 }
 
 /** The replacements of `instances`, made on each host at once (instance key →); those that could not be made are absent. */
-export async function prepareAhead(instances: InstancePlan[]): Promise<Record<string, PreparedReplacement>> {
+export async function prepareAhead(instances: InstancePlan[], soakMs: number): Promise<Record<string, PreparedReplacement>> {
   const made = await Promise.all(
     byHost(instances).map(async ([host, mine]) => {
       try {
-        const r = await on(host, AHEAD, `Make the replacements of ${mine.map((p) => p.container).join(', ')} ahead`).prepareReplacements({
+        const r = await on(host, aheadOptions(soakMs), `Make the replacements of ${mine.map((p) => p.container).join(', ')} ahead`).prepareReplacements({
           targets: mine.map(replacementTarget),
         });
         return mine.filter((p) => r[p.container]).map((p) => [instanceKey(p), r[p.container]] as const);

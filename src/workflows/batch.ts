@@ -351,7 +351,7 @@ export async function upgradeBatch(input: BatchInput): Promise<BatchResult> {
     const healthy = input.instances.filter((p) => st(p).state === 'upgraded');
     const soaks = Promise.all(healthy.map(soakOne));
     // The soak is time the hosts wait anyway; after a failure the fleet may stop here, so nothing is made.
-    const ahead = input.next?.length && !failed.length ? prepareAhead(input.next) : undefined;
+    const ahead = input.next?.length && !failed.length ? prepareAhead(input.next, input.soakMs) : undefined;
     failed.push(...(await soaks).filter((f): f is InstanceFailure => !!f));
     prepared = (await ahead) ?? {};
   }
