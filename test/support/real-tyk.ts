@@ -32,11 +32,17 @@ async function dockerCliBoth(args: string[], dockerHost?: string): Promise<{ std
   }
 }
 
-/** What a container wrote (stdout and stderr) in the first 30 s since it last started: Tyk's start-up lines. */
+/**
+ * What a container wrote (stdout and stderr) in the first 30 s since it last started: Tyk's start-up lines. From a
+ * few seconds before the recorded start: a Go binary can log its first line before the engine records StartedAt
+ * (the real pump's "## Tyk Pump" banner, seen missing under CI load).
+ */
 export async function startLines(container: string): Promise<string> {
-  const started = await dockerCli(['inspect', '-f', '{{.State.StartedAt}}', container]);
-  const until = new Date(Date.parse(started) + 30_000).toISOString();
-  const { stdout, stderr } = await dockerCliBoth(['logs', '--since', started, '--until', until, container]);
+  const [started, finished] = (await dockerCli(['inspect', '-f', '{{.State.StartedAt}} {{.State.FinishedAt}}', container])).split(' ').map(Date.parse);
+  // Never before the end of its previous run (FinishedAt, while it runs, is that; year 1 when there was none).
+  const since = new Date(Math.max(started - 5_000, finished < started ? finished + 1 : 0)).toISOString();
+  const until = new Date(started + 30_000).toISOString();
+  const { stdout, stderr } = await dockerCliBoth(['logs', '--since', since, '--until', until, container]);
   return `${stdout}${stderr}`;
 }
 
