@@ -2,6 +2,7 @@
 // so that batch's recreates go straight from the inspect to the swap. Best effort: a host that cannot make them
 // leaves them to its recreates, as before. Deterministic workflow code.
 import type { ActivityOptions } from '@temporalio/workflow';
+import type { ReplacementTarget } from '../activities/recreate';
 import { instanceKey } from '../shared/names';
 import type { InstancePlan, PreparedReplacement } from '../shared/types';
 import { retry } from './activity-options';
@@ -19,7 +20,7 @@ const aheadOptions = (soakMs: number): ActivityOptions => ({
 });
 
 /** What a replacement is made for: the same for the one made ahead and for recreate's own. */
-export function replacementTarget(p: InstancePlan): { container: string; toImage: string; labels?: Record<string, string> } {
+export function replacementTarget(p: InstancePlan): ReplacementTarget {
   // Compose's labels for the edited service (fleet/compose.ts), so `docker compose up` leaves it be.
   return { container: p.container, toImage: p.toImage, ...(p.compose?.labels ? { labels: p.compose.labels } : {}) };
 }
