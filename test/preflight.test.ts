@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { dryRun } from '../src/activities/dry-run';
 import { preflightStack } from '../src/activities/preflight';
 import { startUpgrade } from '../src/client-lib/upgrades';
-import { oldContainerName } from '../src/shared/names';
+import { failedContainerName, newContainerName, oldContainerName } from '../src/shared/names';
 import type { UpgradeInput } from '../src/shared/types';
 import { connectTestEnv, docker, GATEWAY_REPO } from './support/services';
 import { testStack, type TestStack } from './support/stack';
@@ -73,13 +74,30 @@ describe('preflight', () => {
     );
   });
 
-  it('refuses while a container is left from an unfinished upgrade', async () => {
-    const leftover = oldContainerName(stack.gateways[0].container);
-    const c = await docker.createContainer({ name: leftover, Image: `${GATEWAY_REPO}:v5.2.0`, HostConfig: { NetworkMode: 'host' } });
+  it('refuses while a container is left from an unfinished upgrade, of the gateway or the pump; not for another name', async () => {
+    const gw = stack.gateways[0].container;
+    const pump = stack.pump!.container;
+    for (const leftover of [oldContainerName(gw), newContainerName(gw), failedContainerName(pump)]) {
+      const c = await docker.createContainer({ name: leftover, Image: `${GATEWAY_REPO}:v5.2.0`, HostConfig: { NetworkMode: 'none' } });
+      const owner = leftover.replace(/-tyk-upgrade-.*/, '');
+      try {
+        await refused(stack.input(), 'LeftoverContainer', new RegExp(`"${leftover}" is left from an earlier upgrade of "${owner}"`));
+        // The dry run names the same problem, on the container it belongs to only.
+        const report = await dryRun(docker, stack.input());
+        assert.deepEqual(
+          report.instances.map((i) => [i.container, i.problems.filter((p) => p.includes('is left from')).length]),
+          [gw, pump].map((c) => [c, c === owner ? 1 : 0]),
+        );
+      } finally {
+        await c.remove({ force: true });
+      }
+    }
+    // One engine call finds them all, by name: another container's leftover is not this one's.
+    const other = await docker.createContainer({ name: oldContainerName(`${gw}x`), Image: `${GATEWAY_REPO}:v5.2.0`, HostConfig: { NetworkMode: 'none' } });
     try {
-      await refused(stack.input(), 'LeftoverContainer', new RegExp(`"${leftover}" is left from an earlier upgrade`));
+      assert.equal((await preflightStack(docker, stack.input())).instances.length, 2);
     } finally {
-      await c.remove({ force: true });
+      await other.remove({ force: true });
     }
   });
 

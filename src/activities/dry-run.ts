@@ -7,7 +7,7 @@ import type { ContainerInspectInfo } from 'dockerode';
 import { inspectContainer, isNotFound } from './docker-util';
 import { readContainerPath } from './host-files';
 import { imageAvailable } from './images';
-import { directionProblem, leftoverProblems, preflightChecks } from './preflight';
+import { directionProblem, leftoverNames, leftoverProblems, preflightChecks } from './preflight';
 import { composeDryRun } from './compose/steps';
 import { CONFIG_DIRS, confDir, confPath, readConf, redisTarget } from './tyk-config';
 import { describeHello, getHello, getPumpHealth } from './tyk-http';
@@ -183,7 +183,7 @@ async function baseReport(docker: Docker, role: Role, container: string, target:
     report.problems.push(`${role} container "${container}" is ${report.state}, not running; start it so its version can be read`);
     return { report };
   }
-  report.problems.push(...(await leftoverProblems(docker, container)));
+  report.problems.push(...leftoverProblems(container, await leftoverNames(docker)));
   return { report, info };
 }
 

@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import type { ContainerInspectInfo } from 'dockerode';
 import { ErrorType } from '../shared/errors';
-import { failedContainerName, newContainerName, oldContainerName } from '../shared/names';
+import { failedContainerName, HELD_MARK, newContainerName, oldContainerName } from '../shared/names';
 import type { InstancePlan, PreflightResult, Role, UpgradeInput } from '../shared/types';
 import { compareVersions, normaliseVersion, parseVersion, splitImage, tagForVersion } from '../shared/version';
 import { inspectContainer } from './docker-util';
@@ -22,23 +22,27 @@ function fail(type: string, message: string): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true });
 }
 
-async function runningContainer(docker: Docker, name: string, role: Role): Promise<ContainerInspectInfo> {
+async function runningContainer(docker: Docker, name: string, role: Role, leftovers: Promise<Set<string>>): Promise<ContainerInspectInfo> {
   const info = await inspectContainer(docker, name);
   if (!info) fail(ErrorType.ContainerNotFound, `${role} container "${name}" not found on the Docker engine; check the name with \`docker ps -a\``);
   if (!info.State.Running || info.State.Restarting) {
     fail(ErrorType.ContainerNotFound, `${role} container "${name}" is ${info.State.Status}, not running; start it first so its current version can be read`);
   }
-  const [leftover] = await leftoverProblems(docker, name);
+  const [leftover] = leftoverProblems(name, await leftovers);
   if (leftover) fail(ErrorType.LeftoverContainer, leftover);
   return info;
 }
 
-/** Containers an unfinished upgrade of `name` left behind; the next upgrade must not guess what they are. */
-export async function leftoverProblems(docker: Docker, name: string): Promise<string[]> {
-  const names = [oldContainerName(name), newContainerName(name), failedContainerName(name)];
-  const found = await Promise.all(names.map((leftover) => inspectContainer(docker, leftover)));
-  return names
-    .filter((_, i) => found[i])
+/** Every container on this engine whose name says an upgrade held it: one engine call for all of a host's containers. */
+export async function leftoverNames(docker: Docker): Promise<Set<string>> {
+  const held = await docker.listContainers({ all: true, filters: { name: [HELD_MARK] } });
+  return new Set(held.flatMap((c) => c.Names.map((n) => n.replace(/^\//, ''))));
+}
+
+/** Containers an unfinished upgrade of `name` left behind (of those `present`); the next upgrade must not guess what they are. */
+export function leftoverProblems(name: string, present: Set<string>): string[] {
+  return [oldContainerName(name), newContainerName(name), failedContainerName(name)]
+    .filter((leftover) => present.has(leftover))
     .map(
       (leftover) =>
         `container "${leftover}" is left from an earlier upgrade of "${name}" that did not finish; inspect it and remove it (\`docker rm ${leftover}\`) before upgrading again`,
@@ -89,7 +93,9 @@ export async function preflightChecks(
 
   // Every gateway of the host checked at once; what they found is taken in the plan's order, the first problem first.
   const redisVersions = new Map<string, Promise<string | undefined>>();
-  const checked = await settleInOrder(input.gateways, PER_HOST_PARALLEL, (gw) => checkGateway(docker, input, gw, env, redisVersions));
+  const leftovers = leftoverNames(docker);
+  leftovers.catch(() => undefined); // awaited by each container's check, which reports the failure
+  const checked = await settleInOrder(input.gateways, PER_HOST_PARALLEL, (gw) => checkGateway(docker, input, gw, env, redisVersions, leftovers));
   for (const c of checked) {
     if (c.status === 'rejected') throw c.reason;
     const { instance, redis } = c.value;
@@ -105,7 +111,7 @@ export async function preflightChecks(
   }
 
   for (const pump of input.pumps) {
-    const info = await runningContainer(docker, pump.container, 'pump');
+    const info = await runningContainer(docker, pump.container, 'pump', leftovers);
     const health = await getPumpHealth(pump.healthUrl);
     if (!health.ok || health.body?.status !== 'ok') {
       fail(
@@ -153,10 +159,11 @@ async function checkGateway(
   gw: UpgradeInput['gateways'][number],
   env: NodeJS.ProcessEnv,
   redisVersions: Map<string, Promise<string | undefined>>,
+  leftovers: Promise<Set<string>>,
 ) {
   const warnings: string[] = [];
   // What the engine and the gateway say, at once; a container that is not there is named before what /hello said.
-  const [info, hello] = await Promise.all([runningContainer(docker, gw.container, 'gateway'), getHello(gw.url, gw.helloPath)]);
+  const [info, hello] = await Promise.all([runningContainer(docker, gw.container, 'gateway', leftovers), getHello(gw.url, gw.helloPath)]);
   if (hello.body?.description !== 'Tyk GW' || !hello.body.version) {
     fail(
       ErrorType.NotTyk,

@@ -60,15 +60,16 @@ export const SA_RUN = defineSearchAttributeKey('TykRun', SearchAttributeType.KEY
 export const UPGRADES_QUERY = 'TykRun = "upgrade"';
 export const SEARCH_ATTRIBUTES = [SA_STACK, SA_TARGET_VERSION, SA_STAGE, SA_RUN];
 
-/** Names given to containers while an upgrade holds them, so a retry can tell where it stopped. */
+/** Names given to containers while an upgrade holds them, so a retry can tell where it stopped; all carry HELD_MARK. */
+export const HELD_MARK = '-tyk-upgrade-';
 export function oldContainerName(name: string): string {
-  return `${name}-tyk-upgrade-old`;
+  return `${name}${HELD_MARK}old`;
 }
 export function newContainerName(name: string): string {
-  return `${name}-tyk-upgrade-new`;
+  return `${name}${HELD_MARK}new`;
 }
 export function failedContainerName(name: string): string {
-  return `${name}-tyk-upgrade-failed`;
+  return `${name}${HELD_MARK}failed`;
 }
 /** Where an old container is kept after the upgrade when the plan asks to keep it. */
 export function retiredContainerName(name: string, fromTag: string): string {
