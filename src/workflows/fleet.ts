@@ -1,5 +1,5 @@
 // The upgrade of one Tyk stack on one host or a fleet of hosts:
-// preflight → backup → pull (each host on its own worker, in parallel) → gate → gateways batch by batch (a child
+// preflight → backup ∥ pull (each host on its own worker, in parallel) → gate → gateways batch by batch (a child
 // workflow per batch; past maxHistoryEvents the run continues as new between batches) → [gate after the canary]
 // → gate → pumps → verify; compose files follow (fleet/compose.ts); each batch makes the next one's replacements
 // while it soaks (fleet/ahead.ts).
@@ -17,7 +17,7 @@ import { continueUpgrade, isContinueAsNew, timeToContinue } from './fleet/contin
 import { finish, finishFailed } from './fleet/finish';
 import { applyApproval, applyDecision, approvalRules, awaitGate, validateApprover, validateDecision, waitingGate } from './fleet/gates';
 import { prepareCompose, settleCompose } from './fleet/compose';
-import { backup, preflight, pull, verify } from './fleet/hosts';
+import { backupAndPull, preflight, verify } from './fleet/hosts';
 import { applyPauseDecision, pauseDecisionFits, validatePauseDecision, withinBudget } from './fleet/pauses';
 import { FleetRun, now } from './fleet/run';
 import {
@@ -44,8 +44,7 @@ export async function upgradeFleet(input: UpgradeInput): Promise<UpgradeStatus> 
       // Signed plans: the start must be, before anything is touched (checked at the time it was asked for).
       verifyStart(run.status, input, { workflowId: run.workflowId, now: workflowInfo().startTime.getTime() });
       await preflight(run);
-      await backup(run);
-      await pull(run);
+      await backupAndPull(run);
       await prepareCompose(run);
       await awaitGate(run, 'before-gateways');
       run.enterStage('gateways');

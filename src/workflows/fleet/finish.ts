@@ -36,8 +36,8 @@ export async function finish(run: FleetRun): Promise<UpgradeStatus> {
 /** Any other end: roll back what the run changed when that is what the failure or the person asks for. */
 export async function finishFailed(run: FleetRun, err: unknown): Promise<never> {
   const { status } = run;
-  const running = status.stages.find((s) => s.state === 'running');
-  if (running) run.endStage(running.name, 'failed');
+  // Backup and pull run at once: both may be under way.
+  for (const running of status.stages.filter((s) => s.state === 'running')) run.endStage(running.name, 'failed');
   if (err instanceof Abort && err.rollback) {
     // A person stopped it and asked for the old versions back: the same path as a failed health check.
     status.reason = err.message;

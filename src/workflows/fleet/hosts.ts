@@ -1,6 +1,6 @@
 // The stages that run on every host at once, each host's part on its own worker: preflight (and the batches it
 // plans), backup, pull, verify, and retiring the old containers. Deterministic workflow code.
-import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import { failureBudget, planBatches } from '../../shared/batches';
 import { ErrorType } from '../../shared/errors';
 import { instanceKey } from '../../shared/names';
@@ -92,6 +92,24 @@ async function checkLoadBalancer(run: FleetRun, lb: LoadBalancerInput, gateways:
       }
     }
   }
+}
+
+/** Runs recorded before the pull went beside the backup have no marker and replay one after the other. */
+export const PULL_WITH_BACKUP_PATCH = 'pull-with-backup';
+
+/**
+ * Backup and pull at once: neither stops anything, and one waits on the host's disk, the other on the registry.
+ * Both end before the first gate or batch; a failure of either fails the run, the backup's named first.
+ */
+export async function backupAndPull(run: FleetRun): Promise<void> {
+  if (!patched(PULL_WITH_BACKUP_PATCH)) {
+    await backup(run);
+    await pull(run);
+    return;
+  }
+  // The pull entered first, so the status names the backup as the stage under way.
+  const [pulled, backedUp] = await Promise.allSettled([pull(run), backup(run)]);
+  for (const r of [backedUp, pulled]) if (r.status === 'rejected') throw r.reason;
 }
 
 /** Every host backs up its own containers' config (and Redis) to its own disk before anything stops. */
