@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { getStatus } from '../src/client-lib/upgrades';
 import { renderPlan } from '../src/plan/render';
@@ -74,12 +75,23 @@ async function snapshot() {
     .sort();
   // `plan` and `start` ask the workers through short look-only workflows; what must not appear is an upgrade of
   // this stack (other test files' upgrades may run in the other lane at the same time).
-  const workflows: string[] = [];
+  const seen = new Map<string, string>();
+  const add = (d: { workflowId: string; runId: string; status: { name: string }; historyLength: number }) =>
+    seen.set(`${d.workflowId} ${d.runId}`, `${d.workflowId} ${d.runId} ${d.status.name} ${d.historyLength}`);
   for await (const wf of env.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}' AND TykStack = '${stack.name}'` })) {
-    const d = await env.client.workflow.getHandle(wf.workflowId, wf.runId).describe();
-    workflows.push(`${wf.workflowId} ${wf.runId} ${d.status.name} ${d.historyLength}`);
+    add(await env.client.workflow.getHandle(wf.workflowId, wf.runId).describe());
   }
-  return { containers, files: { ...walk(dir), ...walk(stack.dir) }, workflows: workflows.sort() };
+  // The list is Temporal's visibility store, which may lag a start by a moment under load: the stack's upgrade id
+  // is asked for directly too, so a run just started is seen at once.
+  const latest = await env.client.workflow
+    .getHandle(workflowIdFor(stack.name))
+    .describe()
+    .catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    });
+  if (latest) add(latest);
+  return { containers, files: { ...walk(dir), ...walk(stack.dir) }, workflows: [...seen.values()].sort() };
 }
 
 function assertNoSecrets(r: CliResult): void {
