@@ -65,12 +65,12 @@ async function heartbeating<T>(fn: () => Promise<T>, details?: () => unknown): P
  * The heartbeat of a loop that polls every few ms (a health check asks every 25 ms): passed on at most once a second,
  * well inside the 10 s heartbeat timeout. Each call costs the SDK an encode and a trip through its pipeline.
  */
-function pacedHeartbeat(everyMs = 1000): () => void {
+function pacedHeartbeat(): () => void {
   const ctx = Context.current();
   let last = Number.NEGATIVE_INFINITY;
   return () => {
     const t = Date.now();
-    if (t - last < everyMs) return;
+    if (t - last < 1000) return;
     last = t;
     ctx.heartbeat();
   };
