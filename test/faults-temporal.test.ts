@@ -1,13 +1,15 @@
 // Fault: the Temporal server itself dies (SIGKILL) while a gateway is being recreated, and is started again on
 // the same db file. Documented end state (docs/faults.md): the upgrade resumes and succeeds, the worker that saw
-// the server go reconnects by itself, exactly one container per name.
+// the server go reconnects by itself, exactly one container per name; a `tyk-upgrade watch` of it says the server
+// is gone, keeps watching, and ends with the upgrade.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { getStatus, startUpgrade } from '../src/client-lib/upgrades';
+import { decide, getStatus, startUpgrade } from '../src/client-lib/upgrades';
 import { startDevServer, type DevServer } from '../src/devserver/dev-server';
 import type { UpgradeStatus } from '../src/shared/types';
+import { spawnCli } from './support/cli';
 import { faultStack, namesOn, servedVersion, type FaultStack } from './support/faults';
 import { spawnWorker } from './support/worker-process';
 import { activitiesIn, upgradeHistories } from './support/history';
@@ -72,6 +74,36 @@ describe('the Temporal dev server SIGKILLed while a gateway is being recreated',
     } finally {
       await worker.stop();
       await connection.close();
+    }
+  });
+  it('a watch of an upgrade at its gate outlives 25 s without the server: says so, waits, and ends with the upgrade (exit 0)', async () => {
+    const waiting = await faultStack(docker, { prefix: 'flt-twatch' });
+    const connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection });
+    const taskQueue = `flt-twatch-${Date.now()}`;
+    const worker = spawnWorker(taskQueue, { temporal: server.address });
+    let watch: ReturnType<typeof spawnCli> | undefined;
+    try {
+      const handle = await startUpgrade(client, waiting.input({ gates: ['before-gateways'] }), { taskQueue });
+      watch = spawnCli(['watch', handle.workflowId], { env: { TEMPORAL_ADDRESS: server.address, TYK_UPGRADE_TASK_QUEUE: taskQueue } });
+      await watch.waitFor(/to approve: tyk-upgrade approve/, 90_000);
+      process.kill(server.pid as number, 'SIGKILL');
+      assert.match(await server.exited, /SIGKILL/);
+      // Longer than the SDK's own retries of a server that does not answer (about 15 s).
+      await sleep(25_000);
+      server = await startDevServer({ ...ports, dbFile });
+      await decide(client, handle.workflowId, 'approve', { gate: 'before-gateways', by: 'ops' });
+      assert.equal(await watch.exited, 0, watch.output());
+      const out = watch.output();
+      assert.match(out, /the Temporal server does not answer \(.+\); still watching, the upgrade goes on by itself/);
+      assert.match(out, /the Temporal server answers again/);
+      assert.match(out, /gate before-gateways: approved/);
+      assert.equal(await servedVersion(waiting.gateways[0].url), '5.3.0');
+    } finally {
+      await watch?.stop();
+      await worker.stop();
+      await connection.close();
+      await waiting.remove();
     }
   });
 });

@@ -12,7 +12,7 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { ApplicationFailure, NamespaceNotFoundError, WorkflowNotFoundError } from '@temporalio/common';
 import { NoWorkerAnswered } from '../client-lib/look';
 import { exitCodeOf } from '../shared/errors';
 import { hostOfTaskQueue, UPGRADES_QUERY, WORKER_DEADLINE_MS } from '../shared/names';
@@ -136,6 +136,20 @@ export function uiBase(address: string, override?: string): string {
  */
 export function noAnswer(err: unknown): boolean {
   return isGrpcDeadlineError(err) || isGrpcCancelledError(err) || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError;
+}
+
+/** gRPC codes of a server that cannot answer right now: DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE. */
+const SERVER_BUSY = new Set([4, 8, 10, 13, 14]);
+
+/**
+ * The Temporal server failing for a moment (restarted, failing over, its store overloaded), not a wrong request.
+ * Only for calls about an upgrade already found: then a namespace said not to exist (seen from a dev server whose
+ * SQLite store timed out) is the server's moment too.
+ */
+export function serverMoment(err: unknown): boolean {
+  if (err instanceof NamespaceNotFoundError) return true;
+  const grpc = err instanceof ServiceError ? err.cause : err;
+  return isGrpcServiceError(grpc) && SERVER_BUSY.has(grpc.code);
 }
 
 /** Turns what Temporal says into a message and an exit code; anything else is passed on. */

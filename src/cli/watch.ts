@@ -9,10 +9,14 @@ import { defaultActor, interactive, print } from './output';
 import { approveCommand, rejectCommand } from './render';
 import { statusEvents } from './status-events';
 import { clock } from './table';
-import { noAnswer, type TemporalSession } from './temporal';
+import { noAnswer, serverMoment, type TemporalSession } from './temporal';
 
 /** Short, so a dead worker is reported quickly; watching goes on regardless. */
 const QUERY_DEADLINE_MS = 5000;
+/** How long the watch waits out a Temporal server that does not answer (the upgrade goes on without it). */
+const SERVER_LOST_LIMIT_MS = 120_000;
+/** What a call made while the server did not answer gives back. */
+const LOST = Symbol('no answer from the Temporal server');
 
 export interface WatchOptions {
   session: TemporalSession;
@@ -37,14 +41,49 @@ export interface WatchResult {
 export async function watchUpgrade(o: WatchOptions): Promise<WatchResult> {
   const { client } = o.session;
   const emit = (line: string) => o.out(`${clock(new Date())}  ${line}`);
+  const pause = () => new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
   let prev: UpgradeStatus | undefined;
   const handled = new Set<GateName>();
   let silentWorker = false;
   let announced = false;
+  // Once the upgrade has been found, a server that fails to answer is waited out: a watch of an hour-long
+  // upgrade does not end on a server's restart or failover.
+  let found = false;
+  let lostSince: number | undefined;
+  const contact = async <T>(call: () => Promise<T>): Promise<T | typeof LOST> => {
+    try {
+      const answer = await call();
+      if (lostSince !== undefined) emit('the Temporal server answers again');
+      lostSince = undefined;
+      return answer;
+    } catch (err) {
+      if (!found || !serverMoment(err)) throw err;
+      if (lostSince === undefined) {
+        lostSince = Date.now();
+        emit(`the Temporal server does not answer (${(err as Error).message}); still watching, the upgrade goes on by itself`);
+      } else if (Date.now() - lostSince > SERVER_LOST_LIMIT_MS) {
+        throw new CliError(
+          `no answer from the Temporal server for ${SERVER_LOST_LIMIT_MS / 1000} s (${(err as Error).message}); the upgrade goes on by itself: follow it again with \`tyk-upgrade watch ${o.workflowId}\``,
+          Exit.TemporalUnreachable,
+        );
+      }
+      return LOST;
+    }
+  };
   for (;;) {
-    const exec = await findUpgrade(client, o.workflowId);
+    const exec = await contact(() => findUpgrade(client, o.workflowId));
+    if (exec === LOST) {
+      await pause();
+      continue;
+    }
+    found = true;
     if (exec.temporalStatus !== 'RUNNING') {
-      const last = (await finalStatus(client, exec.workflowId, exec.runId)) ?? prev;
+      const final = await contact(() => finalStatus(client, exec.workflowId, exec.runId));
+      if (final === LOST) {
+        await pause();
+        continue;
+      }
+      const last = final ?? prev;
       if (last) statusEvents(prev, last).forEach(emit);
       if (!last || last.outcome === 'running') emit(`upgrade ${exec.temporalStatus.toLowerCase()}`);
       return { exitCode: exitCodeFor(exec.temporalStatus, last), execution: exec, status: last };
@@ -53,20 +92,21 @@ export async function watchUpgrade(o: WatchOptions): Promise<WatchResult> {
       // Nothing runs before the start delay has passed; say once when it will.
       if (!announced) emit(`scheduled: starts at ${clock(exec.scheduledFor)} (start --at); waiting`);
       announced = true;
-      await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+      await pause();
       continue;
     }
-    let status: UpgradeStatus;
-    try {
-      status = await getStatus(client, exec.workflowId, QUERY_DEADLINE_MS);
-      silentWorker = false;
-    } catch (err) {
-      if (!noAnswer(err)) throw err;
+    const status = await contact(() => getStatus(client, exec.workflowId, QUERY_DEADLINE_MS).catch((err) => (noAnswer(err) ? undefined : Promise.reject(err))));
+    if (status === LOST) {
+      await pause();
+      continue;
+    }
+    if (!status) {
       if (!silentWorker)
         emit(`no worker answered for ${QUERY_DEADLINE_MS / 1000} s; still watching (is \`tyk-upgrade worker --task-queue ${exec.taskQueue}\` running?)`);
       silentWorker = true;
       continue;
     }
+    silentWorker = false;
     statusEvents(prev, status).forEach(emit);
     prev = status;
     const waiting = status.gates.find((g) => g.state === 'waiting');
@@ -74,7 +114,7 @@ export async function watchUpgrade(o: WatchOptions): Promise<WatchResult> {
       handled.add(waiting.gate);
       await atGate(o, exec.workflowId, waiting.gate, emit);
     }
-    await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+    await pause();
   }
 }
 
