@@ -18,6 +18,7 @@ import { gatewayHasReady, normaliseVersion, splitImage, tagForVersion } from '..
 import { describePump } from './discover';
 import { preflightServing, redisFacts } from './serving';
 import { inventoryCounts } from '../shared/serving';
+import { mapInOrder, PER_HOST_PARALLEL } from './parallel';
 
 export interface InstanceReport {
   role: Role;
@@ -66,52 +67,20 @@ export interface DryRunReport {
 export type LbCheck = (input: { lb: LoadBalancerInput; gateways: LbGateway[] }) => Promise<{ servers: LbServer[] }>;
 
 export async function dryRun(docker: Docker, input: UpgradeInput, lbCheck?: LbCheck, env: NodeJS.ProcessEnv = process.env): Promise<DryRunReport> {
-  const instances: InstanceReport[] = [];
   const warnings: string[] = [];
+  // One listing for every container's leftovers; the containers looked at several at a time, reported in plan order.
+  const leftovers = await leftoverNames(docker);
+  const gateways = await mapInOrder(input.gateways, PER_HOST_PARALLEL, (gw) => gatewayReport(docker, gw, input, leftovers, env));
+  const pumps = await mapInOrder(input.pumps, PER_HOST_PARALLEL, (pump) => pumpReport(docker, pump, input, leftovers));
+  const instances = [...gateways.map((g) => g.report), ...pumps];
+  // Redis as the first running gateway that names one sees it (the gateways of one stack share it).
   let redis: string | undefined;
-  for (const gw of input.gateways) {
-    const { report, info } = await baseReport(docker, 'gateway', gw.container, input.gatewayVersion);
-    instances.push(report);
-    if (!info) continue;
-    const hello = await getHello(gw.url, gw.helloPath);
-    if (hello.body?.description !== 'Tyk GW' || !hello.body.version) {
-      report.problems.push(
-        `"${gw.container}" does not answer like a Tyk gateway at ${gw.url}/${gw.helloPath} (${describeHello(hello)}); is it a Tyk gateway, and is its url in the plan right?`,
-      );
-    } else {
-      report.current = normaliseVersion(hello.body.version);
-      report.currentFrom = '/hello';
-      report.drainsItself = gatewayHasReady(report.current);
-    }
-    report.targetImage = `${input.gatewayRepository ?? splitImage(info.Config.Image).repository}:${tagForVersion(input.gatewayVersion)}`;
-    report.backup = await backupPaths(docker, info, 'gateway');
-    await servingReport(docker, info, gw, input, env, report);
-    if (!redis) {
-      redis = await redisToSave(docker, info);
-      const facts = await redisFacts(docker, info, input.gatewayVersion);
-      if (redis && facts?.version) redis += `; Redis ${facts.version}`;
-      if (facts?.problem) (input.unsupportedRedis === 'refuse' ? report.problems : warnings).push(facts.problem);
-    }
-  }
-  for (const pump of input.pumps) {
-    const target = input.pumpVersion ?? '';
-    const { report, info } = await baseReport(docker, 'pump', pump.container, target);
-    instances.push(report);
-    if (info) {
-      const health = await getPumpHealth(pump.healthUrl);
-      if (!health.ok || health.body?.status !== 'ok') {
-        report.problems.push(
-          `"${pump.container}" does not answer like Tyk Pump at ${pump.healthUrl} (${health.error ?? `HTTP ${health.code}`}); is it Tyk Pump, and is healthUrl in the plan right?`,
-        );
-      }
-      const found = await describePump(docker, info);
-      report.current = found.version;
-      report.currentFrom = found.versionFrom;
-      if (!found.version)
-        report.problems.push(`cannot tell which version "${pump.container}" runs: no "## Tyk Pump" line in its log and no version in its image tag`);
-      report.targetImage = `${input.pumpRepository ?? splitImage(info.Config.Image).repository}:${tagForVersion(target)}`;
-      report.backup = await backupPaths(docker, info, 'pump');
-    }
+  for (const { report, info } of gateways) {
+    if (redis || !info) continue;
+    redis = await redisToSave(docker, info);
+    const facts = await redisFacts(docker, info, input.gatewayVersion);
+    if (redis && facts?.version) redis += `; Redis ${facts.version}`;
+    if (facts?.problem) (input.unsupportedRedis === 'refuse' ? report.problems : warnings).push(facts.problem);
   }
   for (const r of instances) if (r.current) checkDirection(r, input.allowDowngrade);
 
@@ -137,6 +106,53 @@ export async function dryRun(docker: Docker, input: UpgradeInput, lbCheck?: LbCh
     }
   }
   return { instances, images, redis, problems, warnings, ...(lb?.servers ? { loadBalancer: lb.servers } : {}), ...(compose ? { compose } : {}) };
+}
+
+/** One gateway: its container, /hello, what the backup copies and what it serves now. */
+async function gatewayReport(
+  docker: Docker,
+  gw: UpgradeInput['gateways'][number],
+  input: UpgradeInput,
+  leftovers: Set<string>,
+  env: NodeJS.ProcessEnv,
+): Promise<{ report: InstanceReport; info?: ContainerInspectInfo }> {
+  const { report, info } = await baseReport(docker, 'gateway', gw.container, input.gatewayVersion, leftovers);
+  if (!info) return { report };
+  const hello = await getHello(gw.url, gw.helloPath);
+  if (hello.body?.description !== 'Tyk GW' || !hello.body.version) {
+    report.problems.push(
+      `"${gw.container}" does not answer like a Tyk gateway at ${gw.url}/${gw.helloPath} (${describeHello(hello)}); is it a Tyk gateway, and is its url in the plan right?`,
+    );
+  } else {
+    report.current = normaliseVersion(hello.body.version);
+    report.currentFrom = '/hello';
+    report.drainsItself = gatewayHasReady(report.current);
+  }
+  report.targetImage = `${input.gatewayRepository ?? splitImage(info.Config.Image).repository}:${tagForVersion(input.gatewayVersion)}`;
+  report.backup = await backupPaths(docker, info, 'gateway');
+  await servingReport(docker, info, gw, input, env, report);
+  return { report, info };
+}
+
+/** One pump: its container, its health endpoint, the version its log or image tag gives, what the backup copies. */
+async function pumpReport(docker: Docker, pump: UpgradeInput['pumps'][number], input: UpgradeInput, leftovers: Set<string>): Promise<InstanceReport> {
+  const target = input.pumpVersion ?? '';
+  const { report, info } = await baseReport(docker, 'pump', pump.container, target, leftovers);
+  if (!info) return report;
+  const health = await getPumpHealth(pump.healthUrl);
+  if (!health.ok || health.body?.status !== 'ok') {
+    report.problems.push(
+      `"${pump.container}" does not answer like Tyk Pump at ${pump.healthUrl} (${health.error ?? `HTTP ${health.code}`}); is it Tyk Pump, and is healthUrl in the plan right?`,
+    );
+  }
+  const found = await describePump(docker, info);
+  report.current = found.version;
+  report.currentFrom = found.versionFrom;
+  if (!found.version)
+    report.problems.push(`cannot tell which version "${pump.container}" runs: no "## Tyk Pump" line in its log and no version in its image tag`);
+  report.targetImage = `${input.pumpRepository ?? splitImage(info.Config.Image).repository}:${tagForVersion(target)}`;
+  report.backup = await backupPaths(docker, info, 'pump');
+  return report;
 }
 
 /** What the gateway serves now and whether the smoke requests pass today: the preflight's checks, as lines. */
@@ -168,7 +184,13 @@ async function checkLoadBalancer(lb: LoadBalancerInput, input: UpgradeInput, lbC
   }
 }
 
-async function baseReport(docker: Docker, role: Role, container: string, target: string): Promise<{ report: InstanceReport; info?: ContainerInspectInfo }> {
+async function baseReport(
+  docker: Docker,
+  role: Role,
+  container: string,
+  target: string,
+  leftovers: Set<string>,
+): Promise<{ report: InstanceReport; info?: ContainerInspectInfo }> {
   const report: InstanceReport = { role, container, state: 'missing', target: normaliseVersion(target), backup: [], problems: [] };
   const info = await inspectContainer(docker, container);
   if (!info) {
@@ -183,7 +205,7 @@ async function baseReport(docker: Docker, role: Role, container: string, target:
     report.problems.push(`${role} container "${container}" is ${report.state}, not running; start it so its version can be read`);
     return { report };
   }
-  report.problems.push(...leftoverProblems(container, await leftoverNames(docker)));
+  report.problems.push(...leftoverProblems(container, leftovers));
   return { report, info };
 }
 
