@@ -43,12 +43,14 @@ describe(`chaos: the worker SIGKILLed ${kills} times at random moments (seed ${s
       );
       // Kills land until the upgrade ends. The soak counts from the health check (a kill does not start it again),
       // so on a fast machine the rollback can be over after fewer than all of them: most must land, at random moments.
+      // Each worker lives up to 2 s after its first poll: the pump and the rollback of all take about 3 s of a
+      // worker's time, so with lives of up to 3 s the upgrade once ended after 3 kills of 6.
       let killed = 0;
       while (killed < kills) {
         const worker = spawnWorker(taskQueue);
         workers.push(worker);
         await waitFor('the worker to poll', async () => (/polling task queue/.test(worker.output()) ? true : undefined), 60_000);
-        await sleep(Math.floor(random() * 3_000));
+        await sleep(Math.floor(random() * 2_000));
         // The worker says it polls a moment before the server has seen its first poll: a query may need a retry.
         const s = await waitFor('the status', () => getStatus(env.client, handle.workflowId), 30_000, 200);
         if (s.outcome !== 'running') break;
