@@ -98,11 +98,13 @@ async function main(): Promise<number> {
   ];
   const live = lanes.find((l) => l.files.length)?.name;
   const results = await Promise.all(
-    lanes.map((l) =>
+    // Each lane picks its free ports from its own block (support/services.ts): the lanes are separate processes, so
+    // two could otherwise pick the same port in the moment before either binds it.
+    lanes.map((l, i) =>
       runLane(
         l.name,
         l.files.map((f) => join(testDir, f)),
-        env,
+        { ...env, TYK_UPGRADE_TEST_LANE: `${i}/${lanes.length}` },
         dir,
         l.name === live,
       ),

@@ -32,16 +32,16 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(process.env.TYK_UPGRADE_TEST_DIR ?? tmpdir(), `${prefix}-`));
 }
 
-/** A free TCP port on 127.0.0.1 (and the next `count - 1` are free too). */
 /**
  * Free ports for a test's listeners, `count` in a row, picked at random below the kernel's ephemeral range
  * (32768-60999 here): a port the kernel hands out is also taken at any moment as the local end of one of the
  * suite's many outgoing connections, which made a gateway fail to bind ("address already in use"). Never the same
- * port twice in one process, so two picks before either binds cannot collide.
+ * port twice in one process, and each lane of `npm test` in a block of its own, so two picks before either binds
+ * cannot collide.
  */
 export async function freePort(count = 1): Promise<number> {
   for (;;) {
-    const base = PORTS_FROM + Math.floor(Math.random() * (PORTS_TO - PORTS_FROM - count));
+    const base = PORTS.from + Math.floor(Math.random() * (PORTS.to - PORTS.from - count));
     const ports = Array.from({ length: count }, (_, k) => base + k);
     if (ports.some((p) => handedOut.has(p))) continue;
     let ok = true;
@@ -52,9 +52,16 @@ export async function freePort(count = 1): Promise<number> {
   }
 }
 
-// Above the cluster tests' block (27000-27999, support/temporal-cluster.ts), below the ephemeral range.
-const PORTS_FROM = 28_000;
-const PORTS_TO = 32_700;
+// Above the cluster tests' block (27000-27999, support/temporal-cluster.ts), below the ephemeral range; this
+// lane's share of it ("i/n" in TYK_UPGRADE_TEST_LANE, set by run-tests.ts), or all of it for a file run alone.
+const PORTS = laneBlock(28_000, 32_700, process.env.TYK_UPGRADE_TEST_LANE);
+
+function laneBlock(from: number, to: number, lane: string | undefined): { from: number; to: number } {
+  const [i, n] = (lane ?? '').split('/').map(Number);
+  if (!(n > 0 && i >= 0 && i < n)) return { from, to };
+  const size = Math.floor((to - from) / n);
+  return { from: from + i * size, to: from + (i + 1) * size };
+}
 const handedOut = new Set<number>();
 
 function portFree(port: number): Promise<boolean> {
