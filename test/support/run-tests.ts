@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevServer } from '../../src/devserver/dev-server';
+import { failuresIn } from './tap-failures';
 
 /** Files with engines or a Temporal of their own. */
 const SECOND_LANE = [/^fleet\./, /^fleet-image\./, /^temporal-cluster\./, /^faults-engine\./];
@@ -34,6 +35,8 @@ interface LaneResult {
   code: number;
   pass: number;
   fail: number;
+  /** Each failed test with where it is and what it said, from the TAP report. */
+  failures: string[];
 }
 
 /**
@@ -41,7 +44,7 @@ interface LaneResult {
  * interleave line by line), a TAP report to a file for the run's closing count.
  */
 function runLane(name: string, files: string[], env: NodeJS.ProcessEnv, dir: string, live: boolean): Promise<LaneResult> {
-  if (!files.length) return Promise.resolve({ code: 0, pass: 0, fail: 0 });
+  if (!files.length) return Promise.resolve({ code: 0, pass: 0, fail: 0, failures: [] });
   const tap = join(dir, `${name}.tap`);
   const spec = join(dir, `${name}.spec.txt`);
   const args = [
@@ -59,7 +62,7 @@ function runLane(name: string, files: string[], env: NodeJS.ProcessEnv, dir: str
       if (!live && existsSync(spec)) process.stdout.write(`\n──── ${name} lane (${files.length} files) ────\n${readFileSync(spec, 'utf8')}\n`);
       const report = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
       const count = (what: string) => Number(new RegExp(`^# ${what} (\\d+)$`, 'm').exec(report)?.[1] ?? 0);
-      resolve({ code: c ?? 1, pass: count('pass'), fail: count('fail') + count('cancelled') });
+      resolve({ code: c ?? 1, pass: count('pass'), fail: count('fail') + count('cancelled'), failures: failuresIn(report) });
     });
   });
 }
@@ -114,6 +117,8 @@ async function main(): Promise<number> {
   if (store !== dir) rmSync(store, { recursive: true, force: true });
   const pass = results.reduce((n, l) => n + l.pass, 0);
   const fail = results.reduce((n, l) => n + l.fail, 0);
+  const failures = results.flatMap((l) => l.failures);
+  if (failures.length) console.log(`\nfailed:\n${failures.join('\n')}`);
   console.log(`\ntests: ${pass} passed, ${fail} failed`);
   return results.find((l) => l.code !== 0)?.code ?? (pass === 0 ? 1 : 0);
 }
