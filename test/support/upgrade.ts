@@ -6,6 +6,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { ApplicationFailure } from '@temporalio/common';
 import { getStatus } from '../../src/client-lib/upgrades';
 import type { GateName, UpgradeStatus } from '../../src/shared/types';
+import { type History, upgradeHistories } from './history';
 import { waitFor } from './services';
 
 export function waitForGate(client: Client, workflowId: string, gate: GateName): Promise<UpgradeStatus> {
@@ -58,13 +59,23 @@ export async function keepHistory(handle: WorkflowHandle, name: string, client?:
   }
 }
 
-/** Every run of a workflow id, oldest first (more than one when it continued as new). */
-export async function runsOf(client: Client, workflowId: string): Promise<{ runId: string; status: string; historyLength: number }[]> {
-  const runs: { runId: string; status: string; historyLength: number; start: number }[] = [];
-  for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
-    runs.push({ runId: w.runId, status: w.status.name, historyLength: w.historyLength, start: w.startTime.getTime() });
-  }
-  return runs.sort((a, b) => a.start - b.start).map(({ start: _s, ...r }) => r);
+/**
+ * The runs of a workflow id, oldest first, each with how it closed and its history: read from the histories
+ * themselves (each run names the one it continued), not from the visibility list, which trails a busy server.
+ */
+export async function runsOf(client: Client, workflowId: string): Promise<{ runId: string; status: string; history: History }[]> {
+  const runs = (await upgradeHistories(client, workflowId)).filter((r) => !r.parent);
+  return runs.map((r) => {
+    const last = r.history.events?.at(-1);
+    const status = last?.workflowExecutionContinuedAsNewEventAttributes
+      ? 'CONTINUED_AS_NEW'
+      : last?.workflowExecutionCompletedEventAttributes
+        ? 'COMPLETED'
+        : last?.workflowExecutionFailedEventAttributes
+          ? 'FAILED'
+          : 'OPEN';
+    return { runId: r.runId, status, history: r.history };
+  });
 }
 
 /** keepHistory for each run of a workflow that continued as new: `<name>.run-1.json`, … and every child. */
