@@ -9,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { decide, getStatus, startUpgrade } from '../src/client-lib/upgrades';
 import { startDevServer, type DevServer } from '../src/devserver/dev-server';
 import type { UpgradeStatus } from '../src/shared/types';
-import { spawnCli } from './support/cli';
+import { type CliProcess, spawnCli } from './support/cli';
 import { faultStack, namesOn, servedVersion, type FaultStack } from './support/faults';
 import { spawnWorker } from './support/worker-process';
 import { activitiesIn, upgradeHistories } from './support/history';
@@ -82,7 +82,7 @@ describe('the Temporal dev server SIGKILLed while a gateway is being recreated',
     const client = new Client({ connection });
     const taskQueue = `flt-twatch-${Date.now()}`;
     const worker = spawnWorker(taskQueue, { temporal: server.address });
-    let watch: ReturnType<typeof spawnCli> | undefined;
+    let watch: CliProcess | undefined;
     try {
       const handle = await startUpgrade(client, waiting.input({ gates: ['before-gateways'] }), { taskQueue });
       watch = spawnCli(['watch', handle.workflowId], { env: { TEMPORAL_ADDRESS: server.address, TYK_UPGRADE_TASK_QUEUE: taskQueue } });
